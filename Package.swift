@@ -1,0 +1,113 @@
+// swift-tools-version: 6.2
+// Pulse Video: raw uploads in, adaptive HLS out, with live progress.
+// Targets are split by what they depend on; dependencies point one way:
+// PulseAPI -> PulseJobs -> PulseMedia, PulseStorage -> SigV4.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "pulse-video",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pulse-video", targets: ["PulseVideoCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
+    ],
+    targets: [
+        // AWS Signature Version 4: header signing and query presigning. Needs swift-crypto only.
+        .target(
+            name: "SigV4",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // ffprobe/ffmpeg: probe, ladder, thumbnail, single-decode HLS, progress.
+        .target(
+            name: "PulseMedia",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Object storage: the S3 client (on AsyncHTTPClient) and the embedded local folder store.
+        .target(
+            name: "PulseStorage",
+            dependencies: [
+                "SigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Durable jobs: persistence (SQLite, PostgreSQL), queue, worker, events.
+        .target(
+            name: "PulseJobs",
+            dependencies: [
+                "PulseMedia",
+                "PulseStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP API, WebSocket events, playback and the upload page.
+        .target(
+            name: "PulseAPI",
+            dependencies: [
+                "PulseJobs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Page")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "PulseVideoCLI",
+            dependencies: [
+                "PulseAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], swiftSettings: swiftSettings),
+        .testTarget(name: "PulseMediaTests", dependencies: ["PulseMedia"], swiftSettings: swiftSettings),
+        .testTarget(name: "PulseStorageTests", dependencies: ["PulseStorage"], swiftSettings: swiftSettings),
+        .testTarget(name: "PulseJobsTests", dependencies: ["PulseJobs"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PulseAPITests",
+            dependencies: [
+                "PulseAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

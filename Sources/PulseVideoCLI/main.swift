@@ -1,0 +1,3 @@
+import ArgumentParser
+import PulseAPI
+print("pulse-video")
