@@ -1,0 +1,125 @@
+import Foundation
+
+/// Builds the ffmpeg command line for one work unit: one decode, a split to every rung, x264
+/// per rung, HLS (MPEG-TS) per rung, and the audio rendition as a second HLS output.
+enum HLSArguments {
+    /// Every output's timestamps start at this offset plus the range start. A fixed offset larger
+    /// than any B-frame or AAC priming delay means no range ever has negative DTS, so ffmpeg never
+    /// shifts one range and not another: ranges encoded apart join with continuous timestamps.
+    static let timestampBaseSeconds = 10.0
+
+    static func build(
+        unit: WorkUnit,
+        input: MediaInput,
+        probe: ProbeResult,
+        rungs: [Rung],
+        settings: EncodingSettings,
+        staging: String,
+        progressPort: Int
+    ) -> [String] {
+        var arguments = [
+            "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
+            "-protocol_whitelist", input.protocolWhitelist,
+            "-format_whitelist", DemuxerWhitelist.value,
+        ]
+        if unit.kind == .video, unit.range.start > 0 {
+            arguments += ["-ss", seconds(unit.range.start)]
+        }
+        if unit.kind == .video, let end = unit.range.end {
+            arguments += ["-t", seconds(end - unit.range.start)]
+        }
+        arguments += ["-i", input.location]
+        arguments += ["-progress", "tcp://127.0.0.1:\(progressPort)", "-stats_period", "0.5"]
+        arguments += ["-max_muxing_queue_size", "4096"]
+
+        if unit.includesVideo {
+            arguments += videoOutput(unit: unit, probe: probe, rungs: rungs, settings: settings, staging: staging)
+        }
+        if unit.includesAudio, probe.audio != nil {
+            arguments += audioOutput(settings: settings, staging: staging)
+        }
+        return arguments
+    }
+
+    private static func videoOutput(unit: WorkUnit, probe: ProbeResult, rungs: [Rung], settings: EncodingSettings, staging: String) -> [String] {
+        var arguments = ["-filter_complex", filterGraph(probe: probe, rungs: rungs)]
+        let keyframe = settings.effectiveKeyframeInterval
+        for (index, rung) in rungs.enumerated() {
+            let stream = "v:\(index)"
+            arguments += [
+                "-map", "[v\(index)]",
+                "-c:\(stream)", "libx264",
+                "-preset:\(stream)", settings.preset,
+                "-crf:\(stream)", "\(settings.crf)",
+                "-maxrate:\(stream)", "\(rung.maxBitRate)",
+                "-bufsize:\(stream)", "\(rung.maxBitRate * 2)",
+                "-profile:\(stream)", "high",
+                "-level:\(stream)", H264Level.level(for: rung).name,
+                "-g:\(stream)", "\(Int((rung.frameRate * keyframe * 2).rounded(.up)))",
+                "-force_key_frames:\(stream)", "expr:gte(t,n_forced*\(seconds(keyframe)))",
+            ]
+        }
+        // Forced keyframes become IDRs; no scene-cut keyframes, so every rung cuts at the same instants.
+        arguments += ["-forced-idr", "1", "-sc_threshold", "0"]
+        arguments += hlsMuxer(
+            offset: timestampBaseSeconds + unit.range.start,
+            firstSegment: unit.range.firstSegment,
+            settings: settings,
+            segmentPattern: "\(staging)/%v/seg_%05d.ts",
+            playlist: "\(staging)/%v/index.m3u8"
+        )
+        let streamMap = rungs.enumerated().map { "v:\($0.offset),name:\($0.element.name)" }.joined(separator: " ")
+        // -var_stream_map is an output option of the HLS muxer: insert it before the output path.
+        arguments.insert(contentsOf: ["-var_stream_map", streamMap], at: arguments.count - 1)
+        return arguments
+    }
+
+    private static func audioOutput(settings: EncodingSettings, staging: String) -> [String] {
+        var arguments = [
+            "-map", "0:a:0",
+            "-c:a", "aac", "-b:a", "\(settings.audioBitRate)", "-ac", "2", "-ar", "48000",
+        ]
+        arguments += hlsMuxer(
+            offset: timestampBaseSeconds,
+            firstSegment: 0,
+            settings: settings,
+            segmentPattern: "\(staging)/\(audioRenditionName)/seg_%05d.ts",
+            playlist: "\(staging)/\(audioRenditionName)/index.m3u8"
+        )
+        return arguments
+    }
+
+    private static func hlsMuxer(offset: Double, firstSegment: Int, settings: EncodingSettings, segmentPattern: String, playlist: String) -> [String] {
+        [
+            "-output_ts_offset", seconds(offset), "-muxdelay", "0", "-muxpreload", "0",
+            "-f", "hls",
+            "-hls_time", seconds(settings.segmentSeconds),
+            "-hls_playlist_type", "vod",
+            "-hls_segment_type", "mpegts",
+            "-hls_flags", "independent_segments",
+            "-start_number", "\(firstSegment)",
+            "-hls_segment_filename", segmentPattern,
+            playlist,
+        ]
+    }
+
+    /// `[0:v:0]` -> (HDR tone mapping) -> split -> scale (+fps) -> 8-bit 4:2:0 per rung.
+    /// Rotation needs no filter: ffmpeg's autorotate applies the display matrix when decoding.
+    static func filterGraph(probe: ProbeResult, rungs: [Rung]) -> String {
+        var pre = ""
+        if probe.video.isHDR {
+            pre = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p,"
+        }
+        let labels = rungs.indices.map { "[s\($0)]" }.joined()
+        var graph = rungs.count == 1 ? "[0:v:0]\(pre)null[s0]" : "[0:v:0]\(pre)split=\(rungs.count)\(labels)"
+        for (index, rung) in rungs.enumerated() {
+            var chain = "scale=\(rung.width):\(rung.height):flags=bicubic"
+            if rung.halvesFrameRate { chain += ",fps=\(String(format: "%.6f", rung.frameRate))" }
+            chain += ",format=yuv420p,setsar=1"
+            graph += ";[s\(index)]\(chain)[v\(index)]"
+        }
+        return graph
+    }
+
+    static func seconds(_ value: Double) -> String { String(format: "%.6f", value) }
+}

@@ -1,0 +1,139 @@
+import Foundation
+public import Logging
+import Synchronization
+
+/// Encodes one work unit into HLS segments in a staging folder, reporting progress and handing
+/// over each finished segment while ffmpeg goes on (so local disk holds a few segments at most).
+public struct HLSEncoder: Sendable {
+    public var configuration: MediaConfiguration
+    var runner: ToolRunner
+    var logger: Logger
+
+    public init(configuration: MediaConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.runner = ToolRunner(logger: logger)
+        self.logger = logger
+    }
+
+    /// Encodes `unit` of `input` into `staging` (created, left for the caller to remove).
+    ///
+    /// - Parameters:
+    ///   - onProgress: fraction of this unit done (0...1) and ffmpeg's speed.
+    ///   - onSegment: called once per finished segment, in order per rendition; it may move,
+    ///     upload or delete the file.
+    public func encode(
+        unit: WorkUnit,
+        input: MediaInput,
+        probe: ProbeResult,
+        rungs: [Rung],
+        staging: String,
+        onProgress: @escaping @Sendable (Double, Double?) -> Void,
+        onSegment: @escaping @Sendable (FinishedSegment) async throws -> Void
+    ) async throws -> UnitResult {
+        var renditions = unit.includesVideo ? rungs.map(\.name) : []
+        if unit.includesAudio, probe.audio != nil { renditions.append(audioRenditionName) }
+        guard !renditions.isEmpty else { return UnitResult(renditions: [:]) }
+        for name in renditions { try FileSystem.makeDirectory("\(staging)/\(name)") }
+
+        let length = unit.range.length(of: probe.duration)
+        let watchdog = Watchdog(timeout: configuration.stallTimeout)
+        let watcher = SegmentWatcher(staging: staging, renditions: renditions, onSegment: onSegment)
+
+        let outcome: ToolOutcome = try await ProgressListener.withListener(onReport: { report in
+            watchdog.touch()
+            guard let micros = report.outTimeMicroseconds, length > 0 else { return }
+            let fraction = report.isEnd ? 1 : min(1, Double(micros) / 1e6 / length)
+            onProgress(fraction, report.speed)
+        }) { port in
+            let arguments = HLSArguments.build(
+                unit: unit, input: input, probe: probe, rungs: rungs,
+                settings: configuration.encoding, staging: staging, progressPort: port
+            )
+            return try await withThrowingTaskGroup(of: ToolOutcome?.self) { group in
+                group.addTask { try await runner.run(configuration.ffmpegPath, arguments) }
+                group.addTask { try await watchdog.run(); return nil }
+                group.addTask { try await watcher.watch(); return nil }
+                defer { group.cancelAll() }
+                while let next = try await group.next() {
+                    if let outcome = next { return outcome }
+                }
+                throw MediaError(.encoderFailed, "ffmpeg ended without a result")
+            }
+        }
+        guard outcome.succeeded else {
+            logger.warning("ffmpeg failed", metadata: ["media.stderr": "\(outcome.stderrTail.suffix(2000))"])
+            throw FFmpegErrorClassifier.encodeFailure(outcome)
+        }
+        // Everything is final now: hand over what the watcher has not.
+        try await watcher.flush()
+        let result = try collect(renditions: renditions, staging: staging, sizes: watcher.sizes)
+        try validate(result, unit: unit, probe: probe)
+        onProgress(1, nil)
+        return result
+    }
+
+    /// Reads ffmpeg's playlists for the durations. ffmpeg's HLS muxer exits 0 even when it could
+    /// not write, so a missing playlist or segment is an error here.
+    private func collect(renditions: [String], staging: String, sizes: [String: Int64]) throws -> UnitResult {
+        var result: [String: [SegmentRecord]] = [:]
+        for name in renditions {
+            guard let text = FileSystem.read("\(staging)/\(name)/index.m3u8") else {
+                throw MediaError(.outputMissing, "ffmpeg wrote no playlist for \(name)")
+            }
+            let entries = MediaPlaylistReader.entries(text)
+            guard !entries.isEmpty else {
+                throw MediaError(.malformedVideo, "no \(name) segment could be encoded from the source")
+            }
+            result[name] = try entries.map { entry in
+                guard let bytes = sizes["\(name)/\(entry.uri)"] else {
+                    throw MediaError(.outputMissing, "segment \(name)/\(entry.uri) was listed but not written")
+                }
+                return SegmentRecord(fileName: entry.uri, sequence: sequenceNumber(entry.uri), duration: entry.duration, bytes: bytes)
+            }
+        }
+        return UnitResult(renditions: result)
+    }
+
+    /// A source that ends well before its declared duration (truncated after its index) encodes
+    /// without an error exit: compare what came out with what the range should hold.
+    private func validate(_ result: UnitResult, unit: WorkUnit, probe: ProbeResult) throws {
+        let expected = unit.kind == .audio ? probe.duration : unit.range.length(of: probe.duration)
+        let tolerance = max(0.5, expected * 0.05)
+        for (name, segments) in result.renditions {
+            let produced = segments.reduce(0) { $0 + $1.duration }
+            if produced + tolerance < expected {
+                throw MediaError(
+                    .malformedVideo,
+                    String(format: "the source ends early: %@ covers %.2f s of the expected %.2f s (truncated file?)", name, produced, expected)
+                )
+            }
+        }
+    }
+
+    private func sequenceNumber(_ fileName: String) -> Int {
+        Int(fileName.drop(while: { !$0.isNumber }).prefix(while: \.isNumber)) ?? 0
+    }
+}
+
+/// Fails when nothing was heard from ffmpeg for `timeout`.
+final class Watchdog: Sendable {
+    private let timeout: Duration
+    private let lastSeen: Mutex<ContinuousClock.Instant>
+
+    init(timeout: Duration) {
+        self.timeout = timeout
+        self.lastSeen = Mutex(.now)
+    }
+
+    func touch() { lastSeen.withLock { $0 = .now } }
+
+    func run() async throws {
+        while true {
+            try await Task.sleep(for: .milliseconds(250))
+            let silent = ContinuousClock.now - lastSeen.withLock { $0 }
+            if silent > timeout {
+                throw MediaError(.stalled, "ffmpeg reported no progress for \(timeout)")
+            }
+        }
+    }
+}

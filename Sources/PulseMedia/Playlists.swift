@@ -1,0 +1,77 @@
+import Foundation
+
+/// A finished rendition, measured from its segments; what the master playlist states.
+public struct RenditionSummary: Codable, Sendable, Equatable {
+    public var name: String
+    /// Nil for the audio rendition.
+    public var rung: Rung?
+    /// Highest segment bit rate (bits/s).
+    public var peakBitRate: Int
+    /// Mean bit rate over the whole rendition (bits/s).
+    public var averageBitRate: Int
+    public var segmentCount: Int
+    public var duration: Double
+
+    public init(name: String, rung: Rung?, segments: [SegmentRecord]) {
+        self.name = name
+        self.rung = rung
+        self.segmentCount = segments.count
+        self.duration = segments.reduce(0) { $0 + $1.duration }
+        let bytes = segments.reduce(Int64(0)) { $0 + $1.bytes }
+        self.averageBitRate = duration > 0 ? Int((Double(bytes) * 8 / duration).rounded(.up)) : 0
+        self.peakBitRate = segments.map { $0.duration > 0 ? Int((Double($0.bytes) * 8 / $0.duration).rounded(.up)) : 0 }.max() ?? 0
+    }
+}
+
+/// Writes the playlists ourselves from measured segments: ffmpeg 5.1's master playlist has no
+/// AVERAGE-BANDWIDTH or FRAME-RATE and, in CRF mode, a BANDWIDTH that counts only the audio.
+public enum PlaylistWriter {
+    /// A VOD media playlist for one rendition.
+    public static func mediaPlaylist(_ segments: [SegmentRecord]) -> String {
+        let target = max(1, segments.map { Int($0.duration.rounded()) }.max() ?? 1)
+        var lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            "#EXT-X-TARGETDURATION:\(target)",
+            "#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequence ?? 0)",
+            "#EXT-X-PLAYLIST-TYPE:VOD",
+            "#EXT-X-INDEPENDENT-SEGMENTS",
+        ]
+        for segment in segments {
+            lines.append(String(format: "#EXTINF:%.6f,", segment.duration))
+            lines.append(segment.fileName)
+        }
+        lines.append("#EXT-X-ENDLIST")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The master playlist: every video rendition, highest first, with the audio rendition as an
+    /// alternate group when there is one. BANDWIDTH and AVERAGE-BANDWIDTH include the audio.
+    public static func masterPlaylist(video: [RenditionSummary], audio: RenditionSummary?) -> String {
+        var lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS"]
+        let group = "aac"
+        if let audio {
+            lines.append(
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"\(group)\",NAME=\"Audio\",LANGUAGE=\"und\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"\(audio.name)/index.m3u8\""
+            )
+        }
+        for rendition in video {
+            guard let rung = rendition.rung else { continue }
+            var codecs = H264Level.codecString(for: rung)
+            var attributes = [
+                "BANDWIDTH=\(rendition.peakBitRate + (audio?.peakBitRate ?? 0))",
+                "AVERAGE-BANDWIDTH=\(rendition.averageBitRate + (audio?.averageBitRate ?? 0))",
+            ]
+            if audio != nil { codecs += ",mp4a.40.2" }
+            attributes += [
+                "CODECS=\"\(codecs)\"",
+                "RESOLUTION=\(rung.width)x\(rung.height)",
+                String(format: "FRAME-RATE=%.3f", rung.frameRate),
+            ]
+            if audio != nil { attributes.append("AUDIO=\"\(group)\"") }
+            lines.append("#EXT-X-STREAM-INF:" + attributes.joined(separator: ","))
+            lines.append("\(rendition.name)/index.m3u8")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

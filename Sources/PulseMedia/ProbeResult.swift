@@ -1,0 +1,46 @@
+/// What ffprobe says about a source, reduced to what the pipeline needs. Codable: stored with the asset.
+public struct ProbeResult: Codable, Sendable, Equatable {
+    /// Container name as ffprobe reports it (e.g. `mov,mp4,m4a,3gp,3g2,mj2`).
+    public var container: String
+    /// Duration in seconds.
+    public var duration: Double
+    /// Overall bit rate in bits per second, when known.
+    public var bitRate: Int?
+    public var video: Video
+    /// Nil when the source has no audio.
+    public var audio: Audio?
+
+    public struct Video: Codable, Sendable, Equatable {
+        public var codec: String
+        public var profile: String?
+        public var pixelFormat: String
+        public var bitDepth: Int
+        /// Size of the coded frames.
+        public var codedWidth: Int
+        public var codedHeight: Int
+        /// Size as shown: sample aspect ratio applied and rotation honoured.
+        public var displayWidth: Int
+        public var displayHeight: Int
+        /// Clockwise rotation to apply for display (0, 90, 180, 270).
+        public var rotation: Int
+        /// Average frame rate (frames per second).
+        public var frameRate: Double
+        /// Video bit rate in bits per second, when known.
+        public var bitRate: Int?
+        /// Colour transfer (e.g. `smpte2084` for PQ HDR), when tagged.
+        public var colorTransfer: String?
+
+        /// Whether the transfer is HDR (PQ or HLG) and needs tone mapping to SDR.
+        public var isHDR: Bool { colorTransfer == "smpte2084" || colorTransfer == "arib-std-b67" }
+        /// The shorter display side: the ladder is measured on it.
+        public var shortSide: Int { min(displayWidth, displayHeight) }
+        public var isPortrait: Bool { displayHeight > displayWidth }
+    }
+
+    public struct Audio: Codable, Sendable, Equatable {
+        public var codec: String
+        public var channels: Int
+        public var sampleRate: Int
+        public var bitRate: Int?
+    }
+}

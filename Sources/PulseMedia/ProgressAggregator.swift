@@ -1,0 +1,65 @@
+import Foundation
+
+/// One global percent for a whole asset: thumbnail 0-5 %, transcoding 5-100 %, the work units
+/// weighted by their share of the work. Never decreases. Also estimates speed and time left.
+public struct ProgressAggregator: Sendable {
+    /// Percent at which transcoding starts (the thumbnail's share ends).
+    public static let transcodeStart = 5.0
+
+    private var weights: [String: Double]
+    private var fractions: [String: Double] = [:]
+    private var totalWeight: Double
+    private var lastPercent = 0.0
+    private var transcodeStartedAt: ContinuousClock.Instant?
+    private var percentAtTranscodeStart = transcodeStart
+
+    /// - Parameter units: unit key -> weight (see `WorkPlanner.weight`).
+    public init(units: [String: Double]) {
+        self.weights = units
+        self.totalWeight = max(units.values.reduce(0, +), 0.000_001)
+    }
+
+    /// Key of a unit in this aggregator.
+    public static func key(_ unit: WorkUnit) -> String { "\(unit.kind.rawValue)-\(unit.index)" }
+
+    public var percent: Double { lastPercent }
+
+    /// The thumbnail is done.
+    public mutating func thumbnailDone() -> Double { raise(to: Self.transcodeStart) }
+
+    /// Marks units already finished before this run (resumed after a crash).
+    public mutating func alreadyDone(_ key: String) { fractions[key] = 1 }
+
+    /// A unit reported `fraction` (0...1). Returns the global percent.
+    public mutating func update(_ key: String, fraction: Double, now: ContinuousClock.Instant = .now) -> Double {
+        if transcodeStartedAt == nil {
+            transcodeStartedAt = now
+            percentAtTranscodeStart = max(lastPercent, Self.transcodeStart)
+        }
+        fractions[key] = max(fractions[key] ?? 0, min(1, max(0, fraction)))
+        let done = weights.reduce(0.0) { $0 + $1.value * (fractions[$1.key] ?? 0) }
+        return raise(to: Self.transcodeStart + (100 - Self.transcodeStart) * done / totalWeight)
+    }
+
+    /// Seconds left, from the rate observed since transcoding started; nil until it can be told.
+    public func etaSeconds(now: ContinuousClock.Instant = .now) -> Double? {
+        guard let started = transcodeStartedAt else { return nil }
+        let elapsed = (now - started) / .seconds(1)
+        let gained = lastPercent - percentAtTranscodeStart
+        guard elapsed > 0.5, gained > 0.1 else { return nil }
+        return max(0, (100 - lastPercent) / (gained / elapsed))
+    }
+
+    private mutating func raise(to value: Double) -> Double {
+        lastPercent = min(100, max(lastPercent, value))
+        return lastPercent
+    }
+}
+
+extension Duration {
+    static func / (lhs: Duration, rhs: Duration) -> Double {
+        let l = Double(lhs.components.seconds) + Double(lhs.components.attoseconds) / 1e18
+        let r = Double(rhs.components.seconds) + Double(rhs.components.attoseconds) / 1e18
+        return l / r
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Synchronization
+
+/// Hands over segments as soon as they are final: segment N of a rendition is complete once
+/// segment N+1 exists (ffmpeg writes them in order), and every segment is complete at the end.
+final class SegmentWatcher: Sendable {
+    private let staging: String
+    private let renditions: [String]
+    private let onSegment: @Sendable (FinishedSegment) async throws -> Void
+    /// "rendition/file" -> bytes, for every segment handed over.
+    private let handedOver = Mutex<[String: Int64]>([:])
+    /// Serialises `scan` between the polling task and `flush`.
+    private let scanning = AsyncSerialGate()
+
+    init(staging: String, renditions: [String], onSegment: @escaping @Sendable (FinishedSegment) async throws -> Void) {
+        self.staging = staging
+        self.renditions = renditions
+        self.onSegment = onSegment
+    }
+
+    var sizes: [String: Int64] { handedOver.withLock { $0 } }
+
+    func watch() async throws {
+        while true {
+            try await Task.sleep(for: .milliseconds(500))
+            try await scanning.run { try await self.scan(final: false) }
+        }
+    }
+
+    func flush() async throws {
+        try await scanning.run { try await self.scan(final: true) }
+    }
+
+    private func scan(final: Bool) async throws {
+        for rendition in renditions {
+            let folder = "\(staging)/\(rendition)"
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+                .filter { $0.hasPrefix("seg_") && $0.hasSuffix(".ts") }
+                .sorted()
+            let ready = final ? names : Array(names.dropLast())
+            for name in ready {
+                let key = "\(rendition)/\(name)"
+                if handedOver.withLock({ $0[key] != nil }) { continue }
+                let path = "\(folder)/\(name)"
+                let bytes = FileSystem.fileSize(path) ?? 0
+                try await onSegment(FinishedSegment(rendition: rendition, fileName: name, path: path, bytes: bytes))
+                handedOver.withLock { $0[key] = bytes }
+            }
+        }
+    }
+}
+
+/// Runs async closures one at a time.
+actor AsyncSerialGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        while busy {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        busy = true
+        defer {
+            busy = false
+            if !waiters.isEmpty { waiters.removeFirst().resume() }
+        }
+        return try await body()
+    }
+}

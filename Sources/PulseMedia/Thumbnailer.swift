@@ -1,0 +1,54 @@
+import Foundation
+public import Logging
+
+/// Extracts one upright JPEG, at most 1280 px wide, at t = 1 s (the first frame for clips under
+/// 1 s, or when nothing can be decoded at 1 s).
+public struct Thumbnailer: Sendable {
+    public static let maxWidth = 1280
+    public var configuration: MediaConfiguration
+    var runner: ToolRunner
+
+    public init(configuration: MediaConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.runner = ToolRunner(logger: logger)
+    }
+
+    /// Writes the thumbnail to `path` atomically.
+    public func makeThumbnail(input: MediaInput, probe: ProbeResult, to path: String) async throws {
+        let preferred = probe.duration >= 1 ? 1.0 : 0
+        for time in Set([preferred, 0]).sorted(by: >) {
+            if try await extract(input: input, probe: probe, at: time, to: path) { return }
+        }
+        throw MediaError(.malformedVideo, "no frame of the video could be decoded for a thumbnail")
+    }
+
+    private func extract(input: MediaInput, probe: ProbeResult, at time: Double, to path: String) async throws -> Bool {
+        let temporary = path + ".tmp.jpg"
+        defer { FileSystem.remove(temporary) }
+        var filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,format=yuvj420p"
+        if probe.video.isHDR {
+            filter = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p," + filter
+        }
+        var arguments = [
+            "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
+            "-protocol_whitelist", input.protocolWhitelist,
+            "-format_whitelist", DemuxerWhitelist.value,
+        ]
+        if time > 0 { arguments += ["-ss", HLSArguments.seconds(time)] }
+        arguments += [
+            "-i", input.location,
+            "-map", "0:v:0", "-frames:v", "1", "-vf", filter,
+            "-c:v", "mjpeg", "-q:v", "3", "-f", "image2", "-update", "1", temporary,
+        ]
+        let outcome = try await runner.run(configuration.ffmpegPath, arguments)
+        if !outcome.succeeded {
+            let error = FFmpegErrorClassifier.encodeFailure(outcome)
+            // Unreachable input or a killed ffmpeg will not get better at another instant.
+            if error.code != .malformedVideo { throw error }
+            return false
+        }
+        guard let size = FileSystem.fileSize(temporary), size > 0 else { return false }
+        try FileSystem.move(temporary, to: path)
+        return true
+    }
+}

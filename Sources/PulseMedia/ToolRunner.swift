@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import Subprocess
+import Synchronization
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// How an ffmpeg or ffprobe run ended: a non-zero exit is data, not a throw.
+struct ToolOutcome: Sendable {
+    enum Termination: Sendable, Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+    }
+    var termination: Termination
+    /// The last part of stderr, redacted (URLs carry signatures).
+    var stderrTail: String
+    /// Standard output, when collected.
+    var stdout: String
+
+    var succeeded: Bool { termination == .exited(0) }
+}
+
+/// Runs ffmpeg/ffprobe as children that cannot outlive us:
+/// - in their own process group, torn down with SIGTERM then SIGKILL when the task is cancelled;
+/// - through `setpriv --pdeathsig KILL`, spawned from `SpawnThread`, so a worker killed with -9
+///   takes its ffmpeg with it (no orphan encoding for nobody).
+struct ToolRunner: Sendable {
+    var logger: Logger
+
+    /// Keep this much of stderr: enough for the error, bounded however much a broken file spews.
+    static let stderrLimit = 32 * 1024
+
+    private static let setprivPath: String? = {
+        for candidate in ["/usr/bin/setpriv", "/bin/setpriv"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return nil
+    }()
+
+    private func executable(_ tool: String) throws(MediaError) -> (Executable, [String]) {
+        let toolPath = try resolve(tool)
+        if let setpriv = Self.setprivPath {
+            return (.path(FilePath(setpriv)), ["--pdeathsig", "KILL", "--", toolPath])
+        }
+        return (.path(FilePath(toolPath)), [])
+    }
+
+    private func resolve(_ tool: String) throws(MediaError) -> String {
+        if tool.contains("/") {
+            guard FileManager.default.isExecutableFile(atPath: tool) else {
+                throw MediaError(.toolMissing, "\(tool) is not an executable file")
+            }
+            return tool
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw MediaError(.toolMissing, "\(tool) was not found in PATH; install ffmpeg (apt-get install -y ffmpeg)")
+    }
+
+    private var platformOptions: PlatformOptions {
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        options.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
+        ]
+        return options
+    }
+
+    /// Runs `tool` with `arguments`, collecting stdout when `collectStdout` (ffprobe's JSON).
+    func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false) async throws -> ToolOutcome {
+        let (executable, prefix) = try executable(tool)
+        let options = platformOptions
+        let collected = try await withTaskExecutorPreference(SpawnThread.shared) {
+            try await Subprocess.run(
+                executable,
+                arguments: Arguments(prefix + arguments),
+                platformOptions: options,
+                input: .none,
+                output: .sequence,
+                error: .sequence
+            ) { execution in
+                // Drain both pipes concurrently so neither can fill up and block the child.
+                async let out: [UInt8] = Self.drain(execution.standardOutput, keep: collectStdout ? 64 << 20 : 0, tail: false)
+                let err = try await Self.drain(execution.standardError, keep: Self.stderrLimit, tail: true)
+                return (try await out, err)
+            }
+        }
+        let (out, err) = collected.closureResult
+        let termination: ToolOutcome.Termination
+        switch collected.terminationStatus {
+        case .exited(let code): termination = .exited(Int32(code))
+        case .signaled(let signal): termination = .signaled(Int32(signal))
+        }
+        return ToolOutcome(
+            termination: termination,
+            stderrTail: Redaction.redact(String(decoding: err, as: UTF8.self)),
+            stdout: String(decoding: out, as: UTF8.self)
+        )
+    }
+
+    /// Reads a pipe to its end, keeping at most `keep` bytes (the last ones when `tail`).
+    private static func drain(_ sequence: SubprocessOutputSequence, keep: Int, tail: Bool) async throws -> [UInt8] {
+        var kept: [UInt8] = []
+        for try await buffer in sequence {
+            guard keep > 0 else { continue }
+            buffer.withUnsafeBytes { kept.append(contentsOf: $0) }
+            if kept.count > keep {
+                if tail { kept.removeFirst(kept.count - keep) } else { kept.removeLast(kept.count - keep) }
+            }
+        }
+        return kept
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import PulseMedia
+
+/// Flags shared by the commands that run ffmpeg; each has an environment variable too.
+struct MediaOptions: ParsableArguments {
+    @Option(help: "Path of ffmpeg (env PULSE_FFMPEG).")
+    var ffmpeg: String?
+    @Option(help: "Path of ffprobe (env PULSE_FFPROBE).")
+    var ffprobe: String?
+    @Flag(help: "Allow plain http:// inputs, for a local S3-compatible endpoint (env PULSE_ALLOW_HTTP=1).")
+    var allowHttp = false
+    @Option(help: "Target HLS segment length in seconds (env PULSE_SEGMENT_SECONDS).")
+    var segmentSeconds: Double?
+    @Option(help: "Minimum accepted duration in seconds (env PULSE_MIN_DURATION).")
+    var minDuration: Double?
+    @Option(help: "Maximum accepted duration in seconds (env PULSE_MAX_DURATION).")
+    var maxDuration: Double?
+    @Option(help: "Maximum accepted longer side in pixels (env PULSE_MAX_DIMENSION).")
+    var maxDimension: Int?
+    @Option(help: "Kill ffmpeg after this many seconds without progress (env PULSE_STALL_TIMEOUT).")
+    var stallTimeout: Int?
+
+    func mediaConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MediaConfiguration {
+        var configuration = MediaConfiguration()
+        configuration.ffmpegPath = ffmpeg ?? environment["PULSE_FFMPEG"] ?? configuration.ffmpegPath
+        configuration.ffprobePath = ffprobe ?? environment["PULSE_FFPROBE"] ?? configuration.ffprobePath
+        configuration.allowPlainHTTP = allowHttp || environment["PULSE_ALLOW_HTTP"] == "1"
+        if let value = segmentSeconds ?? environment["PULSE_SEGMENT_SECONDS"].flatMap(Double.init) {
+            guard value > 0 else { throw ValidationError("--segment-seconds must be positive") }
+            configuration.encoding.segmentSeconds = value
+        }
+        if let value = minDuration ?? environment["PULSE_MIN_DURATION"].flatMap(Double.init) { configuration.limits.minDurationSeconds = value }
+        if let value = maxDuration ?? environment["PULSE_MAX_DURATION"].flatMap(Double.init) { configuration.limits.maxDurationSeconds = value }
+        if let value = maxDimension ?? environment["PULSE_MAX_DIMENSION"].flatMap(Int.init) { configuration.limits.maxDimension = value }
+        if let value = stallTimeout ?? environment["PULSE_STALL_TIMEOUT"].flatMap(Int.init) { configuration.stallTimeout = .seconds(value) }
+        return configuration
+    }
+}
+
+/// Prints a media error as `CODE: message` on stderr and exits non-zero.
+func fail(_ error: any Error) -> ExitCode {
+    let text: String
+    if let media = error as? MediaError {
+        text = "\(media.code.rawValue): \(media.message)"
+    } else {
+        text = "error: \(Redaction.redact(String(describing: error)))"
+    }
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+    return ExitCode(2)
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PulseMedia
+
+/// `pulse-video probe INPUT`: prints what the pipeline knows of a source, as JSON.
+struct ProbeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "probe", abstract: "Print a source's metadata as JSON.")
+
+    @Argument(help: "A path or an http(s) URL (e.g. a presigned S3 URL).")
+    var input: String
+    @OptionGroup var media: MediaOptions
+
+    func run() async throws {
+        let configuration = try media.mediaConfiguration()
+        do {
+            let source = try MediaInput.parse(input, allowPlainHTTP: configuration.allowPlainHTTP)
+            let result = try await Prober(configuration: configuration, logger: Logger(label: "pulse.probe")).probe(source)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } catch {
+            throw fail(error)
+        }
+    }
+}

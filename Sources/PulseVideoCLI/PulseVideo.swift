@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `pulse-video`: raw uploads in, adaptive HLS out, with live progress.
+@main
+struct PulseVideo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pulse-video",
+        abstract: "Turns uploaded videos into adaptive HLS streams with live progress.",
+        subcommands: [ProbeCommand.self, TranscodeCommand.self]
+    )
+}

@@ -1,3 +1,0 @@
-import ArgumentParser
-import PulseAPI
-print("pulse-video")
