@@ -1,0 +1,203 @@
+import Foundation
+import Logging
+import PulseMedia
+import PulseStorage
+
+/// Does the work of one job, the seed's flow split into durable steps:
+/// `prepare` (probe, thumbnail announced at once, ladder, chunk plan) -> one `chunk` job per
+/// segment-aligned range and one `audio` job, each checkpointed once its segments are stored ->
+/// `finalize` (playlists, `ready`, then and only then the original is deleted).
+///
+/// Every step is idempotent: a job delivered again after its worker died redoes at most itself.
+struct AssetProcessor: Sendable {
+    let assets: AssetRepository
+    let queue: JobQueue
+    let store: any ObjectStore
+    let bus: any EventBus
+    let configuration: PipelineConfiguration
+    let logger: Logger
+
+    func process(_ job: Job) async throws {
+        guard let asset = try await assets.get(job.assetID) else {
+            logger.info("asset gone; job dropped", metadata: ["job.id": "\(job.id)"])
+            return
+        }
+        // A failed asset's remaining jobs have nothing to do; a ready one only finalizes again.
+        if asset.status == .failed { return }
+        switch job.kind {
+        case .prepare: try await prepare(asset)
+        case .chunk: try await encode(asset, kind: .video, index: job.chunkIndex ?? 0)
+        case .audio: try await encode(asset, kind: .audio, index: 0)
+        case .finalize: try await finalize(asset)
+        default: throw MediaError(.encoderFailed, "unknown job kind \(job.kind)")
+        }
+    }
+
+    // MARK: - prepare
+
+    private func prepare(_ initial: Asset) async throws {
+        var asset = initial
+        if asset.status == .ready { return }
+        let publisher = publisher(for: asset)
+        _ = try await assets.beginAttempt(asset.id)
+        await publisher.publish(AssetEvent(assetID: asset.id, type: .status, status: .processing, at: queue.clock.now()))
+
+        let input = try await mediaInput(asset)
+        let probe: ProbeResult
+        if let stored = asset.probeJSON, let decoded = try? JSONDecoder().decode(ProbeResult.self, text: stored) {
+            probe = decoded
+        } else {
+            probe = try await Prober(configuration: configuration.media, logger: logger).probe(input)
+            try await assets.setProbe(asset.id, json: JSONEncoder.sorted.text(probe), duration: probe.duration)
+        }
+
+        if asset.thumbnailKey == nil {
+            let local = try workPath(asset.id, "thumbnail") + ".jpg"
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            try await Thumbnailer(configuration: configuration.media, logger: logger).makeThumbnail(input: input, probe: probe, to: local)
+            let key = StorageKeys.thumbnail(asset.id)
+            try await store.put(fileAt: local, key: key, contentType: ContentType.jpeg, mode: .move)
+            _ = try await assets.setThumbnail(asset.id, key: key)
+            asset.thumbnailKey = key
+            await publisher.publish(AssetEvent(assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, at: queue.clock.now()))
+            await publisher.progress(ProgressAggregator.transcodeStart, eta: nil, speed: nil)
+        }
+
+        let plan: AssetPlan
+        if let stored = asset.ladderJSON, let decoded = try? JSONDecoder().decode(AssetPlan.self, text: stored) {
+            plan = decoded
+        } else {
+            let units = WorkPlanner.plan(duration: probe.duration, hasAudio: probe.audio != nil, chunkSeconds: configuration.chunkSeconds, settings: configuration.media.encoding)
+            plan = AssetPlan(rungs: LadderPlanner.plan(for: probe.video), units: units, segmentSeconds: configuration.media.encoding.segmentSeconds)
+            _ = try await assets.setLadder(asset.id, json: JSONEncoder.sorted.text(plan))
+        }
+        _ = try await assets.createChunks(asset.id, plan.units.map { AssetPlan.chunkPlan($0, duration: probe.duration) })
+        _ = try await assets.setChunkCount(asset.id, plan.units.count)
+
+        let done = Set(try await assets.chunks(asset.id).filter { $0.status == .done }.map { "\($0.kind)-\($0.index)" })
+        for unit in plan.units where !done.contains("\(AssetPlan.chunkKind(of: unit))-\(unit.index)") {
+            let kind: JobKind = unit.kind == .audio ? .audio : .chunk
+            try await queue.enqueue(assetID: asset.id, kind: kind, chunkIndex: kind == .chunk ? unit.index : nil)
+        }
+        try await enqueueFinalizeIfComplete(asset.id)
+    }
+
+    // MARK: - chunk / audio
+
+    private func encode(_ asset: Asset, kind: ChunkKind, index: Int) async throws {
+        let (probe, plan) = try decodePlan(asset)
+        guard let unit = plan.unit(kind, index: index) else {
+            throw MediaError(.encoderFailed, "the plan of asset \(asset.id) has no \(kind) unit \(index)")
+        }
+        let chunks = try await assets.chunks(asset.id)
+        if chunks.contains(where: { $0.kind == kind && $0.index == index && $0.status == .done }) {
+            // Checkpointed before the crash: never encoded again.
+            try await enqueueFinalizeIfComplete(asset.id)
+            return
+        }
+
+        var aggregator = ProgressAggregator(units: plan.weights(duration: probe.duration))
+        _ = aggregator.thumbnailDone()
+        for chunk in chunks where chunk.status == .done {
+            if let done = plan.unit(chunk.kind, index: chunk.index) { aggregator.alreadyDone(ProgressAggregator.key(done)) }
+        }
+        let publisher = publisher(for: asset)
+        let input = try await mediaInput(asset)
+        let staging = try workPath(asset.id, "\(kind)-\(index)")
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+
+        let key = ProgressAggregator.key(unit)
+        let startingAggregator = aggregator
+        let (reports, continuation) = AsyncStream.makeStream(of: (Double, Double?).self, bufferingPolicy: .bufferingNewest(16))
+        let prefix = StorageKeys.processedPrefix(asset.id)
+        let encoder = HLSEncoder(configuration: configuration.media, logger: logger)
+        let result = try await withThrowingTaskGroup(of: UnitResult?.self) { group in
+            // Reports arrive on ffmpeg's progress socket; publishing waits on the bus and the
+            // database, so it runs beside the encode, never inside the socket's callback.
+            group.addTask {
+                var aggregator = startingAggregator
+                for await (fraction, speed) in reports {
+                    let percent = aggregator.update(key, fraction: fraction)
+                    await publisher.progress(percent, eta: aggregator.etaSeconds(), speed: speed)
+                }
+                return nil
+            }
+            group.addTask {
+                defer { continuation.finish() }
+                return try await encoder.encode(
+                    unit: unit, input: input, probe: probe, rungs: plan.rungs, staging: staging,
+                    onProgress: { fraction, speed in continuation.yield((fraction, speed)) },
+                    onSegment: { segment in
+                        try await store.put(fileAt: segment.path, key: prefix + "\(segment.rendition)/\(segment.fileName)", contentType: ContentType.transportStream, mode: .move)
+                    }
+                )
+            }
+            var result: UnitResult?
+            while let next = try await group.next() { if let next { result = next } }
+            return result
+        }
+        guard let result else { throw MediaError(.outputMissing, "the encoder returned no result") }
+        // The checkpoint: written only after every segment of the chunk is stored.
+        _ = try await assets.markChunkDone(asset.id, kind: kind, index: index, resultJSON: JSONEncoder.sorted.text(result))
+        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(kind)", "chunk.index": "\(index)"])
+        try await enqueueFinalizeIfComplete(asset.id)
+    }
+
+    private func enqueueFinalizeIfComplete(_ id: UUID) async throws {
+        if try await assets.countPendingChunks(id) == 0, try await !assets.chunks(id).isEmpty {
+            try await queue.enqueue(assetID: id, kind: .finalize)
+        }
+    }
+
+    // MARK: - finalize
+
+    private func finalize(_ asset: Asset) async throws {
+        if asset.status != .ready {
+            let (_, plan) = try decodePlan(asset)
+            let chunks = try await assets.chunks(asset.id)
+            guard chunks.allSatisfy({ $0.status == .done }) else {
+                throw MediaError(.outputMissing, "finalize ran before every chunk was done")
+            }
+            let results = try chunks.map { chunk in
+                try JSONDecoder().decode(UnitResult.self, text: chunk.resultJSON ?? "")
+            }
+            let output = ObjectStoreOutput(store: store, prefix: StorageKeys.processedPrefix(asset.id))
+            _ = try await Transcoder.writePlaylists(results: results, rungs: plan.rungs, to: output)
+            _ = try await assets.markHLSParts(asset.id, rungs: plan.rungs.map(\.name))
+            _ = try await assets.markReady(asset.id)
+            let publisher = publisher(for: asset)
+            await publisher.progress(100, eta: 0, speed: nil)
+            await publisher.publish(AssetEvent(assetID: asset.id, type: .ready, percent: 100, status: .ready, at: queue.clock.now()))
+            logger.info("asset ready", metadata: ["asset.id": "\(asset.id)"])
+        }
+        // Only now, with every playlist stored and the asset ready, does the original go.
+        if let source = asset.sourceKey, try await store.head(key: source) != nil {
+            try await store.delete(key: source)
+        }
+    }
+
+    // MARK: - helpers
+
+    private func decodePlan(_ asset: Asset) throws -> (ProbeResult, AssetPlan) {
+        guard let probeText = asset.probeJSON, let planText = asset.ladderJSON else {
+            throw MediaError(.outputMissing, "asset \(asset.id) has no plan yet")
+        }
+        return (try JSONDecoder().decode(ProbeResult.self, text: probeText), try JSONDecoder().decode(AssetPlan.self, text: planText))
+    }
+
+    private func mediaInput(_ asset: Asset) async throws -> MediaInput {
+        guard let key = asset.sourceKey else { throw MediaError(.inputUnreachable, "the asset has no source object") }
+        let location = try await store.mediaInput(key: key, expiresIn: configuration.sourceURLExpiry)
+        return try MediaInput.parse(location, allowPlainHTTP: configuration.media.allowPlainHTTP)
+    }
+
+    private func publisher(for asset: Asset) -> ProgressPublisher {
+        ProgressPublisher(assetID: asset.id, startingAt: asset.progress, assets: assets, bus: bus, clock: queue.clock, logger: logger)
+    }
+
+    /// A fresh path in this worker's scratch folder.
+    private func workPath(_ id: UUID, _ name: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: configuration.workDirectory, withIntermediateDirectories: true)
+        return "\(configuration.workDirectory)/\(id.uuidString.lowercased())-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+}

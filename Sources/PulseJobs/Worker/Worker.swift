@@ -1,0 +1,171 @@
+import Foundation
+public import Logging
+import Metrics
+public import PulseStorage
+public import ServiceLifecycle
+import Synchronization
+
+/// Claims jobs and runs them: the seed's Celery worker with `acks_late` and
+/// `reject_on_worker_lost`. A job is acknowledged only when done; a dead worker's lease expires
+/// and the job is delivered again. On SIGTERM (graceful shutdown) it stops taking work, stops
+/// ffmpeg and releases its leases so another worker resumes at once.
+public struct Worker: Service {
+    let queue: JobQueue
+    let assets: AssetRepository
+    let store: any ObjectStore
+    let bus: any EventBus
+    let pipeline: PipelineConfiguration
+    let configuration: WorkerConfiguration
+    let logger: Logger
+
+    public init(
+        database: any Database,
+        store: any ObjectStore,
+        bus: any EventBus,
+        pipeline: PipelineConfiguration,
+        configuration: WorkerConfiguration = WorkerConfiguration(),
+        queue: JobQueue? = nil,
+        logger: Logger
+    ) {
+        self.queue = queue ?? JobQueue(database: database)
+        self.assets = AssetRepository(database: database, clock: self.queue.clock)
+        self.store = store
+        self.bus = bus
+        self.pipeline = pipeline
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(atPath: pipeline.workDirectory, withIntermediateDirectories: true)
+        let stale = WorkDirectories.removeStale(root: pipeline.workDirectory)
+        if stale > 0 { logger.info("removed stale work folders", metadata: ["count": "\(stale)"]) }
+        let scratch = try WorkDirectories.create(root: pipeline.workDirectory)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var pipeline = self.pipeline
+        pipeline.workDirectory = scratch
+        let processor = AssetProcessor(assets: assets, queue: queue, store: store, bus: bus, configuration: pipeline, logger: logger)
+
+        logger.info("worker started", metadata: ["worker.concurrency": "\(configuration.concurrency)"])
+        try await cancelWhenGracefulShutdown {
+            try await self.loop(processor)
+        }
+        logger.info("worker stopped")
+    }
+
+    private func loop(_ processor: AssetProcessor) async throws {
+        let running = RunningCount()
+        try await withThrowingDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                if running.value >= configuration.concurrency {
+                    try await Task.sleep(for: configuration.pollInterval)
+                    continue
+                }
+                let job: Job?
+                do {
+                    job = try await claim()
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.warning("claim failed; retrying", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                if let job {
+                    running.add(1)
+                    group.addTask {
+                        defer { running.add(-1) }
+                        await self.execute(job, processor)
+                    }
+                    continue
+                }
+                if configuration.drain, running.value == 0 { break }
+                try await Task.sleep(for: configuration.pollInterval)
+            }
+        }
+    }
+
+    private func claim() async throws -> Job? {
+        let claim = try await queue.claim(workerID: configuration.workerID, leaseSeconds: configuration.leaseSeconds)
+        for dead in claim.exhausted {
+            // Its worker died on every attempt (a source that kills ffmpeg or the machine).
+            await failAsset(dead.assetID, code: "ERR_WORKER_LOST", message: "processing was interrupted on every attempt")
+        }
+        return claim.job
+    }
+
+    private func execute(_ job: Job, _ processor: AssetProcessor) async {
+        var logger = logger
+        logger[metadataKey: "job.id"] = "\(job.id)"
+        logger[metadataKey: "asset.id"] = "\(job.assetID)"
+        logger[metadataKey: "job.kind"] = "\(job.kind)"
+        logger[metadataKey: "job.attempt"] = "\(job.attempts)"
+        let started = ContinuousClock.now
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await processor.process(job) }
+                group.addTask { try await self.keepLease(job) }
+                try await group.next()
+                group.cancelAll()
+            }
+            _ = try await queue.complete(job)
+            Metrics.Timer(label: "pulse_job_seconds", dimensions: [("kind", job.kind.rawValue)]).record(duration: ContinuousClock.now - started)
+            logger.debug("job done")
+        } catch {
+            await handleFailure(job, error, logger: logger)
+        }
+    }
+
+    /// Renews the lease every third of its length; throws `LeaseLost` if someone else has it.
+    private func keepLease(_ job: Job) async throws {
+        while true {
+            try await Task.sleep(for: .seconds(configuration.leaseSeconds / 3))
+            if try await !queue.heartbeat(job, leaseSeconds: configuration.leaseSeconds) { throw LeaseLost() }
+        }
+    }
+
+    private func handleFailure(_ job: Job, _ error: any Error, logger: Logger) async {
+        if error is LeaseLost {
+            logger.warning("lease lost; another worker has the job")
+            return
+        }
+        if Task.isCancelled {
+            // Shutting down: give the job back now rather than when the lease runs out.
+            let queue = self.queue
+            _ = try? await Task { try await queue.release(job) }.value
+            logger.info("job released for another worker")
+            return
+        }
+        let failure = JobFailure.classify(error)
+        logger.warning("job failed", metadata: ["error.code": "\(failure.code)", "error.message": "\(failure.message)"])
+        switch failure {
+        case .permanent(let code, let message):
+            _ = try? await queue.fail(job, error: "\(code): \(message)")
+            await failAsset(job.assetID, code: code, message: message)
+        case .transient(let code, let message):
+            let outcome = try? await queue.retry(job, error: "\(code): \(message)")
+            if outcome == .exhausted {
+                await failAsset(job.assetID, code: code, message: message)
+            }
+        }
+    }
+
+    private func failAsset(_ id: UUID, code: String, message: String) async {
+        do {
+            guard try await assets.fail(id, code: code, message: message) else { return }
+            Counter(label: "pulse_assets_total", dimensions: [("outcome", "failed")]).increment()
+            try await bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: code, errorMessage: message, status: .failed, at: queue.clock.now()))
+        } catch {
+            logger.error("could not record the failure", metadata: ["asset.id": "\(id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Jobs in flight in this worker.
+final class RunningCount: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add(_ delta: Int) { count.withLock { $0 += delta } }
+}
