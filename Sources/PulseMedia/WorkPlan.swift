@@ -54,7 +54,7 @@ public enum WorkPlanner {
             var last = first + segmentsPerChunk
             // A tail shorter than a chunk joins the previous range rather than standing alone
             // (the container's duration may overstate the streams by a little).
-            if totalSegments - last < max(1, segmentsPerChunk / 2) { last = totalSegments }
+            if Double(totalSegments - last) < Double(segmentsPerChunk) / 2 { last = totalSegments }
             let end: Double? = last >= totalSegments ? nil : Double(last) * segment
             ranges.append(MediaRange(start: Double(first) * segment, end: end, firstSegment: first))
             first = last

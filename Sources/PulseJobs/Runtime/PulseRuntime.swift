@@ -1,0 +1,52 @@
+import Foundation
+public import Logging
+public import PulseStorage
+public import ServiceLifecycle
+
+/// The shared parts every Pulse process needs, made from one `RuntimeConfiguration`: the database,
+/// the object store and the event bus (in-process on SQLite, LISTEN/NOTIFY on PostgreSQL).
+public struct PulseRuntime: Sendable {
+    public let configuration: RuntimeConfiguration
+    public let database: any ServiceDatabase
+    public let store: any ObjectStore
+    public let bus: any EventBus
+    /// Signs local storage URLs (nil with S3, whose URLs are presigned by S3 itself).
+    public let localURLSigner: LocalURLSigner?
+    /// Long-running parts for the `ServiceGroup`, in start order (database first, so it stops last).
+    public let services: [any Service]
+
+    public init(configuration: RuntimeConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        let databaseURL = try DatabaseURL(configuration.databaseURL)
+        let database = try makeDatabase(url: databaseURL, logger: logger)
+        self.database = database
+        if configuration.storageURL.hasPrefix("file://") {
+            let secret = try configuration.persistentSecret(named: "storage-url-secret")
+            self.localURLSigner = try LocalURLSigner(secret: secret, baseURL: configuration.publicURL + "/storage")
+        } else {
+            self.localURLSigner = nil
+        }
+        self.store = try makeObjectStore(url: configuration.storageURL, environment: configuration.environment, localURLSigner: localURLSigner, logger: logger)
+        if let postgres = database as? PostgresEngine {
+            let bus = PostgresEventBus(engine: postgres, logger: logger)
+            self.bus = bus
+            self.services = [database, bus]
+        } else {
+            self.bus = InProcessEventBus()
+            self.services = [database]
+        }
+    }
+
+    /// Runs the runtime's services around `body`, for commands without a `ServiceGroup`.
+    public func run<T: Sendable>(_ body: @Sendable (PulseRuntime) async throws -> T) async throws -> T {
+        let services = self.services
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services { group.addTask { try await service.run() } }
+            let result: Result<T, any Error>
+            do { result = .success(try await body(self)) } catch { result = .failure(error) }
+            group.cancelAll()
+            while let _ = try? await group.next() {}
+            return try result.get()
+        }
+    }
+}

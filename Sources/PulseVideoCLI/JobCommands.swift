@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import PulseJobs
+import PulseMedia
+import PulseStorage
+
+/// `pulse-video migrate`: applies database migrations (idempotent).
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply database migrations.")
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() async throws {
+        let logger = makeLogger("pulse.migrate")
+        let applied = try await withDatabase(url: runtime.configuration.databaseURL, logger: logger) { database in
+            try await migrate(database, logger: logger)
+        }
+        print(applied.isEmpty ? "up to date" : "applied: \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+/// `pulse-video submit KEY`: an asset for an object already in storage, queued; prints its id.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "submit", abstract: "Queue an object already in storage; print the asset id.")
+    @Argument(help: "Object key in the configured storage (e.g. uploads/clip.mp4).")
+    var key: String
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() async throws {
+        let key = self.key
+        let id = try await withRuntime(runtime) { runtime in
+            guard let object = try await runtime.store.head(key: key) else {
+                throw ValidationError("no object \(key) in \(runtime.configuration.storageURL)")
+            }
+            let repository = AssetRepository(database: runtime.database)
+            let asset = try await repository.create(NewAsset(
+                status: .queued, filename: (key as NSString).lastPathComponent, sourceKey: key, sourceSize: object.size))
+            try await JobQueue(database: runtime.database).enqueue(assetID: asset.id, kind: .prepare)
+            return asset.id
+        }
+        print(id.uuidString.lowercased())
+    }
+}
+
+/// `pulse-video status ID`: the asset as JSON.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Print an asset as JSON.")
+    @Argument(help: "Asset id.")
+    var id: String
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() async throws {
+        guard let id = UUID(uuidString: id) else { throw ValidationError("not an asset id: \(self.id)") }
+        let asset = try await withRuntime(runtime) { runtime in
+            try await AssetRepository(database: runtime.database).get(id)
+        }
+        guard let asset else {
+            FileHandle.standardError.write(Data("no asset \(id)\n".utf8))
+            throw ExitCode(1)
+        }
+        try printJSON(asset)
+    }
+}

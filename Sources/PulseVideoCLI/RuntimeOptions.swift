@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PulseJobs
+
+/// Where state lives: `--data` plus `PULSE_DATABASE_URL` / `PULSE_STORAGE_URL` (see RuntimeConfiguration).
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "Data folder of the embedded default: SQLite file, local storage, scratch (env PULSE_DATA_DIR, default ./data).")
+    var data: String?
+
+    var configuration: RuntimeConfiguration { RuntimeConfiguration(dataDirectory: data) }
+}
+
+/// Logs at info (or `PULSE_LOG_LEVEL`) to stderr.
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["PULSE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return logger
+}
+
+/// Opens the runtime, applies migrations and runs `body` with it.
+func withRuntime<T: Sendable>(_ options: RuntimeOptions, _ body: @escaping @Sendable (PulseRuntime) async throws -> T) async throws -> T {
+    let logger = makeLogger("pulse")
+    let runtime = try PulseRuntime(configuration: options.configuration, logger: logger)
+    return try await runtime.run { runtime in
+        _ = try await migrate(runtime.database, logger: logger)
+        return try await body(runtime)
+    }
+}
+
+/// JSON for humans and scripts alike.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import PulseMedia
+import Testing
+
+/// Where the generated test media and the shared real footage live.
+enum TestMedia {
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static var directory: String {
+        ProcessInfo.processInfo.environment["PULSE_TEST_MEDIA_DIR"] ?? repositoryRoot + "/TestMedia"
+    }
+
+    static var sharedDirectory: String {
+        ProcessInfo.processInfo.environment["PULSE_SHARED_MEDIA_DIR"] ?? repositoryRoot + "/../shared/media"
+    }
+
+    /// A generated file; fails the test when `scripts/gen-test-media.sh` has not run.
+    static func path(_ name: String) throws -> String {
+        let path = directory + "/" + name
+        try #require(FileManager.default.fileExists(atPath: path), "missing \(path): run scripts/gen-test-media.sh")
+        return path
+    }
+
+    static func shared(_ name: String) throws -> String {
+        let path = sharedDirectory + "/" + name
+        try #require(FileManager.default.fileExists(atPath: path), "missing \(path)")
+        return path
+    }
+}
+
+/// Runs a command and returns its stdout, stderr and exit status (for ffprobe checks).
+func shell(_ executable: String, _ arguments: [String]) throws -> (out: String, err: String, status: Int32) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [executable] + arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read before waiting: a full pipe would block the child.
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self), process.terminationStatus)
+}
+
+/// ffprobe a file's packets of one stream type: (pts, dts, key flag).
+func packets(_ path: String, stream: String = "v") throws -> [(pts: Double, dts: Double, key: Bool)] {
+    let result = try shell("ffprobe", ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", path])
+    return result.out.split(separator: "\n").compactMap { line in
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count >= 3, let pts = Double(fields[0]), let dts = Double(fields[1]) else { return nil }
+        return (pts, dts, fields[2].hasPrefix("K"))
+    }
+}
+
+func testConfiguration(segmentSeconds: Double = 10) -> MediaConfiguration {
+    var configuration = MediaConfiguration()
+    configuration.encoding.segmentSeconds = segmentSeconds
+    // superfast keeps CABAC and B-frames (High profile, as in production) at a fraction of the time.
+    configuration.encoding.preset = "superfast"
+    configuration.stallTimeout = .seconds(60)
+    return configuration
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "pulse.test")
+    logger.logLevel = .warning
+    return logger
+}()
+
+func temporaryDirectory(_ name: String = "pulse-test") -> String {
+    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Transcodes `input` into a fresh folder and returns (folder, result, progress events).
+func transcode(
+    _ input: String,
+    configuration: MediaConfiguration = testConfiguration(),
+    chunkSeconds: Double? = nil
+) async throws -> (String, TranscodeResult, [TranscodeProgress]) {
+    let root = temporaryDirectory("pulse-out")
+    let events = EventLog()
+    let result = try await Transcoder(configuration: configuration, logger: testLogger).transcode(
+        input: .file(input),
+        output: DirectoryOutput(root: root),
+        chunkSeconds: chunkSeconds,
+        workDirectory: root + "/.work",
+        onProgress: { events.append($0) }
+    )
+    return (root, result, events.all)
+}
+
+final class EventLog: @unchecked Sendable {
+    // @unchecked: guarded by `lock`; a test helper, kept minimal.
+    private let lock = NSLock()
+    private var events: [TranscodeProgress] = []
+    func append(_ event: TranscodeProgress) { lock.withLock { events.append(event) } }
+    var all: [TranscodeProgress] { lock.withLock { events } }
+}
+
+/// The `#EXT-X-STREAM-INF` attributes of a master playlist, in order, with each variant's URI.
+func masterVariants(_ text: String) -> [(attributes: [String: String], uri: String)] {
+    var variants: [(attributes: [String: String], uri: String)] = []
+    let lines = text.split(separator: "\n").map(String.init)
+    for (index, line) in lines.enumerated() where line.hasPrefix("#EXT-X-STREAM-INF:") {
+        variants.append((parseAttributes(String(line.dropFirst("#EXT-X-STREAM-INF:".count))), lines[index + 1]))
+    }
+    return variants
+}
+
+func parseAttributes(_ text: String) -> [String: String] {
+    var attributes: [String: String] = [:]
+    var key = ""
+    var value = ""
+    var inKey = true
+    var quoted = false
+    for character in text + "," {
+        if inKey {
+            if character == "=" { inKey = false } else { key.append(character) }
+        } else if character == "\"" {
+            quoted.toggle()
+        } else if character == ",", !quoted {
+            attributes[key] = value
+            key = ""
+            value = ""
+            inKey = true
+        } else {
+            value.append(character)
+        }
+    }
+    return attributes
+}
+
+/// The segments a media playlist lists: (duration, uri).
+func mediaSegments(_ path: String) throws -> [(duration: Double, uri: String)] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    var result: [(duration: Double, uri: String)] = []
+    var pending: Double?
+    for line in text.split(separator: "\n") {
+        if line.hasPrefix("#EXTINF:") {
+            pending = Double(line.dropFirst(8).prefix(while: { $0 != "," }))
+        } else if !line.hasPrefix("#"), let duration = pending {
+            result.append((duration, String(line)))
+            pending = nil
+        }
+    }
+    return result
+}
+
+/// The first line of a command's output, trimmed (ffprobe lists a TS stream under its program too).
+func firstLine(_ text: String) -> String {
+    text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+}
