@@ -1,0 +1,97 @@
+#if canImport(FoundationEssentials)
+public import struct FoundationEssentials.Date
+#else
+public import struct Foundation.Date
+#endif
+import Crypto
+import SigV4
+
+/// Signs and checks the local store's "presigned" URLs, which our own HTTP server serves:
+/// `BASE/KEY?expires=UNIX&signature=HEX`, where the signature is HMAC-SHA256 over the method,
+/// the key and the expiry, so a URL for one object and one method cannot be reused for another.
+public struct LocalURLSigner: Sendable {
+    private let key: SymmetricKey
+    /// Where the server serves objects, without a trailing slash, e.g. `http://127.0.0.1:8080/storage`.
+    public let baseURL: String
+
+    /// A signer with a secret of at least 16 bytes (a random 32 is best) and the server's base URL.
+    public init(secret: [UInt8], baseURL: String) throws {
+        guard secret.count >= 16 else {
+            throw StorageError(.invalidConfiguration, "the URL signing secret must be at least 16 bytes")
+        }
+        self.key = SymmetricKey(data: secret)
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    }
+
+    /// A URL allowing `method` on `key` until `expires` (Unix seconds).
+    public func url(method: String, key: String, expires: Int64) -> String {
+        let signature = Hex.encode(mac(method: method, key: key, expires: expires))
+        return "\(baseURL)/\(S3URIEncoding.encodePath(key))?expires=\(expires)&signature=\(signature)"
+    }
+
+    /// A URL allowing `method` on `key` for `expiresIn` from `now`.
+    public func url(method: String, key: String, expiresIn: Duration, now: Date) -> String {
+        url(method: method, key: key, expires: Int64(now.timeIntervalSince1970) + expiresIn.components.seconds)
+    }
+
+    /// Checks a request's `expires` and `signature` query values for `method` on `key` (decoded).
+    /// Throws `signatureMismatch` for a wrong or malformed signature and `expired` once `now` is past the expiry.
+    /// The signature is compared in constant time.
+    public func verify(method: String, key: String, expires: String, signature: String, now: Date) throws {
+        guard let expiry = Int64(expires), let given = Hex.decode(signature), given.count == 32 else {
+            throw StorageError(.signatureMismatch, "malformed signature or expiry", key: key)
+        }
+        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: message(method, key, expiry), using: self.key)
+        else {
+            throw StorageError(.signatureMismatch, "signature does not match", key: key)
+        }
+        // Checked after the signature so an attacker learns nothing from the error about forged expiries.
+        guard Int64(now.timeIntervalSince1970) <= expiry else {
+            throw StorageError(.expired, "the URL has expired", key: key)
+        }
+    }
+
+    private func mac(method: String, key: String, expires: Int64) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message(method, key, expires), using: self.key))
+    }
+
+    /// Newline-separated: a newline cannot occur in a method, a valid key or a number, so fields cannot be shifted.
+    private func message(_ method: String, _ key: String, _ expires: Int64) -> [UInt8] {
+        Array("\(method.uppercased())\n\(key)\n\(expires)".utf8)
+    }
+}
+
+enum Hex {
+    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count / 2)
+        var index = 0
+        while index < utf8.count {
+            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,137 @@
+#if canImport(FoundationEssentials)
+public import struct FoundationEssentials.Date
+#else
+public import struct Foundation.Date
+#endif
+public import NIOCore
+
+/// Where objects live: S3 (or an S3-compatible server) or a local folder. Everything else in Pulse
+/// reads and writes media through this interface. Keys are relative paths like `processed/ID/master.m3u8`.
+public protocol ObjectStore: Sendable {
+    /// Stores a local file under `key`, streaming it (never whole in memory). With `.move` the store
+    /// may take the file itself (rename) and the source is gone afterwards.
+    func put(fileAt path: String, key: String, contentType: String?, mode: PutFileMode) async throws
+
+    /// Stores a small object held in memory.
+    func put(_ bytes: ByteBuffer, key: String, contentType: String?) async throws
+
+    /// Streams an object, whole or a byte range (inclusive bounds, as in HTTP `Range`).
+    /// Throws `notFound` when missing. The bytes arrive as they are read, never buffered whole.
+    func get(key: String, range: ClosedRange<Int64>?) async throws -> ObjectStream
+
+    /// The object's size and metadata, or nil when there is no such object.
+    func head(key: String) async throws -> ObjectInfo?
+
+    /// Deletes an object; deleting a missing object is not an error.
+    func delete(key: String) async throws
+
+    /// Every object whose key starts with `prefix`, in key order (UTF-8 byte order). Paging is done inside.
+    func list(prefix: String) async throws -> [ObjectInfo]
+
+    /// Deletes every object under `prefix` (which must not be empty) and returns how many there were.
+    func deletePrefix(_ prefix: String) async throws -> Int
+
+    /// A URL anyone can GET the object from until it expires.
+    func presignedGetURL(key: String, expiresIn: Duration) async throws -> String
+
+    /// A URL anyone can PUT the object to until it expires.
+    func presignedPutURL(key: String, expiresIn: Duration) async throws -> String
+
+    /// What ffmpeg/ffprobe should open to read the object: a file path for the local store, a
+    /// presigned GET URL for S3 (ffmpeg then reads it with range requests, never a full copy).
+    func mediaInput(key: String, expiresIn: Duration) async throws -> String
+}
+
+/// How ``ObjectStore/put(fileAt:key:contentType:mode:)`` treats the source file.
+public enum PutFileMode: Sendable {
+    /// Leave the source file as it is.
+    case copy
+    /// The caller no longer needs the source: the local store renames it into place when it can
+    /// (same file system), S3 deletes it after a successful upload.
+    case move
+}
+
+/// What a store knows about one object.
+public struct ObjectInfo: Sendable, Hashable {
+    /// The key, relative to the store's root.
+    public var key: String
+    /// Size in bytes.
+    public var size: Int64
+    /// The entity tag (S3's ETag, quotes removed), when the store has one.
+    public var etag: String?
+    /// When the object was last written, when known.
+    public var lastModified: Date?
+    /// The stored content type, when known.
+    public var contentType: String?
+
+    /// Metadata from its parts.
+    public init(key: String, size: Int64, etag: String? = nil, lastModified: Date? = nil, contentType: String? = nil) {
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+        self.contentType = contentType
+    }
+}
+
+extension ObjectStore {
+    /// Stores a local file, copying it.
+    public func put(fileAt path: String, key: String, contentType: String? = nil) async throws {
+        try await put(fileAt: path, key: key, contentType: contentType, mode: .copy)
+    }
+
+    /// Stores bytes without a content type.
+    public func put(_ bytes: ByteBuffer, key: String) async throws {
+        try await put(bytes, key: key, contentType: nil)
+    }
+
+    /// Streams the whole object.
+    public func get(key: String) async throws -> ObjectStream {
+        try await get(key: key, range: nil)
+    }
+
+    /// Reads a small object (a playlist, a manifest) into memory; throws `badResponse` past `maxBytes`.
+    public func getBytes(key: String, range: ClosedRange<Int64>? = nil, upTo maxBytes: Int = 16 << 20) async throws
+        -> ByteBuffer
+    {
+        var collected = ByteBuffer()
+        for try await var chunk in try await get(key: key, range: range) {
+            guard collected.readableBytes + chunk.readableBytes <= maxBytes else {
+                throw StorageError(.badResponse, "object larger than \(maxBytes) bytes", key: key)
+            }
+            collected.writeBuffer(&chunk)
+        }
+        return collected
+    }
+}
+
+/// The bytes of one object as they arrive: an `AsyncSequence` of `ByteBuffer`s.
+public struct ObjectStream: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    private let makeIterator: @Sendable () -> AsyncIterator
+
+    /// Wraps any sequence of buffers (the HTTP body, file chunks).
+    public init<Base: AsyncSequence & Sendable>(_ base: Base) where Base.Element == ByteBuffer {
+        self.makeIterator = { AsyncIterator(base.makeAsyncIterator()) }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { makeIterator() }
+
+    /// Iterates the underlying sequence.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        private var base: any AsyncIteratorProtocol
+
+        init<Base: AsyncIteratorProtocol>(_ base: Base) where Base.Element == ByteBuffer {
+            self.base = base
+        }
+
+        public mutating func next() async throws -> ByteBuffer? {
+            try await Self.advance(&base)
+        }
+
+        private static func advance<Base: AsyncIteratorProtocol>(_ iterator: inout Base) async throws -> ByteBuffer? {
+            // The initialiser only accepts iterators of ByteBuffer, so this cast cannot fail.
+            try await iterator.next() as? ByteBuffer
+        }
+    }
+}
