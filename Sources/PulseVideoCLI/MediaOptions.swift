@@ -18,6 +18,8 @@ struct MediaOptions: ParsableArguments {
     var maxDuration: Double?
     @Option(help: "Maximum accepted longer side in pixels (env PULSE_MAX_DIMENSION).")
     var maxDimension: Int?
+    @Option(help: "x264 preset (env PULSE_X264_PRESET, default veryfast).")
+    var preset: String?
     @Option(help: "Kill ffmpeg after this many seconds without progress (env PULSE_STALL_TIMEOUT).")
     var stallTimeout: Int?
 
@@ -33,6 +35,11 @@ struct MediaOptions: ParsableArguments {
         if let value = minDuration ?? environment["PULSE_MIN_DURATION"].flatMap(Double.init) { configuration.limits.minDurationSeconds = value }
         if let value = maxDuration ?? environment["PULSE_MAX_DURATION"].flatMap(Double.init) { configuration.limits.maxDurationSeconds = value }
         if let value = maxDimension ?? environment["PULSE_MAX_DIMENSION"].flatMap(Int.init) { configuration.limits.maxDimension = value }
+        if let value = preset ?? environment["PULSE_X264_PRESET"] {
+            let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+            guard presets.contains(value) else { throw ValidationError("--preset must be one of \(presets.joined(separator: ", "))") }
+            configuration.encoding.preset = value
+        }
         if let value = stallTimeout ?? environment["PULSE_STALL_TIMEOUT"].flatMap(Int.init) { configuration.stallTimeout = .seconds(value) }
         return configuration
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PulseJobs
 import PulseMedia
+import PulseStorage
 import Synchronization
 
 /// `pulse-video transcode INPUT --out DIR`: the whole pipeline, locally, with a progress bar.
@@ -10,9 +12,9 @@ struct TranscodeCommand: AsyncParsableCommand {
 
     enum ProgressStyle: String, ExpressibleByArgument { case bar, json, none }
 
-    @Argument(help: "A path or an http(s) URL.")
+    @Argument(help: "A path, an http(s) URL, or s3://BUCKET/KEY (read through a presigned URL, never copied).")
     var input: String
-    @Option(help: "Output folder (must not exist, or be empty).")
+    @Option(help: "Output folder, or s3://BUCKET/PREFIX (must not exist, or be empty).")
     var out: String
     @Option(help: "Progress display: bar (terminal), json (one object a line), none.")
     var progress: ProgressStyle = .bar
@@ -21,29 +23,69 @@ struct TranscodeCommand: AsyncParsableCommand {
     @OptionGroup var media: MediaOptions
 
     func run() async throws {
-        let configuration = try media.mediaConfiguration()
+        var configuration = try media.mediaConfiguration()
         let reporter = ProgressReporter(style: progress)
+        let environment = ProcessInfo.processInfo.environment
+        let logger = makeLogger("pulse.transcode")
         do {
-            let source = try MediaInput.parse(input, allowPlainHTTP: configuration.allowPlainHTTP)
-            let destination = try LocalDestination(path: out)
-            do {
-                let result = try await Transcoder(configuration: configuration, logger: Logger(label: "pulse.transcode")).transcode(
-                    input: source,
-                    output: DirectoryOutput(root: destination.partial),
-                    chunkSeconds: chunkSeconds,
-                    workDirectory: destination.partial + "/.work",
-                    onProgress: reporter.report
-                )
-                try destination.commit()
-                reporter.finish(result)
-            } catch {
-                destination.abort()
-                throw error
+            if S3Location(input) != nil || S3Location(out) != nil {
+                // An http:// S3 endpoint is the operator's choice (a local MinIO or moto): ffmpeg may use it.
+                let endpoint = environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"] ?? ""
+                if endpoint.hasPrefix("http://") { configuration.allowPlainHTTP = true }
             }
+            let source: MediaInput
+            if let location = S3Location(input) {
+                let store = try makeObjectStore(url: "s3://\(location.bucket)", environment: environment, logger: logger)
+                source = try MediaInput.parse(try await store.mediaInput(key: location.key, expiresIn: .seconds(6 * 3600)), allowPlainHTTP: configuration.allowPlainHTTP)
+            } else {
+                source = try MediaInput.parse(input, allowPlainHTTP: configuration.allowPlainHTTP)
+            }
+            let transcoder = Transcoder(configuration: configuration, logger: logger)
+            let result: TranscodeResult
+            if S3Location(out) != nil {
+                // Segments go up while the encoder runs; only scratch files touch the local disk.
+                let store = try makeObjectStore(url: out, environment: environment, logger: logger)
+                guard try await store.list(prefix: "").isEmpty else { throw ValidationError("--out \(out) is not empty") }
+                let scratch = NSTemporaryDirectory() + "pulse-transcode-\(UInt32.random(in: 0...UInt32.max))"
+                do {
+                    result = try await transcoder.transcode(
+                        input: source, output: ObjectStoreOutput(store: store, prefix: ""), chunkSeconds: chunkSeconds,
+                        workDirectory: scratch, onProgress: reporter.report)
+                } catch {
+                    _ = try? await store.deletePrefix("")
+                    throw error
+                }
+            } else {
+                let destination = try LocalDestination(path: out)
+                do {
+                    result = try await transcoder.transcode(
+                        input: source, output: DirectoryOutput(root: destination.partial), chunkSeconds: chunkSeconds,
+                        workDirectory: destination.partial + "/.work", onProgress: reporter.report)
+                    try destination.commit()
+                } catch {
+                    destination.abort()
+                    throw error
+                }
+            }
+            reporter.finish(result)
         } catch {
             reporter.abandon()
             throw fail(error)
         }
+    }
+}
+
+/// `s3://bucket/key`.
+struct S3Location {
+    let bucket: String
+    let key: String
+
+    init?(_ text: String) {
+        guard text.hasPrefix("s3://") else { return nil }
+        let rest = text.dropFirst(5)
+        bucket = String(rest.prefix { $0 != "/" })
+        key = String(rest.dropFirst(bucket.count + 1))
+        if bucket.isEmpty { return nil }
     }
 }
 
