@@ -46,11 +46,12 @@ public struct LocalStore: ObjectStore {
         let destination = try prepareParent(of: key)
         if mode == .move {
             // Same file system: a rename is atomic and copies nothing.
-            if rename(path, destination) == 0 {
+            let code = Self.renameIntoPlace(path, destination)
+            if code == 0 {
                 logger.debug("stored file by rename", metadata: ["storage.key": "\(key)"])
                 return
             }
-            guard errno == EXDEV else { throw Self.posixError(errno, "cannot move \(path)", key: key) }
+            guard code == EXDEV else { throw Self.posixError(code, "cannot move \(path)", key: key) }
         }
         let staging = stagingPath()
         do {
@@ -193,11 +194,25 @@ public struct LocalStore: ObjectStore {
     }
 
     private func commit(_ staging: String, to destination: String, key: String) throws(StorageError) {
-        guard rename(staging, destination) == 0 else {
-            let code = errno
+        let code = Self.renameIntoPlace(staging, destination)
+        guard code == 0 else {
             unlink(staging)
             throw Self.posixError(code, "cannot rename into place", key: key)
         }
+    }
+
+    /// `rename`, retried when a concurrent delete pruned the (momentarily empty) parent folder
+    /// between `prepareParent` and here. Returns 0 or the errno of the last attempt.
+    static func renameIntoPlace(_ source: String, _ destination: String) -> Int32 {
+        var code: Int32 = 0
+        for _ in 0..<3 {
+            if rename(source, destination) == 0 { return 0 }
+            code = errno
+            guard code == ENOENT, access(source, F_OK) == 0 else { return code }
+            let parent = (destination as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        }
+        return code
     }
 
     /// Keeps the tree tidy after deletes; `rmdir` fails harmlessly on folders that are not empty.

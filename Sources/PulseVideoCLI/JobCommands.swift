@@ -11,7 +11,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("pulse.migrate")
-        let applied = try await withDatabase(url: runtime.configuration.databaseURL, logger: logger) { database in
+        let applied = try await withDatabase(url: try runtime.configuration.databaseURL, logger: logger) { database in
             try await migrate(database, logger: logger)
         }
         print(applied.isEmpty ? "up to date" : "applied: \(applied.map(String.init).joined(separator: ", "))")

@@ -8,7 +8,14 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Data folder of the embedded default: SQLite file, local storage, scratch (env PULSE_DATA_DIR, default ./data).")
     var data: String?
 
-    var configuration: RuntimeConfiguration { RuntimeConfiguration(dataDirectory: data) }
+    /// The configuration, with its folders created.
+    var configuration: RuntimeConfiguration {
+        get throws {
+            let configuration = RuntimeConfiguration(dataDirectory: data)
+            try configuration.makeDirectories()
+            return configuration
+        }
+    }
 }
 
 /// Logs at info (or `PULSE_LOG_LEVEL`) to stderr.
@@ -21,7 +28,7 @@ func makeLogger(_ label: String) -> Logger {
 /// Opens the runtime, applies migrations and runs `body` with it.
 func withRuntime<T: Sendable>(_ options: RuntimeOptions, _ body: @escaping @Sendable (PulseRuntime) async throws -> T) async throws -> T {
     let logger = makeLogger("pulse")
-    let runtime = try PulseRuntime(configuration: options.configuration, logger: logger)
+    let runtime = try PulseRuntime(configuration: try options.configuration, logger: logger)
     return try await runtime.run { runtime in
         _ = try await migrate(runtime.database, logger: logger)
         return try await body(runtime)

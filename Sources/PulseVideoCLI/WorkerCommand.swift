@@ -22,7 +22,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = makeLogger("pulse.worker")
         let environment = ProcessInfo.processInfo.environment
-        let configuration = runtime.configuration
+        let configuration = try runtime.configuration
         // Migrate on a short-lived connection: the runtime's database may run only once, in the group.
         _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
         let runtime = try PulseRuntime(configuration: configuration, logger: logger)

@@ -17,6 +17,7 @@ public struct PulseRuntime: Sendable {
 
     public init(configuration: RuntimeConfiguration, logger: Logger) throws {
         self.configuration = configuration
+        try configuration.makeDirectories()
         let databaseURL = try DatabaseURL(configuration.databaseURL)
         let database = try makeDatabase(url: databaseURL, logger: logger)
         self.database = database

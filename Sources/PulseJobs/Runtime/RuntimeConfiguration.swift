@@ -29,6 +29,14 @@ public struct RuntimeConfiguration: Sendable {
         self.environment = environment
     }
 
+    /// Creates the data folder and, for a SQLite URL, the folder of its file.
+    public func makeDirectories() throws {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        if case .sqliteFile(let path) = try DatabaseURL(databaseURL) {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+    }
+
     static func absolute(_ path: String) -> String {
         URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
     }

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import PulseJobs
+import PulseStorage
+
+/// `pulse-video bench ...`: measurements that print figures (never run as tests).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks that print figures.",
+        subcommands: [QueueBench.self, ThumbnailBench.self])
+}
+
+/// Claims + acknowledgements per second with no-op work: the queue's own overhead.
+struct QueueBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Queue overhead: claims and acknowledgements per second.")
+    @Option(help: "Concurrent claimers.") var workers = 8
+    @Option(help: "Jobs to enqueue and process.") var jobs = 2000
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() async throws {
+        let (workers, jobs) = (self.workers, self.jobs)
+        let logger = makeLogger("pulse.bench")
+        let url = try runtime.configuration.databaseURL
+        try await withDatabase(url: url, logger: logger) { database in
+            _ = try await migrate(database, logger: logger)
+            let queue = JobQueue(database: database)
+            let assets = AssetRepository(database: database)
+            // Jobs hang off assets; one asset per 1000 jobs keeps the unique key (asset, kind, index) free.
+            let enqueueStart = ContinuousClock.now
+            for batch in 0..<((jobs + 999) / 1000) {
+                let asset = try await assets.create(NewAsset(status: .queued, filename: "bench-\(batch)"))
+                for index in 0..<min(1000, jobs - batch * 1000) {
+                    try await queue.enqueue(assetID: asset.id, kind: .chunk, chunkIndex: index)
+                }
+            }
+            let enqueueSeconds = seconds(ContinuousClock.now - enqueueStart)
+            let start = ContinuousClock.now
+            let processed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for worker in 0..<workers {
+                    group.addTask {
+                        var count = 0
+                        while let job = try await queue.claim(workerID: "bench-\(worker)", leaseSeconds: 60).job {
+                            _ = try await queue.complete(job)
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let elapsed = seconds(ContinuousClock.now - start)
+            print(String(format: "database: %@", DatabaseURLRedacted(url)))
+            print(String(format: "enqueue: %d jobs in %.2f s (%.0f/s)", jobs, enqueueSeconds, Double(jobs) / enqueueSeconds))
+            print(String(format: "claim+ack: %d jobs by %d workers in %.2f s = %.0f jobs/s", processed, workers, elapsed, Double(processed) / elapsed))
+        }
+    }
+}
+
+/// Time from queueing an asset to its `thumbnail_ready` event, with an idle worker waiting.
+struct ThumbnailBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "thumbnail", abstract: "Time from job start to the thumbnail event.")
+    @Argument(help: "A local source video.") var source: String
+    @Option(help: "Runs.") var runs = 5
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var media: MediaOptions
+
+    func run() async throws {
+        let logger = makeLogger("pulse.bench")
+        logger.info("thumbnail bench")
+        let configuration = try runtime.configuration
+        _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
+        let pulse = try PulseRuntime(configuration: configuration, logger: logger)
+        var pipeline = PipelineConfiguration(media: try media.mediaConfiguration(), workDirectory: configuration.workDirectory)
+        pipeline.chunkSeconds = 60
+        let worker = Worker(database: pulse.database, store: pulse.store, bus: pulse.bus, pipeline: pipeline, logger: logger)
+        let (source, runs) = (self.source, self.runs)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in pulse.services { group.addTask { try await service.run() } }
+            group.addTask { try await worker.run() }
+            let assets = AssetRepository(database: pulse.database)
+            let queue = JobQueue(database: pulse.database)
+            var latencies: [Double] = []
+            for run in 0..<runs {
+                let key = "uploads/bench-\(run)-\(UUID().uuidString).mp4"
+                try await pulse.store.put(fileAt: source, key: key, contentType: nil, mode: .copy)
+                let asset = try await assets.create(NewAsset(status: .queued, filename: "bench", sourceKey: key))
+                let events = pulse.bus.subscribe(assetID: asset.id)
+                let start = ContinuousClock.now
+                try await queue.enqueue(assetID: asset.id, kind: .prepare)
+                var thumbnailAt: Double?
+                for await event in events {
+                    if event.type == .thumbnailReady, thumbnailAt == nil { thumbnailAt = seconds(ContinuousClock.now - start) }
+                    if event.type == .ready || event.type == .failed { break }
+                }
+                if let thumbnailAt { latencies.append(thumbnailAt) }
+            }
+            latencies.sort()
+            print(String(format: "thumbnail event after queueing: median %.3f s, max %.3f s over %d runs (worker poll interval 0.25 s included)",
+                         latencies[latencies.count / 2], latencies.last ?? 0, latencies.count))
+            group.cancelAll()
+        }
+    }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// The database URL without its password, for printing.
+func DatabaseURLRedacted(_ url: String) -> String {
+    guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
+    return String(url[..<scheme.upperBound]) + "<credentials>" + String(url[at...])
+}
