@@ -4,7 +4,7 @@ import Logging
 import PulseJobs
 import ServiceLifecycle
 
-/// `pulse-video worker`: processes queued jobs until SIGTERM (or, with --drain, until none is ready).
+/// `pulse-video worker`: processes queued jobs until SIGTERM (or, with --drain, until the queue is empty).
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "Process queued jobs.")
 
@@ -16,7 +16,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var chunkSeconds: Double?
     @Option(help: "Job lease in seconds (env PULSE_JOB_LEASE_SECONDS, default 60).")
     var leaseSeconds: Double?
-    @Flag(help: "Exit when no job is ready and none is running.")
+    @Flag(help: "Exit when the queue is empty (nothing queued, now or later, and nothing running).")
     var drain = false
 
     func run() async throws {

@@ -81,7 +81,10 @@ public struct Worker: Service {
                     }
                     continue
                 }
-                if configuration.drain, running.value == 0 { break }
+                // Draining ends when the queue is empty, not merely when nothing is ready: a job
+                // running elsewhere may still queue more (a prepare queues the chunks), and a retry
+                // waiting for its backoff is still work.
+                if configuration.drain, running.value == 0, (try? await queue.pendingCount()) == 0 { break }
                 try await Task.sleep(for: configuration.pollInterval)
             }
         }

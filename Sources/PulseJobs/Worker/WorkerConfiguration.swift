@@ -8,7 +8,7 @@ public struct WorkerConfiguration: Sendable {
     public var leaseSeconds: Double = 60
     /// How often an idle worker looks for work.
     public var pollInterval: Duration = .milliseconds(250)
-    /// Exit once no job is ready and none is running (`--drain`).
+    /// Exit once the queue is empty: nothing queued (now or later) and nothing running (`--drain`).
     public var drain: Bool = false
     /// Unique name of this worker in leases.
     public var workerID: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"

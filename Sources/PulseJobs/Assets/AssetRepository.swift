@@ -1,0 +1,335 @@
+public import Foundation
+
+/// Typed access to `assets` and their chunk checkpoints, the same on both engines.
+///
+/// Every write stamps `updated_at` from the injected clock. Methods returning `Bool` say whether a
+/// row changed (false: no such asset, or the guard in the statement refused the change).
+public struct AssetRepository: Sendable {
+    public let database: any Database
+    public let clock: EpochClock
+
+    /// A repository over a migrated database.
+    public init(database: any Database, clock: EpochClock = .system) {
+        self.database = database
+        self.clock = clock
+    }
+
+    static let columns = """
+        id, status, progress, error_code, error_message, filename, source_key, source_size, probe_json, \
+        ladder_json, thumbnail_key, hls_parts_json, chunk_count, duration, attempts, created_at, updated_at, \
+        ready_at
+        """
+
+    // MARK: - Life cycle
+
+    /// Inserts a new asset and returns it as stored.
+    @discardableResult
+    public func create(_ new: NewAsset) async throws -> Asset {
+        let now = self.clock.now()
+        let rows = try await self.database.query(
+            """
+            INSERT INTO assets (id, status, filename, source_key, source_size, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $6)
+            RETURNING \(Self.columns)
+            """,
+            [
+                .text(new.id.databaseText), .text(new.status.rawValue), DatabaseValue(new.filename),
+                DatabaseValue(new.sourceKey), DatabaseValue(new.sourceSize), .double(now),
+            ]
+        )
+        guard let row = rows.first else {
+            throw DatabaseError(.queryFailed, message: "INSERT ... RETURNING gave no row")
+        }
+        return try Self.asset(row)
+    }
+
+    /// The asset with this id, or nil.
+    public func get(_ id: UUID) async throws -> Asset? {
+        try await self.database.queryFirst(
+            "SELECT \(Self.columns) FROM assets WHERE id = $1",
+            [.text(id.databaseText)]
+        ).map(Self.asset)
+    }
+
+    /// Up to `limit` assets, newest first, starting after `cursor` (keyset paging: stable while
+    /// assets are added, and as cheap on page 1000 as on page 1).
+    public func list(limit: Int = 50, after cursor: AssetCursor? = nil) async throws -> AssetPage {
+        let limit = max(1, min(limit, 1000))
+        // One row more than asked tells whether another page exists.
+        let rows: [DatabaseRow]
+        if let cursor {
+            rows = try await self.database.query(
+                """
+                SELECT \(Self.columns) FROM assets
+                WHERE created_at < $1 OR (created_at = $1 AND id < $2)
+                ORDER BY created_at DESC, id DESC LIMIT $3
+                """,
+                [.double(cursor.createdAt), .text(cursor.id.databaseText), .int(Int64(limit + 1))]
+            )
+        } else {
+            rows = try await self.database.query(
+                "SELECT \(Self.columns) FROM assets ORDER BY created_at DESC, id DESC LIMIT $1",
+                [.int(Int64(limit + 1))]
+            )
+        }
+        let assets = try rows.prefix(limit).map(Self.asset)
+        let next = rows.count > limit ? assets.last.map(AssetCursor.init(after:)) : nil
+        return AssetPage(assets: assets, next: next)
+    }
+
+    /// Deletes the asset with its chunks and jobs (cascade). Storage objects are the caller's.
+    @discardableResult
+    public func delete(_ id: UUID) async throws -> Bool {
+        try await self.database.execute("DELETE FROM assets WHERE id = $1", [.text(id.databaseText)]) > 0
+    }
+
+    /// Sets the status as given, with no guard (see `fail` and `markReady` for the terminal states).
+    @discardableResult
+    public func setStatus(_ id: UUID, _ status: AssetStatus) async throws -> Bool {
+        try await self.update(id, set: "status = $3", [.text(status.rawValue)])
+    }
+
+    /// Marks the asset `processing` and counts one more attempt, unless it is already ready.
+    @discardableResult
+    public func beginAttempt(_ id: UUID) async throws -> Bool {
+        try await self.update(
+            id,
+            set: "status = 'processing', attempts = attempts + 1",
+            where: "status <> 'ready'"
+        )
+    }
+
+    /// Raises the stored progress to `percent` (clamped to 0...100); a lower or equal value changes
+    /// nothing, so a late or replayed report never moves the bar back.
+    @discardableResult
+    public func updateProgress(_ id: UUID, percent: Double) async throws -> Bool {
+        let percent = min(100, max(0, percent))
+        return try await self.update(id, set: "progress = $3", where: "progress < $3", [.double(percent)])
+    }
+
+    /// Records the probe result (opaque JSON) and the duration it found.
+    @discardableResult
+    public func setProbe(_ id: UUID, json: String, duration: Double?) async throws -> Bool {
+        try await self.update(id, set: "probe_json = $3, duration = $4", [.text(json), DatabaseValue(duration)])
+    }
+
+    /// Records the ladder (opaque JSON).
+    @discardableResult
+    public func setLadder(_ id: UUID, json: String) async throws -> Bool {
+        try await self.update(id, set: "ladder_json = $3", [.text(json)])
+    }
+
+    /// Records the duration in seconds.
+    @discardableResult
+    public func setDuration(_ id: UUID, seconds: Double) async throws -> Bool {
+        try await self.update(id, set: "duration = $3", [.double(seconds)])
+    }
+
+    /// Records how many video chunks the asset was cut into.
+    @discardableResult
+    public func setChunkCount(_ id: UUID, _ count: Int) async throws -> Bool {
+        try await self.update(id, set: "chunk_count = $3", [.int(Int64(count))])
+    }
+
+    /// Records the thumbnail's object key.
+    @discardableResult
+    public func setThumbnail(_ id: UUID, key: String) async throws -> Bool {
+        try await self.update(id, set: "thumbnail_key = $3", [.text(key)])
+    }
+
+    /// Marks one rung's playlist complete in `hls_parts`.
+    @discardableResult
+    public func markHLSPart(_ id: UUID, rung: String) async throws -> Bool {
+        try await self.markHLSParts(id, rungs: [rung])
+    }
+
+    /// Marks rungs complete in `hls_parts`, keeping the ones already there.
+    @discardableResult
+    public func markHLSParts(_ id: UUID, rungs: [String]) async throws -> Bool {
+        let now = self.clock.now()
+        return try await self.database.transaction { transaction in
+            // Read-modify-write of one JSON value: FOR UPDATE holds the row on PostgreSQL; on SQLite
+            // the transaction already holds the write lock.
+            let lock = transaction.dialect == .postgres ? " FOR UPDATE" : ""
+            guard
+                let row = try await transaction.queryFirst(
+                    "SELECT hls_parts_json FROM assets WHERE id = $1\(lock)",
+                    [.text(id.databaseText)]
+                )
+            else { return false }
+            var parts = try Self.decodeParts(try row.text("hls_parts_json"))
+            for rung in rungs { parts[rung] = true }
+            try await transaction.execute(
+                "UPDATE assets SET hls_parts_json = $2, updated_at = $3 WHERE id = $1",
+                [.text(id.databaseText), .text(try Self.encodeParts(parts)), .double(now)]
+            )
+            return true
+        }
+    }
+
+    /// Marks the asset failed with a code a product can act on. A ready asset stays ready: a late
+    /// failure report from a worker that lost its lease must not undo finished work.
+    @discardableResult
+    public func fail(_ id: UUID, code: String, message: String) async throws -> Bool {
+        try await self.update(
+            id,
+            set: "status = 'failed', error_code = $3, error_message = $4",
+            where: "status <> 'ready'",
+            [.text(code), .text(message)]
+        )
+    }
+
+    /// Marks the asset ready at 100 % and stamps `ready_at`; clears any earlier error.
+    @discardableResult
+    public func markReady(_ id: UUID) async throws -> Bool {
+        try await self.update(
+            id,
+            set: "status = 'ready', progress = 100, ready_at = $2, error_code = NULL, error_message = NULL"
+        )
+    }
+
+    // MARK: - Chunk checkpoints
+
+    /// Plans chunks; chunks already planned are left as they are (done ones stay done). Returns how
+    /// many were new.
+    @discardableResult
+    public func createChunks(_ assetID: UUID, _ plans: [ChunkPlan]) async throws -> Int {
+        guard !plans.isEmpty else { return 0 }
+        return try await self.database.transaction { transaction in
+            var created = 0
+            for plan in plans {
+                created += try await transaction.execute(
+                    """
+                    INSERT INTO chunks (asset_id, kind, idx, start_seconds, end_seconds, status)
+                    VALUES ($1, $2, $3, $4, $5, 'pending')
+                    ON CONFLICT (asset_id, kind, idx) DO NOTHING
+                    """,
+                    [
+                        .text(assetID.databaseText), .text(plan.kind.rawValue), .int(Int64(plan.index)),
+                        .double(plan.startSeconds), .double(plan.endSeconds),
+                    ]
+                )
+            }
+            return created
+        }
+    }
+
+    /// Checkpoints a chunk whose output is uploaded. Returns true when this call recorded it; false
+    /// when it was already done (the first result is kept) or was never planned.
+    @discardableResult
+    public func markChunkDone(
+        _ assetID: UUID,
+        kind: ChunkKind,
+        index: Int,
+        resultJSON: String
+    ) async throws -> Bool {
+        try await self.database.execute(
+            """
+            UPDATE chunks SET status = 'done', result_json = $4, done_at = $5
+            WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'
+            """,
+            [
+                .text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(resultJSON),
+                .double(self.clock.now()),
+            ]
+        ) > 0
+    }
+
+    /// Every chunk of the asset, video first, by index.
+    public func chunks(_ assetID: UUID) async throws -> [Chunk] {
+        try await self.database.query(
+            """
+            SELECT kind, idx, start_seconds, end_seconds, status, result_json, done_at
+            FROM chunks WHERE asset_id = $1
+            ORDER BY CASE kind WHEN 'video' THEN 0 ELSE 1 END, idx
+            """,
+            [.text(assetID.databaseText)]
+        ).map { row in
+            Chunk(
+                kind: try Self.enumValue(ChunkKind.self, row, "kind"),
+                index: Int(try row.int("idx")),
+                startSeconds: try row.double("start_seconds"),
+                endSeconds: try row.double("end_seconds"),
+                status: try Self.enumValue(ChunkStatus.self, row, "status"),
+                resultJSON: try row.optionalText("result_json"),
+                doneAt: try row.optionalDouble("done_at")
+            )
+        }
+    }
+
+    /// How many of the asset's chunks are not done yet.
+    public func countPendingChunks(_ assetID: UUID) async throws -> Int {
+        let row = try await self.database.queryFirst(
+            "SELECT COUNT(*) AS n FROM chunks WHERE asset_id = $1 AND status = 'pending'",
+            [.text(assetID.databaseText)]
+        )
+        return Int(try row?.int("n") ?? 0)
+    }
+
+    // MARK: - Helpers
+
+    /// `UPDATE assets SET <set>, updated_at = $2 WHERE id = $1 [AND <guard>]`; extra binds start at $3.
+    /// `set` and `guard` are fixed SQL written in this file, never caller data.
+    private func update(
+        _ id: UUID,
+        set assignments: String,
+        where guardClause: String? = nil,
+        _ binds: [DatabaseValue] = []
+    ) async throws -> Bool {
+        let condition = guardClause.map { " AND (\($0))" } ?? ""
+        return try await self.database.execute(
+            "UPDATE assets SET \(assignments), updated_at = $2 WHERE id = $1\(condition)",
+            [.text(id.databaseText), .double(self.clock.now())] + binds
+        ) > 0
+    }
+
+    static func asset(_ row: DatabaseRow) throws -> Asset {
+        let idText = try row.text("id")
+        guard let id = UUID(uuidString: idText) else {
+            throw DatabaseError(.decoding, message: "asset id \(idText) is not a UUID")
+        }
+        return Asset(
+            id: id,
+            status: try enumValue(AssetStatus.self, row, "status"),
+            progress: try row.double("progress"),
+            errorCode: try row.optionalText("error_code"),
+            errorMessage: try row.optionalText("error_message"),
+            filename: try row.optionalText("filename"),
+            sourceKey: try row.optionalText("source_key"),
+            sourceSize: try row.optionalInt("source_size"),
+            probeJSON: try row.optionalText("probe_json"),
+            ladderJSON: try row.optionalText("ladder_json"),
+            thumbnailKey: try row.optionalText("thumbnail_key"),
+            hlsParts: try decodeParts(try row.text("hls_parts_json")),
+            chunkCount: try row.optionalInt("chunk_count").map { Int($0) },
+            duration: try row.optionalDouble("duration"),
+            attempts: Int(try row.int("attempts")),
+            createdAt: try row.double("created_at"),
+            updatedAt: try row.double("updated_at"),
+            readyAt: try row.optionalDouble("ready_at")
+        )
+    }
+
+    static func enumValue<T: RawRepresentable>(_ type: T.Type, _ row: DatabaseRow, _ column: String) throws -> T
+    where T.RawValue == String {
+        let text = try row.text(column)
+        guard let value = T(rawValue: text) else {
+            throw DatabaseError(.decoding, message: "\(column) has unknown value \(text)")
+        }
+        return value
+    }
+
+    private static func decodeParts(_ json: String) throws -> [String: Bool] {
+        do {
+            return try JSONDecoder().decode([String: Bool].self, from: Data(json.utf8))
+        } catch {
+            throw DatabaseError(.decoding, message: "hls_parts_json is not an object of booleans", underlying: error)
+        }
+    }
+
+    private static func encodeParts(_ parts: [String: Bool]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(parts), as: UTF8.self)
+    }
+}

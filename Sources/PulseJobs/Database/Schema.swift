@@ -1,0 +1,73 @@
+/// The schema, in order. Times are epoch seconds in `DOUBLE PRECISION` and JSON is `TEXT` on both
+/// engines, so one set of statements serves both; only the job id column differs.
+let schemaMigrations: [Migration] = [
+    Migration(version: 1, name: "assets, chunks, jobs") { dialect in
+        let jobID =
+            switch dialect {
+            case .sqlite: "id INTEGER PRIMARY KEY AUTOINCREMENT"
+            case .postgres: "id BIGSERIAL PRIMARY KEY"
+            }
+        return [
+            """
+            CREATE TABLE assets (
+                id TEXT PRIMARY KEY,
+                status TEXT NOT NULL
+                    CHECK (status IN ('awaiting_upload', 'queued', 'processing', 'ready', 'failed')),
+                progress DOUBLE PRECISION NOT NULL DEFAULT 0 CHECK (progress >= 0 AND progress <= 100),
+                error_code TEXT,
+                error_message TEXT,
+                filename TEXT,
+                source_key TEXT,
+                source_size BIGINT,
+                probe_json TEXT,
+                ladder_json TEXT,
+                thumbnail_key TEXT,
+                hls_parts_json TEXT NOT NULL DEFAULT '{}',
+                chunk_count INTEGER,
+                duration DOUBLE PRECISION,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                ready_at DOUBLE PRECISION
+            )
+            """,
+            // Keyset paging, newest first.
+            "CREATE INDEX assets_by_created ON assets (created_at, id)",
+            """
+            CREATE TABLE chunks (
+                asset_id TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('video', 'audio')),
+                idx INTEGER NOT NULL,
+                start_seconds DOUBLE PRECISION NOT NULL,
+                end_seconds DOUBLE PRECISION NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+                result_json TEXT,
+                done_at DOUBLE PRECISION,
+                PRIMARY KEY (asset_id, kind, idx)
+            )
+            """,
+            """
+            CREATE TABLE jobs (
+                \(jobID),
+                asset_id TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                chunk_index INTEGER NOT NULL DEFAULT -1,
+                status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL,
+                run_at DOUBLE PRECISION NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at DOUBLE PRECISION,
+                last_error TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                UNIQUE (asset_id, kind, chunk_index)
+            )
+            """,
+            // Claiming reads ready jobs in run_at order and expired leases; partial indexes keep
+            // both small however many finished jobs pile up.
+            "CREATE INDEX jobs_ready ON jobs (run_at, id) WHERE status = 'queued'",
+            "CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status = 'running'",
+        ]
+    }
+]

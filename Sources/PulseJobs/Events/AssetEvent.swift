@@ -1,0 +1,74 @@
+public import Foundation
+
+/// Something subscribers of an asset should hear about now (the page's progress circle, thumbnail).
+public struct AssetEvent: Codable, Sendable, Hashable {
+    /// The kind of news.
+    public enum EventType: String, Codable, Sendable {
+        case status
+        case thumbnailReady = "thumbnail_ready"
+        case progress
+        case ready
+        case failed
+    }
+
+    public var assetID: UUID
+    public var type: EventType
+    /// 0 to 100, for `progress` (and `ready`: 100).
+    public var percent: Double?
+    /// Estimated seconds left, for `progress`.
+    public var etaSeconds: Double?
+    /// Encoding speed as a multiple of real time, for `progress`.
+    public var speed: Double?
+    public var thumbnailKey: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var status: AssetStatus?
+    /// When it happened, epoch seconds.
+    public var at: Double
+
+    /// An event; only the fields its type uses need values.
+    public init(
+        assetID: UUID,
+        type: EventType,
+        percent: Double? = nil,
+        etaSeconds: Double? = nil,
+        speed: Double? = nil,
+        thumbnailKey: String? = nil,
+        errorCode: String? = nil,
+        errorMessage: String? = nil,
+        status: AssetStatus? = nil,
+        at: Double
+    ) {
+        self.assetID = assetID
+        self.type = type
+        self.percent = percent
+        self.etaSeconds = etaSeconds
+        self.speed = speed
+        self.thumbnailKey = thumbnailKey
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.status = status
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, percent, speed, status, at
+        case assetID = "asset_id"
+        case etaSeconds = "eta_seconds"
+        case thumbnailKey = "thumbnail_key"
+        case errorCode = "error_code"
+        case errorMessage = "error_message"
+    }
+
+    /// The JSON the API sends and NOTIFY carries (snake_case keys, no nulls).
+    public func jsonText() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Parses `jsonText()` output.
+    public init(jsonText: String) throws {
+        self = try JSONDecoder().decode(AssetEvent.self, from: Data(jsonText.utf8))
+    }
+}

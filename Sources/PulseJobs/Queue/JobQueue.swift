@@ -1,0 +1,359 @@
+public import Foundation
+import Metrics
+
+/// The durable job queue: at-least-once delivery with leases, on both engines.
+///
+/// A worker `claim`s a job, which leases it until `lease_expires_at`; `heartbeat` extends the lease;
+/// `complete` acknowledges it. If the worker dies, the lease expires and the next `claim` hands the
+/// job to someone else (Celery's `acks_late` with `reject_on_worker_lost`). A job whose worker died
+/// on every one of its `max_attempts` is failed and reported by `claim` rather than looping forever.
+public struct JobQueue: Sendable {
+    public let database: any Database
+    public let clock: EpochClock
+    public let backoff: Backoff
+    /// Attempts a job gets when `enqueue` is not told otherwise.
+    public let defaultMaxAttempts: Int
+
+    private let metrics = QueueMetrics()
+
+    /// A queue over a migrated database.
+    public init(
+        database: any Database,
+        clock: EpochClock = .system,
+        backoff: Backoff = Backoff(),
+        defaultMaxAttempts: Int = 5
+    ) {
+        self.database = database
+        self.clock = clock
+        self.backoff = backoff
+        self.defaultMaxAttempts = defaultMaxAttempts
+    }
+
+    static let columns = """
+        id, asset_id, kind, chunk_index, status, attempts, max_attempts, run_at, lease_owner, \
+        lease_expires_at, last_error, created_at, updated_at
+        """
+
+    /// The error stored on a job failed because its lease ran out with no attempts left.
+    public static let workerLostError = "lease expired on the last attempt (worker lost)"
+
+    // MARK: - Producing
+
+    /// Queues a job unless one with the same `(assetID, kind, chunkIndex)` exists (whatever its
+    /// status). Returns true when this call queued it.
+    @discardableResult
+    public func enqueue(
+        assetID: UUID,
+        kind: JobKind,
+        chunkIndex: Int? = nil,
+        runAt: Double? = nil,
+        maxAttempts: Int? = nil
+    ) async throws -> Bool {
+        try await Self.insert(
+            on: self.database,
+            assetID: assetID,
+            kind: kind,
+            chunkIndex: chunkIndex,
+            runAt: runAt ?? self.clock.now(),
+            maxAttempts: maxAttempts ?? self.defaultMaxAttempts,
+            now: self.clock.now()
+        )
+    }
+
+    /// Queues several jobs of one asset in one transaction (e.g. every chunk); existing ones are
+    /// left alone. Returns how many were new.
+    @discardableResult
+    public func enqueue(
+        assetID: UUID,
+        kind: JobKind,
+        chunkIndices: [Int],
+        maxAttempts: Int? = nil
+    ) async throws -> Int {
+        let now = self.clock.now()
+        let maxAttempts = maxAttempts ?? self.defaultMaxAttempts
+        return try await self.database.transaction { transaction in
+            var inserted = 0
+            for index in chunkIndices {
+                let new = try await Self.insert(
+                    on: transaction, assetID: assetID, kind: kind, chunkIndex: index,
+                    runAt: now, maxAttempts: maxAttempts, now: now
+                )
+                if new { inserted += 1 }
+            }
+            return inserted
+        }
+    }
+
+    private static func insert(
+        on executor: any DatabaseExecutor,
+        assetID: UUID,
+        kind: JobKind,
+        chunkIndex: Int?,
+        runAt: Double,
+        maxAttempts: Int,
+        now: Double
+    ) async throws -> Bool {
+        // -1 stands for "no chunk": NULLs never collide in a UNIQUE constraint, -1 does.
+        try await executor.execute(
+            """
+            INSERT INTO jobs (asset_id, kind, chunk_index, status, attempts, max_attempts, run_at,
+                              created_at, updated_at)
+            VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)
+            ON CONFLICT (asset_id, kind, chunk_index) DO NOTHING
+            """,
+            [
+                .text(assetID.databaseText), .text(kind.rawValue), .int(Int64(chunkIndex ?? -1)),
+                .int(Int64(max(1, maxAttempts))), .double(runAt), .double(now),
+            ]
+        ) > 0
+    }
+
+    // MARK: - Consuming
+
+    /// Leases the next ready job to `workerID` for `leaseSeconds`, and fails (and reports) jobs whose
+    /// lease expired with no attempts left.
+    ///
+    /// Ready means queued with `run_at <= now`, or running with an expired lease. The claim is one
+    /// `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`: on PostgreSQL the inner select uses
+    /// `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different jobs without waiting; on SQLite
+    /// it runs in a `BEGIN IMMEDIATE` transaction, which admits one writer at a time.
+    public func claim(workerID: String, leaseSeconds: Double) async throws -> Claim {
+        let now = self.clock.now()
+        let claim: Claim
+        switch self.database.dialect {
+        case .postgres:
+            // Two autocommit statements: each is atomic by itself, and a transaction around them
+            // would only add round trips.
+            claim = try await Self.claimSteps(
+                on: self.database, workerID: workerID, leaseSeconds: leaseSeconds, now: now
+            )
+        case .sqlite:
+            claim = try await self.database.transaction { transaction in
+                try await Self.claimSteps(
+                    on: transaction, workerID: workerID, leaseSeconds: leaseSeconds, now: now
+                )
+            }
+        }
+        if claim.job != nil { self.metrics.claimed.increment() }
+        if !claim.exhausted.isEmpty { self.metrics.exhausted.increment(by: claim.exhausted.count) }
+        return claim
+    }
+
+    /// Fails jobs whose lease expired with no attempts left, and returns them (each once). `claim`
+    /// does this too; this is for callers that want it without claiming.
+    public func reapExhausted() async throws -> [Job] {
+        try await Self.reap(on: self.database, now: self.clock.now())
+    }
+
+    private static func claimSteps(
+        on executor: any DatabaseExecutor,
+        workerID: String,
+        leaseSeconds: Double,
+        now: Double
+    ) async throws -> Claim {
+        let exhausted = try await Self.reap(on: executor, now: now)
+        let skipLocked = executor.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let rows = try await executor.query(
+            """
+            UPDATE jobs
+            SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1,
+                updated_at = $3
+            WHERE id = (
+                SELECT id FROM jobs
+                WHERE (status = 'queued' AND run_at <= $3)
+                   OR (status = 'running' AND lease_expires_at < $3 AND attempts < max_attempts)
+                ORDER BY run_at, id
+                LIMIT 1\(skipLocked)
+            )
+            RETURNING \(Self.columns)
+            """,
+            [.text(workerID), .double(now + leaseSeconds), .double(now)]
+        )
+        return Claim(job: try rows.first.map(Self.job), exhausted: exhausted)
+    }
+
+    private static func reap(on executor: any DatabaseExecutor, now: Double) async throws -> [Job] {
+        // On PostgreSQL two concurrent reapers both wait on the row lock; the second re-checks the
+        // WHERE clause after the first commits, finds the job failed, and skips it: reported once.
+        try await executor.query(
+            """
+            UPDATE jobs SET status = 'failed', last_error = $2, lease_expires_at = NULL, updated_at = $1
+            WHERE status = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts
+            RETURNING \(Self.columns)
+            """,
+            [.double(now), .text(Self.workerLostError)]
+        ).map(Self.job)
+    }
+
+    // MARK: - Lease holder's calls
+
+    /// Extends the lease to `leaseSeconds` from now. False means the lease is lost (taken over after
+    /// it expired, or the job was failed): stop working on the job.
+    public func heartbeat(_ job: Job, leaseSeconds: Double) async throws -> Bool {
+        let now = self.clock.now()
+        let extended = try await self.updateLeased(
+            job, set: "lease_expires_at = $4", [.double(now + leaseSeconds)], now: now
+        )
+        if !extended { self.metrics.leaseLost.increment() }
+        return extended
+    }
+
+    /// Acknowledges the job as done. False means the lease was lost; the work may be redone by the
+    /// new holder, which is why every step of a job must be idempotent.
+    public func complete(_ job: Job) async throws -> Bool {
+        let done = try await self.updateLeased(job, set: "status = 'done', lease_expires_at = NULL", [], now: nil)
+        if done { self.metrics.completed.increment() } else { self.metrics.leaseLost.increment() }
+        return done
+    }
+
+    /// Queues the job again after a transient failure, no earlier than `delay` seconds from now
+    /// (default: the backoff for its attempt count), or fails it when it has no attempts left.
+    public func retry(_ job: Job, error: String, delay: Double? = nil) async throws -> RetryOutcome {
+        let now = self.clock.now()
+        let runAt = now + (delay ?? self.backoff.delay(afterAttempt: job.attempts))
+        let rows = try await self.database.query(
+            """
+            UPDATE jobs
+            SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                run_at = $4, last_error = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6
+            WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'running'
+            RETURNING status
+            """,
+            [
+                .int(job.id), DatabaseValue(job.leaseOwner), .int(Int64(job.attempts)), .double(runAt),
+                .text(error), .double(now),
+            ]
+        )
+        guard let row = rows.first else {
+            self.metrics.leaseLost.increment()
+            return .leaseLost
+        }
+        if try row.text("status") == JobStatus.failed.rawValue {
+            self.metrics.failed.increment()
+            return .exhausted
+        }
+        self.metrics.retried.increment()
+        return .scheduled(runAt: runAt)
+    }
+
+    /// Fails the job for good (a media error: retrying cannot help). False means the lease was lost.
+    public func fail(_ job: Job, error: String) async throws -> Bool {
+        let failed = try await self.updateLeased(
+            job, set: "status = 'failed', last_error = $4, lease_expires_at = NULL", [.text(error)], now: nil
+        )
+        if failed { self.metrics.failed.increment() }
+        return failed
+    }
+
+    /// Gives the job back at once without counting the attempt (graceful shutdown), so another worker
+    /// resumes it now instead of after the lease expires. False means the lease was lost.
+    public func release(_ job: Job) async throws -> Bool {
+        let now = self.clock.now()
+        return try await self.updateLeased(
+            job,
+            set: """
+                status = 'queued', run_at = $4, attempts = attempts - 1, lease_owner = NULL, \
+                lease_expires_at = NULL
+                """,
+            [.double(now)],
+            now: now
+        )
+    }
+
+    // MARK: - Inspection
+
+    /// Jobs not finished yet: queued (now or later) or running.
+    public func pendingCount() async throws -> Int {
+        try await self.count("status IN ('queued', 'running')", [])
+    }
+
+    /// Jobs a `claim` could take right now.
+    public func readyCount() async throws -> Int {
+        try await self.count(
+            """
+            (status = 'queued' AND run_at <= $1)
+            OR (status = 'running' AND lease_expires_at < $1 AND attempts < max_attempts)
+            """,
+            [.double(self.clock.now())]
+        )
+    }
+
+    /// An asset's jobs, oldest first.
+    public func jobs(assetID: UUID) async throws -> [Job] {
+        try await self.database.query(
+            "SELECT \(Self.columns) FROM jobs WHERE asset_id = $1 ORDER BY id",
+            [.text(assetID.databaseText)]
+        ).map(Self.job)
+    }
+
+    /// The job with this id, or nil.
+    public func job(id: Int64) async throws -> Job? {
+        try await self.database.queryFirst("SELECT \(Self.columns) FROM jobs WHERE id = $1", [.int(id)])
+            .map(Self.job)
+    }
+
+    /// Deletes an asset's jobs (to reprocess it from scratch); returns how many.
+    @discardableResult
+    public func deleteJobs(assetID: UUID) async throws -> Int {
+        try await self.database.execute("DELETE FROM jobs WHERE asset_id = $1", [.text(assetID.databaseText)])
+    }
+
+    // MARK: - Helpers
+
+    /// `UPDATE jobs SET <set>, updated_at WHERE <the caller still holds the lease>`; extra binds
+    /// start at $4. `set` is fixed SQL written in this file.
+    private func updateLeased(
+        _ job: Job,
+        set assignments: String,
+        _ binds: [DatabaseValue],
+        now: Double?
+    ) async throws -> Bool {
+        let now = now ?? self.clock.now()
+        let updatedAt = "$\(binds.count + 4)"
+        return try await self.database.execute(
+            """
+            UPDATE jobs SET \(assignments), updated_at = \(updatedAt)
+            WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'running'
+            """,
+            [.int(job.id), DatabaseValue(job.leaseOwner), .int(Int64(job.attempts))] + binds + [.double(now)]
+        ) == 1
+    }
+
+    private func count(_ condition: String, _ binds: [DatabaseValue]) async throws -> Int {
+        let row = try await self.database.queryFirst("SELECT COUNT(*) AS n FROM jobs WHERE \(condition)", binds)
+        return Int(try row?.int("n") ?? 0)
+    }
+
+    static func job(_ row: DatabaseRow) throws -> Job {
+        let assetText = try row.text("asset_id")
+        guard let assetID = UUID(uuidString: assetText) else {
+            throw DatabaseError(.decoding, message: "job asset_id \(assetText) is not a UUID")
+        }
+        let chunkIndex = Int(try row.int("chunk_index"))
+        return Job(
+            id: try row.int("id"),
+            assetID: assetID,
+            kind: JobKind(rawValue: try row.text("kind")),
+            chunkIndex: chunkIndex < 0 ? nil : chunkIndex,
+            status: try AssetRepository.enumValue(JobStatus.self, row, "status"),
+            attempts: Int(try row.int("attempts")),
+            maxAttempts: Int(try row.int("max_attempts")),
+            runAt: try row.double("run_at"),
+            leaseOwner: try row.optionalText("lease_owner"),
+            leaseExpiresAt: try row.optionalDouble("lease_expires_at"),
+            lastError: try row.optionalText("last_error"),
+            createdAt: try row.double("created_at"),
+            updatedAt: try row.double("updated_at")
+        )
+    }
+}
+
+/// Counters for the queue, exported by whatever metrics backend the process bootstrapped.
+struct QueueMetrics: Sendable {
+    let claimed = Counter(label: "pulse_jobs_claimed_total")
+    let completed = Counter(label: "pulse_jobs_completed_total")
+    let retried = Counter(label: "pulse_jobs_retried_total")
+    let failed = Counter(label: "pulse_jobs_failed_total")
+    let exhausted = Counter(label: "pulse_jobs_worker_lost_total")
+    let leaseLost = Counter(label: "pulse_jobs_lease_lost_total")
+}
