@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PulseMedia
 import PulseStorage
 
@@ -116,7 +117,9 @@ struct AssetProcessor: Sendable {
             // database, so it runs beside the encode, never inside the socket's callback.
             group.addTask {
                 var aggregator = startingAggregator
+                let speedGauge = Gauge(label: "pulse_encode_speed")
                 for await (fraction, speed) in reports {
+                    if let speed, speed > 0 { speedGauge.record(speed) }
                     let percent = aggregator.update(key, fraction: fraction)
                     await publisher.progress(percent, eta: aggregator.etaSeconds(), speed: speed)
                 }
@@ -168,6 +171,8 @@ struct AssetProcessor: Sendable {
             let publisher = publisher(for: asset)
             await publisher.progress(100, eta: 0, speed: nil)
             await publisher.publish(AssetEvent(assetID: asset.id, type: .ready, percent: 100, status: .ready, at: queue.clock.now()))
+            Counter(label: "pulse_assets_total", dimensions: [("outcome", "ready")]).increment()
+            Recorder(label: "pulse_asset_processing_seconds").record(max(0, queue.clock.now() - asset.createdAt))
             logger.info("asset ready", metadata: ["asset.id": "\(asset.id)"])
         }
         // Only now, with every playlist stored and the asset ready, does the original go.
