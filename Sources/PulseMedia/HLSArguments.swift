@@ -19,9 +19,7 @@ enum HLSArguments {
     ) -> [String] {
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-            "-protocol_whitelist", input.protocolWhitelist,
-            "-format_whitelist", DemuxerWhitelist.value,
-        ]
+        ] + input.inputOptions()
         if unit.kind == .video, unit.range.start > 0 {
             arguments += ["-ss", seconds(unit.range.start)]
         }

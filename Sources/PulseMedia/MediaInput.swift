@@ -41,6 +41,20 @@ public struct MediaInput: Sendable, CustomStringConvertible {
         return file(string)
     }
 
+    /// Options that go before `-i` on every ffmpeg/ffprobe run over this input: the protocol and
+    /// demuxer whitelists and, for network inputs, a read timeout (a stalled server fails the run
+    /// instead of hanging it) and reconnection across short network blips.
+    func inputOptions(demuxers: String = DemuxerWhitelist.value) -> [String] {
+        var options = ["-protocol_whitelist", protocolWhitelist, "-format_whitelist", demuxers]
+        if isRemote {
+            options += [
+                "-rw_timeout", "30000000",
+                "-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "5",
+            ]
+        }
+        return options
+    }
+
     /// Whether the source is read over the network.
     public var isRemote: Bool { protocolWhitelist != "file" }
 

@@ -14,12 +14,8 @@ public struct Prober: Sendable {
 
     /// Probes `input` and checks it against the configured limits.
     public func probe(_ input: MediaInput) async throws(MediaError) -> ProbeResult {
-        let arguments = [
-            "-v", "error", "-hide_banner",
-            "-protocol_whitelist", input.protocolWhitelist,
-            "-format_whitelist", DemuxerWhitelist.value,
-            "-print_format", "json", "-show_format", "-show_streams",
-            input.location,
+        let arguments = ["-v", "error", "-hide_banner"] + input.inputOptions() + [
+            "-print_format", "json", "-show_format", "-show_streams", input.location,
         ]
         let outcome: ToolOutcome
         do {
@@ -46,8 +42,7 @@ public struct Prober: Sendable {
     /// Reads the first bytes through ffprobe's raw `data` demuxer (same protocol whitelist, so it
     /// works for URLs too) and looks for an ISO-BMFF box type at offset 4.
     private func startsLikeMP4(_ input: MediaInput) async -> Bool {
-        let arguments = [
-            "-v", "error", "-protocol_whitelist", input.protocolWhitelist, "-format_whitelist", "data",
+        let arguments = ["-v", "error"] + input.inputOptions(demuxers: "data") + [
             "-f", "data", "-show_packets", "-show_data", "-read_intervals", "%+#1", "-of", "json", "-i", input.location,
         ]
         guard let outcome = try? await runner.run(configuration.ffprobePath, arguments, collectStdout: true),

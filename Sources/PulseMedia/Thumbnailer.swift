@@ -31,9 +31,7 @@ public struct Thumbnailer: Sendable {
         }
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-            "-protocol_whitelist", input.protocolWhitelist,
-            "-format_whitelist", DemuxerWhitelist.value,
-        ]
+        ] + input.inputOptions()
         if time > 0 { arguments += ["-ss", HLSArguments.seconds(time)] }
         arguments += [
             "-i", input.location,

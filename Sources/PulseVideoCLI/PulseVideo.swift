@@ -6,6 +6,6 @@ struct PulseVideo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pulse-video",
         abstract: "Turns uploaded videos into adaptive HLS streams with live progress.",
-        subcommands: [ProbeCommand.self, TranscodeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, MigrateCommand.self]
+        subcommands: [ServeCommand.self, ProbeCommand.self, TranscodeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, MigrateCommand.self, UploadCommand.self, BenchCommand.self]
     )
 }

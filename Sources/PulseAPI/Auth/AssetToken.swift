@@ -1,0 +1,86 @@
+import Crypto
+public import Foundation
+
+/// Short-lived per-asset tokens for browsers: `at1.<expiry>.<hex HMAC-SHA256>`, where the MAC covers
+/// the asset id and the expiry (Unix seconds) under a secret kept in the data folder. A token lets
+/// its holder read its own asset, complete its own upload and follow its own events, nothing else.
+public struct AssetTokenSigner: Sendable {
+    /// What a presented token turned out to be.
+    public enum Verdict: Sendable, Hashable {
+        /// Genuine and in time, for the asset it names.
+        case valid(assetID: UUID)
+        /// Genuine, but its lifetime is over.
+        case expired
+        /// Not a token we made (wrong format or signature).
+        case invalid
+    }
+
+    /// Tokens start with this, so a bearer value is told apart from an API key without trying both.
+    static let prefix = "at1."
+    private let key: SymmetricKey
+
+    /// A signer with a secret of at least 16 bytes.
+    public init(secret: [UInt8]) {
+        precondition(secret.count >= 16, "the asset token secret must be at least 16 bytes")
+        self.key = SymmetricKey(data: secret)
+    }
+
+    /// Whether a bearer value looks like an asset token (rather than an API key).
+    static func looksLikeToken(_ value: String) -> Bool { value.hasPrefix(prefix) }
+
+    /// A token for `assetID` valid until `expires` (Unix seconds).
+    public func token(for assetID: UUID, expires: Int64) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Self.message(assetID, expires), using: key)
+        return "\(Self.prefix)\(expires).\(assetID.uuidString.lowercased()).\(hex(mac))"
+    }
+
+    /// Checks a token; the MAC is compared in constant time, and only then the expiry.
+    public func verify(_ token: String, now: Date) -> Verdict {
+        guard token.hasPrefix(Self.prefix) else { return .invalid }
+        let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expires = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])),
+            let given = unhex(parts[2]), given.count == 32
+        else { return .invalid }
+        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Self.message(id, expires), using: key) else {
+            return .invalid
+        }
+        guard Int64(now.timeIntervalSince1970) <= expires else { return .expired }
+        return .valid(assetID: id)
+    }
+
+    /// Domain-separated, newline-joined: the fields cannot be shifted into each other.
+    private static func message(_ id: UUID, _ expires: Int64) -> [UInt8] {
+        Array("pulse-asset-token\n\(id.uuidString.lowercased())\n\(expires)".utf8)
+    }
+}
+
+func hex(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func unhex(_ text: Substring) -> [UInt8]? {
+    let utf8 = Array(text.utf8)
+    guard utf8.count % 2 == 0 else { return nil }
+    func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+    var out = [UInt8]()
+    out.reserveCapacity(utf8.count / 2)
+    var index = 0
+    while index < utf8.count {
+        guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+        out.append(high << 4 | low)
+        index += 2
+    }
+    return out
+}

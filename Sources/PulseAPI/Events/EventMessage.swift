@@ -1,0 +1,34 @@
+import PulseJobs
+
+/// One message on `GET /v1/assets/{id}/events`, as JSON text. `type` is `snapshot` (first, with
+/// the whole `asset`), `status`, `thumbnail_ready`, `progress`, `ready` (with the whole `asset`)
+/// or `failed` (with `error`). Keys without a value are left out.
+struct EventMessage: Encodable, Sendable {
+    var type: String
+    var asset: AssetResource?
+    var status: String?
+    var percent: Double?
+    var etaSeconds: Double?
+    var speed: Double?
+    var thumbnailURL: String?
+    var error: AssetResource.ErrorDetail?
+
+    enum CodingKeys: String, CodingKey {
+        case type, asset, status, percent, speed, error
+        case etaSeconds = "eta_seconds"
+        case thumbnailURL = "thumbnail_url"
+    }
+
+    init(type: String, asset: AssetResource? = nil) {
+        self.type = type
+        self.asset = asset
+    }
+
+    /// The first message of every connection.
+    static func snapshot(_ asset: AssetResource) -> EventMessage { EventMessage(type: "snapshot", asset: asset) }
+}
+
+extension Double {
+    /// One decimal is all a progress ring or an ETA needs.
+    var oneDecimal: Double { (self * 10).rounded() / 10 }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import PulseJobs
+
+/// Runs one `GET /v1/assets/{id}/events` WebSocket: a snapshot of the asset, then its events as the
+/// bus delivers them (through an `EventFilter`), until a terminal event, the client leaving, or
+/// shutdown. Works the same whether the worker is in this process or on another machine.
+struct EventRelay: Sendable {
+    let assets: AssetRepository
+    let bus: any EventBus
+    let links: Links
+    let recheckInterval: Duration
+    let metrics: APIMetrics
+
+    /// What the forwarding loop reacts to.
+    private enum Input: Sendable {
+        case event(AssetEvent)
+        case busEnded
+        case recheck
+    }
+
+    func run(assetID: UUID, base: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        metrics.webSocketsOpen.increment()
+        defer { metrics.webSocketsOpen.decrement() }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            // Reading inbound answers the client's pongs and pings and notices when it leaves.
+            group.addTask {
+                for try await _ in inbound {}
+                return false
+            }
+            group.addTask {
+                try await self.forward(assetID: assetID, base: base, outbound: outbound, logger: logger)
+                return true
+            }
+            let forwarderEnded = try await group.next() ?? false
+            if forwarderEnded {
+                // The forwarder sent a close frame: give the client a moment to answer it, so the
+                // close handshake completes instead of the connection being cut.
+                group.addTask {
+                    try await Task.sleep(for: .seconds(5))
+                    return false
+                }
+                _ = try await group.next()
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func forward(assetID: UUID, base: String, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        // Subscribe before reading the snapshot: an event published in between is then delivered
+        // rather than lost (at worst it repeats what the snapshot shows, and the filter drops it).
+        let events = bus.subscribe(assetID: assetID)
+        guard let asset = try await assets.get(assetID) else {
+            try await outbound.close(.unknown(4404), reason: "asset not found")
+            return
+        }
+        var filter = EventFilter(snapshot: asset)
+        try await send(.snapshot(try await AssetResource.make(asset, links: links, base: base)), outbound)
+        if asset.status.isTerminal {
+            // A late subscriber still ends on the same terminal event as everyone else.
+            for event in filter.catchUp(with: asset, now: Date().timeIntervalSince1970) {
+                try await send(try await message(for: event, base: base), outbound)
+            }
+            try await outbound.close(.normalClosure, reason: asset.status.rawValue)
+            return
+        }
+
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        let interval = recheckInterval
+        let closeReason: String = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in events { continuation.yield(.event(event)) }
+                continuation.yield(.busEnded)
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: interval)
+                    continuation.yield(.recheck)
+                }
+            }
+            defer { group.cancelAll() }
+            for await input in inputs {
+                var pending: [AssetEvent] = []
+                switch input {
+                case .event(let event):
+                    if filter.admit(event) { pending = [event] }
+                case .recheck:
+                    guard let stored = try await assets.get(assetID) else {
+                        pending = [AssetEvent(assetID: assetID, type: .failed, errorCode: "ERR_ASSET_DELETED", errorMessage: "the asset was deleted", at: Date().timeIntervalSince1970)]
+                        _ = filter.admit(pending[0])
+                        break
+                    }
+                    pending = filter.catchUp(with: stored, now: Date().timeIntervalSince1970)
+                case .busEnded:
+                    return "server shutting down"
+                }
+                for event in pending {
+                    try await send(try await message(for: event, base: base), outbound)
+                }
+                if filter.finished { return pending.last?.type.rawValue ?? "finished" }
+            }
+            return "finished"
+        }
+        try await outbound.close(closeReason == "server shutting down" ? .goingAway : .normalClosure, reason: closeReason)
+        logger.debug("events stream closed", metadata: ["asset.id": "\(assetID)", "ws.close.reason": "\(closeReason)"])
+    }
+
+    /// The client-facing message for an event: object keys become URLs, `ready` carries the asset.
+    private func message(for event: AssetEvent, base: String) async throws -> EventMessage {
+        var message = EventMessage(type: event.type.rawValue)
+        switch event.type {
+        case .status:
+            message.status = event.status?.rawValue
+        case .thumbnailReady:
+            if let key = event.thumbnailKey {
+                message.thumbnailURL = try await links.thumbnailURL(assetID: event.assetID, key: key, base: base)
+            }
+        case .progress:
+            message.percent = event.percent.map { min(100, $0).oneDecimal }
+            message.etaSeconds = event.etaSeconds.map { max(0, $0).oneDecimal }
+            message.speed = event.speed.map { ($0 * 100).rounded() / 100 }
+        case .ready:
+            message.percent = 100
+            if let asset = try await assets.get(event.assetID) {
+                message.asset = try await AssetResource.make(asset, links: links, base: base)
+            }
+        case .failed:
+            message.error = PublicError.detail(code: event.errorCode, message: event.errorMessage)
+        }
+        return message
+    }
+
+    private func send(_ message: EventMessage, _ outbound: WebSocketOutboundWriter) async throws {
+        try await outbound.write(.text(try JSON.text(message)))
+    }
+}

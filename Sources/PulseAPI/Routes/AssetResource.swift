@@ -1,0 +1,89 @@
+import Foundation
+import PulseJobs
+
+/// An asset as the API shows it (`GET /v1/assets/{id}`, lists, and the WebSocket snapshot).
+/// Every key is always present; unknown values are `null`.
+struct AssetResource: Encodable, Sendable {
+    struct ErrorDetail: Codable, Sendable, Hashable {
+        var code: String
+        var message: String
+    }
+
+    struct RungInfo: Codable, Sendable, Hashable {
+        var name: String
+        var width: Int
+        var height: Int
+    }
+
+    var id: String
+    var status: String
+    var progress: Double
+    var filename: String?
+    var size: Int64?
+    var duration: Double?
+    var rungs: [RungInfo]
+    var error: ErrorDetail?
+    var thumbnailURL: String?
+    var playlistURL: String?
+    var createdAt: String
+    var updatedAt: String
+    var readyAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, progress, filename, size, duration, rungs, error
+        case thumbnailURL = "thumbnail_url"
+        case playlistURL = "playlist_url"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case readyAt = "ready_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        // Spelled out so that nil is sent as null rather than left out.
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(status, forKey: .status)
+        try container.encode(progress, forKey: .progress)
+        try container.encode(filename, forKey: .filename)
+        try container.encode(size, forKey: .size)
+        try container.encode(duration, forKey: .duration)
+        try container.encode(rungs, forKey: .rungs)
+        try container.encode(error, forKey: .error)
+        try container.encode(thumbnailURL, forKey: .thumbnailURL)
+        try container.encode(playlistURL, forKey: .playlistURL)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(readyAt, forKey: .readyAt)
+    }
+
+    /// The resource for a stored asset; URLs are built on `base`.
+    static func make(_ asset: Asset, links: Links, base: String) async throws -> AssetResource {
+        let thumbnail: String? =
+            if let key = asset.thumbnailKey { try await links.thumbnailURL(assetID: asset.id, key: key, base: base) } else { nil }
+        return AssetResource(
+            id: Links.id(asset.id),
+            status: asset.status.rawValue,
+            progress: (asset.progress * 10).rounded() / 10,
+            filename: asset.filename,
+            size: asset.sourceSize,
+            duration: asset.duration,
+            rungs: rungs(of: asset),
+            error: asset.errorCode.map { PublicError.detail(code: $0, message: asset.errorMessage) },
+            thumbnailURL: thumbnail,
+            playlistURL: asset.status == .ready ? links.playlistURL(assetID: asset.id, base: base) : nil,
+            createdAt: Timestamp.string(asset.createdAt),
+            updatedAt: Timestamp.string(asset.updatedAt),
+            readyAt: asset.readyAt.map(Timestamp.string)
+        )
+    }
+
+    /// The rungs planned for the asset. `ladder_json` belongs to the pipeline; only its `rungs`
+    /// array (name, width, height) is read, and anything unreadable shows as no rungs.
+    private static func rungs(of asset: Asset) -> [RungInfo] {
+        struct Plan: Decodable { var rungs: [RungInfo] }
+        guard let text = asset.ladderJSON, let plan = try? JSONDecoder().decode(Plan.self, from: Data(text.utf8)) else {
+            return []
+        }
+        return plan.rungs
+    }
+}

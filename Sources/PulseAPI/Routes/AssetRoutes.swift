@@ -1,0 +1,243 @@
+import Foundation
+import Hummingbird
+import PulseJobs
+import PulseStorage
+
+/// `/v1/assets`: create, complete, read, list and delete assets.
+struct AssetRoutes: Sendable {
+    let dependencies: APIDependencies
+
+    func register(on router: Router<some RequestContext>) {
+        let assets = router.group("v1/assets")
+        assets.post { request, _ in try await self.create(request) }
+        assets.get { request, _ in try await self.list(request) }
+        assets.get(":id") { request, context in try await self.show(request, id: context.parameters.get("id")) }
+        assets.delete(":id") { request, context in try await self.delete(request, id: context.parameters.get("id")) }
+        assets.post(":id/complete") { request, context in try await self.complete(request, id: context.parameters.get("id")) }
+        // Reached only when the request was not a WebSocket upgrade (or the upgrade was refused):
+        // answers with the reason, in JSON.
+        assets.get(":id/events") { request, context -> Response in
+            let id = try APIDependencies.assetID(context.parameters.get("id"))
+            try self.dependencies.auth.requireAccess(to: id, request)
+            _ = try await self.dependencies.existingAsset(id)
+            throw APIError(.upgradeRequired, "this endpoint is a WebSocket", headers: [.upgrade: "websocket"])
+        }
+    }
+
+    // MARK: - POST /v1/assets
+
+    struct CreateRequest: Decodable {
+        var filename: String
+        var size: Int64?
+        var contentType: String?
+
+        enum CodingKeys: String, CodingKey {
+            case filename, size
+            case contentType = "content_type"
+        }
+    }
+
+    struct UploadInstructions: Encodable {
+        var method = "PUT"
+        var url: String
+        var headers: [String: String]
+        var expiresAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case method, url, headers
+            case expiresAt = "expires_at"
+        }
+    }
+
+    struct CreateResponse: Encodable {
+        var id: String
+        var status: String
+        var upload: UploadInstructions
+        var token: String
+        var tokenExpiresAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, status, upload, token
+            case tokenExpiresAt = "token_expires_at"
+        }
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        let d = dependencies
+        try d.auth.requireAPIKey(request)
+        let body = try await JSON.decode(CreateRequest.self, from: request)
+        let filename = body.filename.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !filename.isEmpty, filename.count <= 255 else {
+            throw APIError(.invalidRequest, "filename must be 1 to 255 characters")
+        }
+        if let size = body.size {
+            guard size >= 0 else { throw APIError(.invalidRequest, "size must not be negative") }
+            guard size <= d.configuration.maxUploadBytes else { throw Self.tooLarge(d.configuration.maxUploadBytes) }
+        }
+        let contentType = body.contentType ?? "application/octet-stream"
+        guard Self.isValidContentType(contentType) else {
+            throw APIError(.invalidRequest, "content_type must look like type/subtype")
+        }
+
+        let id = UUID()
+        let key = "uploads/\(Links.id(id))/\(Self.sanitisedFilename(filename))"
+        let asset = try await d.assets.create(NewAsset(id: id, filename: filename, sourceKey: key, sourceSize: body.size))
+        d.metrics.assetsCreated.increment()
+
+        let now = d.now()
+        let base = d.links.base(for: request)
+        let upload = try await d.links.uploadURL(key: key, base: base, now: now)
+        let tokenExpiry = Int64(now.timeIntervalSince1970) + d.configuration.tokenLifetime.components.seconds
+        var response = try JSON.response(
+            CreateResponse(
+                id: Links.id(asset.id),
+                status: asset.status.rawValue,
+                upload: UploadInstructions(
+                    url: upload.url,
+                    headers: ["Content-Type": contentType],
+                    expiresAt: Timestamp.string(upload.expires.timeIntervalSince1970)
+                ),
+                token: d.auth.tokens.token(for: asset.id, expires: tokenExpiry),
+                tokenExpiresAt: Timestamp.string(Double(tokenExpiry))
+            ),
+            status: .created
+        )
+        response.headers[.location] = "/v1/assets/\(Links.id(asset.id))"
+        return response
+    }
+
+    // MARK: - POST /v1/assets/{id}/complete
+
+    /// Idempotent: the first call checks the upload and queues processing; later calls (and calls
+    /// on an asset already past that point) answer with the asset as it is.
+    func complete(_ request: Request, id text: String?) async throws -> Response {
+        let d = dependencies
+        let id = try APIDependencies.assetID(text)
+        try d.auth.requireAccess(to: id, request)
+        var asset = try await d.existingAsset(id)
+        if asset.status == .awaitingUpload {
+            guard let key = asset.sourceKey, let object = try await d.store.head(key: key) else {
+                throw APIError(.uploadNotFound, "the upload has not arrived; PUT the file to the upload URL first")
+            }
+            if object.size > d.configuration.maxUploadBytes {
+                // Refused for good: the object is removed so it costs no storage.
+                try await d.store.delete(key: key)
+                let message = "the upload is larger than \(d.configuration.maxUploadBytes) bytes"
+                if try await d.assets.fail(id, code: APIError.Code.uploadTooLarge.rawValue, message: message) {
+                    try? await d.bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: APIError.Code.uploadTooLarge.rawValue, errorMessage: message, status: .failed, at: d.now().timeIntervalSince1970))
+                }
+                throw Self.tooLarge(d.configuration.maxUploadBytes)
+            }
+            // Re-read right before the change: a concurrent complete may have moved it on already,
+            // and a worker's `processing` must not be put back to `queued`.
+            if try await d.assets.get(id)?.status == .awaitingUpload {
+                try await d.assets.setStatus(id, .queued)
+                d.metrics.uploadsCompleted.increment()
+                try? await d.bus.publish(AssetEvent(assetID: id, type: .status, status: .queued, at: d.now().timeIntervalSince1970))
+            }
+            // Idempotent by (asset, kind): a second enqueue is a no-op.
+            try await d.queue.enqueue(assetID: id, kind: .prepare)
+            asset = try await d.existingAsset(id)
+        }
+        let resource = try await AssetResource.make(asset, links: d.links, base: d.links.base(for: request))
+        return try JSON.response(resource, status: .accepted)
+    }
+
+    // MARK: - GET /v1/assets/{id}
+
+    func show(_ request: Request, id text: String?) async throws -> Response {
+        let d = dependencies
+        let id = try APIDependencies.assetID(text)
+        try d.auth.requireAccess(to: id, request)
+        let asset = try await d.existingAsset(id)
+        return try JSON.response(try await AssetResource.make(asset, links: d.links, base: d.links.base(for: request)))
+    }
+
+    // MARK: - GET /v1/assets
+
+    struct ListResponse: Encodable {
+        var assets: [AssetResource]
+        var nextCursor: String?
+
+        enum CodingKeys: String, CodingKey {
+            case assets
+            case nextCursor = "next_cursor"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(assets, forKey: .assets)
+            try container.encode(nextCursor, forKey: .nextCursor)
+        }
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let d = dependencies
+        try d.auth.requireAPIKey(request)
+        let query = request.uri.queryParameters
+        var limit = 20
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...100).contains(value) else {
+                throw APIError(.invalidRequest, "limit must be a whole number from 1 to 100")
+            }
+            limit = value
+        }
+        var cursor: AssetCursor?
+        if let text = query.get("cursor"), !text.isEmpty {
+            guard let parsed = AssetCursor(token: text) else { throw APIError(.invalidRequest, "cursor is not one this API gave") }
+            cursor = parsed
+        }
+        let page = try await d.assets.list(limit: limit, after: cursor)
+        let base = d.links.base(for: request)
+        var resources: [AssetResource] = []
+        for asset in page.assets { resources.append(try await AssetResource.make(asset, links: d.links, base: base)) }
+        return try JSON.response(ListResponse(assets: resources, nextCursor: page.next?.token))
+    }
+
+    // MARK: - DELETE /v1/assets/{id}
+
+    func delete(_ request: Request, id text: String?) async throws -> Response {
+        let d = dependencies
+        let id = try APIDependencies.assetID(text)
+        try d.auth.requireAPIKey(request)
+        _ = try await d.existingAsset(id)
+        let idText = Links.id(id)
+        _ = try await d.store.deletePrefix("processed/\(idText)/")
+        _ = try await d.store.deletePrefix("uploads/\(idText)/")
+        try await d.queue.deleteJobs(assetID: id)
+        try await d.assets.delete(id)
+        // Open event sockets of the asset end with this rather than wait for nothing.
+        try? await d.bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: "ERR_ASSET_DELETED", errorMessage: "the asset was deleted", status: .failed, at: d.now().timeIntervalSince1970))
+        return Response(status: .noContent)
+    }
+
+    // MARK: - Helpers
+
+    static func tooLarge(_ limit: Int64) -> APIError {
+        APIError(.uploadTooLarge, "uploads are limited to \(limit) bytes")
+    }
+
+    /// The last path component, reduced to ASCII letters, digits, `.`, `_` and `-` (others become
+    /// `_`), without leading dots, at most 100 characters with the extension kept: safe as an
+    /// object key segment on every store and in every URL.
+    static func sanitisedFilename(_ name: String) -> String {
+        let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        var cleaned = String(String.UnicodeScalarView(last.unicodeScalars.map { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar)) ? scalar : "_"
+        }))
+        while cleaned.hasPrefix(".") { cleaned.removeFirst() }
+        if cleaned.count > 100 {
+            let ext = cleaned.split(separator: ".").count > 1 ? String(cleaned.split(separator: ".").last!.prefix(10)) : ""
+            cleaned = String(cleaned.prefix(ext.isEmpty ? 100 : 99 - ext.count)) + (ext.isEmpty ? "" : "." + ext)
+        }
+        return cleaned.allSatisfy({ $0 == "_" || $0 == "." }) ? "upload" : cleaned
+    }
+
+    /// `type/subtype` with optional parameters, printable ASCII only (it becomes a header).
+    static func isValidContentType(_ value: String) -> Bool {
+        guard !value.isEmpty, value.count <= 127, value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else { return false }
+        let mediaType = value.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces)
+        let parts = mediaType.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Logging
+import PulseJobs
+import PulseStorage
+
+/// What the route handlers share: the runtime's parts and the API's own helpers.
+struct APIDependencies: Sendable {
+    let configuration: APIConfiguration
+    let database: any Database
+    let assets: AssetRepository
+    let queue: JobQueue
+    let store: any ObjectStore
+    let bus: any EventBus
+    let links: Links
+    let auth: Authenticator
+    let metrics: APIMetrics
+    /// Checks `/storage/` URLs; nil with S3 storage (the route is then not served).
+    let localURLSigner: LocalURLSigner?
+    /// Where uploads to `/storage/` are written before they are moved into the store.
+    let incomingDirectory: String
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// The `id` path parameter as an asset id; an id that is not a UUID cannot exist.
+    static func assetID(_ text: String?) throws -> UUID {
+        guard let text, let id = UUID(uuidString: text) else { throw APIError(.notFound, "no such asset") }
+        return id
+    }
+
+    /// The stored asset, or `ERR_NOT_FOUND`.
+    func existingAsset(_ id: UUID) async throws -> Asset {
+        guard let asset = try await assets.get(id) else { throw APIError(.notFound, "no such asset") }
+        return asset
+    }
+}

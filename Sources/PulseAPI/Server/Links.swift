@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import PulseStorage
+import Synchronization
+
+/// The address the server is listening on, known once it is bound (port 0 picks one).
+public final class BoundAddress: Sendable {
+    private let value = Mutex<String?>(nil)
+
+    /// Empty until the server is bound.
+    public init() {}
+
+    /// `http://host:port`, once bound.
+    public var url: String? { value.withLock { $0 } }
+
+    func set(_ url: String) { value.withLock { $0 = url } }
+}
+
+/// Builds the URLs clients get: upload URLs, thumbnails and playlists, for local or S3 storage.
+struct Links: Sendable {
+    let configuration: APIConfiguration
+    let store: any ObjectStore
+    /// The local store's URL-signing secret; nil with S3 (S3 presigns its own URLs).
+    let localSigningSecret: [UInt8]?
+    let boundAddress: BoundAddress
+
+    var isLocalStorage: Bool { localSigningSecret != nil }
+
+    /// Where the client reached us: `PULSE_PUBLIC_URL` if set, else the request's `Host` (so the
+    /// page works from whatever name the browser used), else the bound address.
+    func base(for request: Request) -> String {
+        if let configured = configuration.publicURL { return Self.trimmed(configured) }
+        if let host = request.head.authority, Self.isPlainHost(host) { return "http://\(host)" }
+        return boundAddress.url ?? "http://\(configuration.host):\(configuration.port)"
+    }
+
+    /// A URL the client PUTs the upload to, and when it stops working.
+    func uploadURL(key: String, base: String, now: Date) async throws -> (url: String, expires: Date) {
+        let lifetime = configuration.uploadURLLifetime
+        let expires = Int64(now.timeIntervalSince1970) + lifetime.components.seconds
+        if let secret = localSigningSecret {
+            // Our own signed URL, on the base the client used; the signature does not cover the base.
+            let signer = try LocalURLSigner(secret: secret, baseURL: base + "/storage")
+            return (signer.url(method: "PUT", key: key, expires: expires), Date(timeIntervalSince1970: Double(expires)))
+        }
+        return (try await store.presignedPutURL(key: key, expiresIn: lifetime), Date(timeIntervalSince1970: Double(expires)))
+    }
+
+    /// The thumbnail's URL.
+    func thumbnailURL(assetID: UUID, key: String, base: String) async throws -> String {
+        if isLocalStorage { return "\(base)/media/\(Self.id(assetID))/thumbnail.jpg" }
+        if let media = configuration.publicMediaURL { return "\(Self.trimmed(media))/\(key)" }
+        return try await store.presignedGetURL(key: key, expiresIn: configuration.mediaURLLifetime)
+    }
+
+    /// The master playlist's URL. With S3 and no public media URL it is served through `/media/`:
+    /// a presigned master playlist would not do, since the relative URLs of the rung playlists and
+    /// segments it names carry no signature.
+    func playlistURL(assetID: UUID, base: String) -> String {
+        if !isLocalStorage, let media = configuration.publicMediaURL {
+            return "\(Self.trimmed(media))/processed/\(Self.id(assetID))/master.m3u8"
+        }
+        return "\(base)/media/\(Self.id(assetID))/master.m3u8"
+    }
+
+    static func id(_ id: UUID) -> String { id.uuidString.lowercased() }
+
+    private static func trimmed(_ url: String) -> String {
+        url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// A host[:port] with nothing that could smuggle a path, a scheme or a header into a URL.
+    private static func isPlainHost(_ host: String) -> Bool {
+        !host.isEmpty && host.count <= 255
+            && host.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ".-:[]".unicodeScalars.contains($0)) }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PulseAPI
+import PulseJobs
+import ServiceLifecycle
+
+/// `pulse-video serve`: the API, the events WebSocket, playback files and the upload page, with
+/// embedded workers unless `--no-worker`, all in one `ServiceGroup` (runtime services first, the HTTP
+/// server last) that shuts down gracefully on SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the HTTP API, the upload page and embedded workers.")
+
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var media: MediaOptions
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+    @Option(help: "Port to listen on; 0 picks a free one (the bound address is printed).")
+    var port = 8080
+    @Option(help: "Embedded workers (env PULSE_WORKERS, default 1); each runs one job at a time.")
+    var workers: Int?
+    @Flag(help: "Run the API alone, beside separate `pulse-video worker` processes.")
+    var noWorker = false
+    @Option(help: "Video chunk length in seconds for embedded workers (env PULSE_CHUNK_SECONDS, default 60).")
+    var chunkSeconds: Double?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        if let workers, workers < 0 { throw ValidationError("--workers must not be negative") }
+    }
+
+    func run() async throws {
+        let logger = makeLogger("pulse.serve")
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = try runtime.configuration
+        // Storage URLs of the local store are built on the public URL: without PULSE_PUBLIC_URL,
+        // the address we listen on (the API itself builds them on the request's Host).
+        if environment["PULSE_PUBLIC_URL"] == nil, port != 0 {
+            configuration.publicURL = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        }
+        // Migrate on a short-lived connection: the runtime's database may run only once, in the group.
+        _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
+        let runtime = try PulseRuntime(configuration: configuration, logger: logger)
+
+        var api = APIConfiguration(apiKey: try apiKey(configuration: configuration, environment: environment))
+        api.host = host
+        api.port = port
+        api.publicURL = environment["PULSE_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        api.publicMediaURL = environment["PULSE_PUBLIC_MEDIA_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let bytes = try positive(environment, "PULSE_MAX_UPLOAD_BYTES").map(Int64.init) { api.maxUploadBytes = bytes }
+        if let seconds = try positive(environment, "PULSE_TOKEN_TTL_SECONDS") { api.tokenLifetime = .seconds(seconds) }
+        if let seconds = try positive(environment, "PULSE_UPLOAD_URL_TTL_SECONDS") { api.uploadURLLifetime = .seconds(seconds) }
+        if let secret = environment["PULSE_TOKEN_SECRET"], !secret.isEmpty {
+            guard secret.utf8.count >= 32 else { throw ValidationError("PULSE_TOKEN_SECRET must be at least 32 bytes") }
+            api.tokenSecret = Array(secret.utf8)
+        }
+
+        let server = try PulseServer(
+            runtime: runtime, configuration: api, metrics: APIMetrics.bootstrappingSwiftMetrics(), logger: logger,
+            onListening: { url in
+                // One line scripts and tests can wait for; unbuffered.
+                FileHandle.standardOutput.write(Data("pulse-video listening on \(url)\n".utf8))
+            }
+        )
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.services.map { .init(service: $0) }
+        let workerCount = noWorker ? 0 : (workers ?? environment["PULSE_WORKERS"].flatMap(Int.init) ?? 1)
+        if workerCount > 0 {
+            var pipeline = PipelineConfiguration(media: try media.mediaConfiguration(), workDirectory: configuration.workDirectory)
+            pipeline.chunkSeconds = chunkSeconds ?? environment["PULSE_CHUNK_SECONDS"].flatMap(Double.init) ?? 60
+            var workerConfiguration = WorkerConfiguration()
+            workerConfiguration.leaseSeconds = environment["PULSE_JOB_LEASE_SECONDS"].flatMap(Double.init) ?? 60
+            for index in 0..<workerCount {
+                var perWorker = workerConfiguration
+                perWorker.workerID += "-\(index)"
+                let worker = Worker(
+                    database: runtime.database, store: runtime.store, bus: runtime.bus,
+                    pipeline: pipeline, configuration: perWorker, logger: logger
+                )
+                services.append(.init(service: CleanShutdown(worker)))
+            }
+        }
+        services.append(.init(service: server.makeApplication()))
+        logger.info("starting", metadata: [
+            "serve.workers": "\(workerCount)", "serve.storage": "\(configuration.storageURL.hasPrefix("s3://") ? "s3" : "local")",
+        ])
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// `PULSE_API_KEY`, or the key kept in the data folder (generated and printed on first start).
+    private func apiKey(configuration: RuntimeConfiguration, environment: [String: String]) throws -> String {
+        if let key = environment["PULSE_API_KEY"], !key.isEmpty { return key }
+        let (key, created) = try APIKeyFile.loadOrCreate(dataDirectory: configuration.dataDirectory)
+        if created {
+            print("API key (stored in \(configuration.dataDirectory)/\(APIKeyFile.fileName), shown only now): \(key)")
+        }
+        return key
+    }
+
+    private func positive(_ environment: [String: String], _ name: String) throws -> Int? {
+        guard let text = environment[name], !text.isEmpty else { return nil }
+        guard let value = Int(text), value > 0 else { throw ValidationError("\(name) must be a positive whole number") }
+        return value
+    }
+}

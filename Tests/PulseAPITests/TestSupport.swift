@@ -1,0 +1,207 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import NIOHTTP1
+@testable import PulseAPI
+import PulseJobs
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+enum TestEnvironment {
+    static let variables = ProcessInfo.processInfo.environment
+    static let required = variables["PULSE_REQUIRE_SERVICES"] == "1"
+    static let postgresURL = variables["PULSE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let s3Endpoint = variables["PULSE_TEST_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+    /// The package root, from this file's path.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let mediaDirectory = variables["PULSE_TEST_MEDIA_DIR"] ?? "\(root)/TestMedia"
+
+    /// A generated clip; the flow tests need one (scripts/gen-test-media.sh makes them).
+    static func clip(_ name: String) -> String? {
+        let path = "\(mediaDirectory)/\(name)"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// Whether tests that need generated media run: when it exists, or when services are required
+    /// (then a missing clip fails the test rather than skipping it).
+    static var hasMedia: Bool { clip("sd_480p.mp4") != nil || required }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "pulse-api-tests")
+        logger.logLevel = variables["PULSE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }()
+}
+
+struct MissingPrerequisite: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A live server on port 0 over SQLite and local storage in a temporary folder, with an embedded
+/// worker unless told otherwise, run in its own `ServiceGroup` like `serve` does.
+struct TestServer: Sendable {
+    let baseURL: String
+    let apiKey: String
+    let server: PulseServer
+    let runtime: PulseRuntime
+    let dataDirectory: String
+
+    var wsBase: String { "ws" + baseURL.dropFirst("http".count) }
+
+    static func with(
+        worker: Bool = true,
+        configure: (inout APIConfiguration) -> Void = { _ in },
+        _ body: (TestServer) async throws -> Void
+    ) async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-api-\(UUID().uuidString.lowercased())").path
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let logger = TestEnvironment.logger
+        // Only PATH from outside: the embedded default (SQLite + local folder), whatever the shell has.
+        let configuration = RuntimeConfiguration(dataDirectory: data, environment: ["PATH": TestEnvironment.variables["PATH"] ?? "/usr/bin:/bin"])
+        _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
+        let runtime = try PulseRuntime(configuration: configuration, logger: logger)
+
+        var api = APIConfiguration(apiKey: "test-key-\(UUID().uuidString.lowercased())")
+        api.port = 0
+        api.eventRecheckInterval = .seconds(2)
+        configure(&api)
+        let (addresses, addressContinuation) = AsyncStream.makeStream(of: String.self)
+        let server = try PulseServer(
+            runtime: runtime, configuration: api, metrics: APIMetrics(), logger: logger,
+            onListening: { addressContinuation.yield($0) }
+        )
+        var services: [any Service] = runtime.services
+        if worker {
+            var workerConfiguration = WorkerConfiguration()
+            workerConfiguration.pollInterval = .milliseconds(100)
+            services.append(CleanShutdown(Worker(
+                database: runtime.database, store: runtime.store, bus: runtime.bus,
+                pipeline: PipelineConfiguration(workDirectory: configuration.workDirectory),
+                configuration: workerConfiguration, logger: logger
+            )))
+        }
+        services.append(server.makeApplication())
+        let group = ServiceGroup(services: services, logger: logger)
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let address = try await firstValue(addresses, within: .seconds(30), what: "the server to listen")
+            let testServer = TestServer(baseURL: address, apiKey: api.apiKey, server: server, runtime: runtime, dataDirectory: data)
+            let outcome: Result<Void, any Error>
+            do { outcome = .success(try await body(testServer)) } catch { outcome = .failure(error) }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            try outcome.get()
+        }
+    }
+}
+
+/// The first element of a stream, or a failure after `timeout`.
+func firstValue<T: Sendable>(_ stream: AsyncStream<T>, within timeout: Duration, what: String) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            for await value in stream { return value }
+            return nil
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let value = try await group.next() ?? nil else { throw MissingPrerequisite(description: "timed out waiting for \(what)") }
+        return value
+    }
+}
+
+/// Runs `body`, failing once `timeout` passes.
+func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let value = try await group.next() ?? nil else { throw MissingPrerequisite(description: "timed out: \(what)") }
+        return value
+    }
+}
+
+// MARK: - HTTP
+
+/// A response read whole (test responses are small).
+struct HTTPResult: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: Data
+
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    var text: String { String(decoding: body, as: UTF8.self) }
+    /// `error.code` of an error body.
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+}
+
+func send(
+    _ method: HTTPMethod, _ url: String, bearer: String? = nil, headers: [(String, String)] = [],
+    body: Data? = nil, file: String? = nil
+) async throws -> HTTPResult {
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+    if let file {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        request.body = .bytes(ByteBuffer(bytes: data))
+    }
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+    let bytes = try await response.body.collect(upTo: 64 << 20)
+    return HTTPResult(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+}
+
+func json(_ object: [String: Any]) -> Data {
+    try! JSONSerialization.data(withJSONObject: object)
+}
+
+extension TestServer {
+    /// Creates an asset with the API key; returns the create response.
+    func createAsset(filename: String = "clip.mp4", size: Int? = nil) async throws -> [String: Any] {
+        var body: [String: Any] = ["filename": filename, "content_type": "video/mp4"]
+        if let size { body["size"] = size }
+        let result = try await send(.POST, "\(baseURL)/v1/assets", bearer: apiKey, body: json(body))
+        #expect(result.status == 201, "create: \(result.text)")
+        return result.json
+    }
+
+    /// PUTs a file to an upload URL from `createAsset`.
+    func upload(_ created: [String: Any], file: String) async throws -> HTTPResult {
+        let upload = created["upload"] as? [String: Any] ?? [:]
+        let headers = (upload["headers"] as? [String: String] ?? [:]).map { ($0.key, $0.value) }
+        return try await send(.PUT, upload["url"] as? String ?? "", headers: headers, file: file)
+    }
+}
+
+// MARK: - WebSocket
+
+/// Every text message of one events WebSocket, until the server closes it.
+final class EventLog: Sendable {
+    private let state = Mutex<[String]>([])
+    func append(_ text: String) { state.withLock { $0.append(text) } }
+    var texts: [String] { state.withLock { $0 } }
+    var events: [[String: Any]] { texts.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:] } }
+    var types: [String] { events.map { $0["type"] as? String ?? "?" } }
+}
+
+/// Connects and records messages until the server closes; returns the close frame.
+@discardableResult
+func followEvents(_ url: String, into log: EventLog) async throws -> WebSocketCloseFrame? {
+    try await WebSocketClient.connect(url: url, logger: TestEnvironment.logger) { inbound, _, _ in
+        for try await message in inbound.messages(maxSize: 1 << 20) {
+            if case .text(let text) = message { log.append(text) }
+        }
+    }
+}
