@@ -77,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
                     database: runtime.database, store: runtime.store, bus: runtime.bus,
                     pipeline: pipeline, configuration: perWorker, logger: logger
                 )
-                services.append(.init(service: CleanShutdown(worker)))
+                services.append(.init(service: worker))
             }
         }
         services.append(.init(service: server.makeApplication()))

@@ -78,11 +78,11 @@ struct TestServer: Sendable {
         if worker {
             var workerConfiguration = WorkerConfiguration()
             workerConfiguration.pollInterval = .milliseconds(100)
-            services.append(CleanShutdown(Worker(
+            services.append(Worker(
                 database: runtime.database, store: runtime.store, bus: runtime.bus,
                 pipeline: PipelineConfiguration(workDirectory: configuration.workDirectory),
                 configuration: workerConfiguration, logger: logger
-            )))
+            ))
         }
         services.append(server.makeApplication())
         let group = ServiceGroup(services: services, logger: logger)

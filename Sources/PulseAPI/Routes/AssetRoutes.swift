@@ -128,10 +128,9 @@ struct AssetRoutes: Sendable {
                 }
                 throw Self.tooLarge(d.configuration.maxUploadBytes)
             }
-            // Re-read right before the change: a concurrent complete may have moved it on already,
-            // and a worker's `processing` must not be put back to `queued`.
-            if try await d.assets.get(id)?.status == .awaitingUpload {
-                try await d.assets.setStatus(id, .queued)
+            // Guarded in SQL: a concurrent complete may have moved it on already, and a worker's
+            // `processing` must not be put back to `queued`.
+            if try await d.assets.markUploaded(id, size: object.size) {
                 d.metrics.uploadsCompleted.increment()
                 try? await d.bus.publish(AssetEvent(assetID: id, type: .status, status: .queued, at: d.now().timeIntervalSince1970))
             }

@@ -99,6 +99,13 @@ public struct AssetRepository: Sendable {
         )
     }
 
+    /// The upload arrived: `awaiting_upload` -> `queued` with its real size, only from that status
+    /// (a concurrent complete, or a worker's `processing`, is never moved back). True when this
+    /// call made the change.
+    public func markUploaded(_ id: UUID, size: Int64) async throws -> Bool {
+        try await self.update(id, set: "status = 'queued', source_size = $3", where: "status = 'awaiting_upload'", [.int(size)])
+    }
+
     /// Raises the stored progress to `percent` (clamped to 0...100); a lower or equal value changes
     /// nothing, so a late or replayed report never moves the bar back.
     @discardableResult

@@ -140,6 +140,11 @@ struct AssetProcessor: Sendable {
             return result
         }
         guard let result else { throw MediaError(.outputMissing, "the encoder returned no result") }
+        // Deleted while we encoded: what we stored is nobody's; remove it rather than leave strays.
+        if try await assets.get(asset.id) == nil {
+            _ = try? await store.deletePrefix(prefix)
+            return
+        }
         // The checkpoint: written only after every segment of the chunk is stored.
         _ = try await assets.markChunkDone(asset.id, kind: kind, index: index, resultJSON: JSONEncoder.sorted.text(result))
         logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(kind)", "chunk.index": "\(index)"])

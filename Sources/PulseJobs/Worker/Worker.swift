@@ -49,9 +49,10 @@ public struct Worker: Service {
         let processor = AssetProcessor(assets: assets, queue: queue, store: store, bus: bus, configuration: pipeline, logger: logger)
 
         logger.info("worker started", metadata: ["worker.concurrency": "\(configuration.concurrency)"])
-        try await cancelWhenGracefulShutdown {
-            try await self.loop(processor)
-        }
+        // Graceful shutdown cancels the loop; that is how a worker is meant to stop, not an error.
+        do {
+            try await cancelWhenGracefulShutdown { try await self.loop(processor) }
+        } catch is CancellationError {}
         logger.info("worker stopped")
     }
 
@@ -60,7 +61,7 @@ public struct Worker: Service {
         try await withThrowingDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 if running.value >= configuration.concurrency {
-                    try await Task.sleep(for: configuration.pollInterval)
+                    try? await Task.sleep(for: configuration.pollInterval)
                     continue
                 }
                 let job: Job?
@@ -70,7 +71,7 @@ public struct Worker: Service {
                     break
                 } catch {
                     logger.warning("claim failed; retrying", metadata: ["error": "\(error)"])
-                    try await Task.sleep(for: .seconds(1))
+                    try? await Task.sleep(for: .seconds(1))
                     continue
                 }
                 if let job {
@@ -85,7 +86,7 @@ public struct Worker: Service {
                 // running elsewhere may still queue more (a prepare queues the chunks), and a retry
                 // waiting for its backoff is still work.
                 if configuration.drain, running.value == 0, (try? await queue.pendingCount()) == 0 { break }
-                try await Task.sleep(for: configuration.pollInterval)
+                try? await Task.sleep(for: configuration.pollInterval)
             }
         }
     }
