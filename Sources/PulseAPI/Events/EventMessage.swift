@@ -12,9 +12,12 @@ struct EventMessage: Encodable, Sendable {
     var speed: Double?
     var thumbnailURL: String?
     var error: AssetResource.ErrorDetail?
+    /// When the worker published the event (Unix seconds), so a client can tell how fresh it is.
+    var emittedAt: Double?
 
     enum CodingKeys: String, CodingKey {
         case type, asset, status, percent, speed, error
+        case emittedAt = "emitted_at"
         case etaSeconds = "eta_seconds"
         case thumbnailURL = "thumbnail_url"
     }

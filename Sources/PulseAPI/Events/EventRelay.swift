@@ -109,6 +109,7 @@ struct EventRelay: Sendable {
     /// The client-facing message for an event: object keys become URLs, `ready` carries the asset.
     private func message(for event: AssetEvent, base: String) async throws -> EventMessage {
         var message = EventMessage(type: event.type.rawValue)
+        message.emittedAt = event.at
         switch event.type {
         case .status:
             message.status = event.status?.rawValue

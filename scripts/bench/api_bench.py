@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Service benchmark (issue 5):
+  1. N WebSocket subscribers (default 1,000) on one `pulse-video serve` process follow one asset's
+     processing: delivery latency of every event (receive time - the event's `emitted_at`, the
+     worker's publish time; same machine, same clock), p50/p99/max, and whether every subscriber got
+     the final `ready`;
+  2. requests per second for `GET /v1/assets/{id}` (wrk, keep-alive, 4 connections per core).
+
+    scripts/bench/api_bench.py [--subscribers 1000] [--source TestMedia/long_7s_320p.mp4]
+
+Installs `websockets` (PyPI) and `wrk` (Debian) when missing. Embedded default: SQLite, local
+storage, one embedded worker, in a temporary data folder.
+"""
+import argparse, asyncio, json, os, resource, shutil, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def ensure_tools():
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "websockets"], check=True)
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+
+
+def request(method, url, key=None, body=None, data=None, headers=None):
+    headers = dict(headers or {})
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers)) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+async def subscriber(url, results, ready_event):
+    import websockets
+    latencies, got_ready = [], False
+    async with websockets.connect(url, max_queue=None, open_timeout=60) as socket:
+        ready_event()
+        async for text in socket:
+            message = json.loads(text)
+            if "emitted_at" in message:
+                latencies.append(time.time() - message["emitted_at"])
+            if message["type"] in ("ready", "failed"):
+                got_ready = message["type"] == "ready"
+                break
+    results.append((latencies, got_ready))
+
+
+async def follow(base, asset, token, count):
+    results, connected = [], [0]
+    url = base.replace("http://", "ws://") + f"/v1/assets/{asset}/events?token={token}"
+
+    def on_open():
+        connected[0] += 1
+
+    tasks = []
+    for index in range(count):
+        tasks.append(asyncio.create_task(subscriber(url, results, on_open)))
+        if index % 100 == 99:
+            await asyncio.sleep(0.05)
+    while connected[0] < count:
+        await asyncio.sleep(0.05)
+    return tasks, results
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--source", default=os.path.join(ROOT, "TestMedia", "long_7s_320p.mp4"))
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "pulse-video"))
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    args = parser.parse_args()
+    ensure_tools()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    data = tempfile.mkdtemp(prefix="pulse-api-bench-")
+    key = "bench-" + os.urandom(12).hex()
+    env = dict(os.environ, PULSE_API_KEY=key, PULSE_LOG_LEVEL="warning", PULSE_SEGMENT_SECONDS="2", PULSE_CHUNK_SECONDS="2")
+    server = subprocess.Popen([args.binary, "serve", "--data", data, "--port", "0"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        base = line.strip().rsplit(" ", 1)[-1]
+        created = request("POST", f"{base}/v1/assets", key, {"filename": "bench.mp4"})
+        asset, token, upload = created["id"], created["token"], created["upload"]
+        with open(args.source, "rb") as f:
+            request("PUT", upload["url"], data=f.read(), headers=upload.get("headers") or {})
+
+        async def run():
+            tasks, results = await follow(base, asset, token, args.subscribers)
+            started = time.monotonic()
+            request("POST", f"{base}/v1/assets/{asset}/complete", key)
+            await asyncio.gather(*tasks)
+            return results, time.monotonic() - started
+
+        results, seconds = asyncio.run(run())
+        latencies = [value for per, _ in results for value in per]
+        ready = sum(1 for _, got in results if got)
+        print(f"{args.subscribers} WebSocket subscribers, one asset processed in {seconds:.1f} s: "
+              f"{len(latencies)} deliveries, latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+              f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms (goal < 100), max {max(latencies) * 1000:.1f} ms; "
+              f"final ready received by {ready}/{len(results)}")
+
+        script = os.path.join(data, "auth.lua")
+        with open(script, "w") as f:
+            f.write(f'wrk.headers["Authorization"] = "Bearer {key}"\n')
+        out = subprocess.run(["wrk", "--latency", "-t", "2", "-c", "8", "-d", f"{args.wrk_seconds}s", "-s", script,
+                              f"{base}/v1/assets/{asset}"], capture_output=True, text=True).stdout
+        rps = next((l.split()[1] for l in out.splitlines() if l.startswith("Requests/sec")), "?")
+        p99 = next((l.split()[1] for l in out.splitlines() if l.strip().startswith("99%")), None)
+        print(f"GET /v1/assets/{{id}}: {rps} requests/s (wrk, 2 threads, 8 connections, {args.wrk_seconds} s)"
+              + (f", p99 {p99}" if p99 else ""))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
