@@ -12,6 +12,8 @@ struct EventRelay: Sendable {
     let links: Links
     let recheckInterval: Duration
     let metrics: APIMetrics
+    /// Shared by every connection of the server.
+    let messages = EventTextCache()
 
     /// What the forwarding loop reacts to.
     private enum Input: Sendable {
@@ -96,7 +98,10 @@ struct EventRelay: Sendable {
                     return "server shutting down"
                 }
                 for event in pending {
-                    try await send(try await message(for: event, base: base), outbound)
+                    let text = try await messages.text(for: event, base: base) {
+                        try JSON.text(try await self.message(for: event, base: base))
+                    }
+                    try await outbound.write(.text(text))
                 }
                 if filter.finished { return pending.last?.type.rawValue ?? "finished" }
             }
