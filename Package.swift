@@ -82,6 +82,7 @@ let package = Package(
             name: "PulseAPI",
             dependencies: [
                 "PulseJobs",
+                "SigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -108,6 +109,8 @@ let package = Package(
         .testTarget(name: "PulseMediaTests", dependencies: ["PulseMedia"], swiftSettings: swiftSettings),
         .testTarget(name: "PulseStorageTests", dependencies: ["PulseStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "PulseJobsTests", dependencies: ["PulseJobs"], swiftSettings: swiftSettings),
+        // Real processes (pulse-video worker/submit/transcode) against PostgreSQL, moto and ffmpeg.
+        .testTarget(name: "IntegrationTests", dependencies: ["PulseJobs", "PulseStorage", "PulseMedia"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PulseAPITests",
             dependencies: [

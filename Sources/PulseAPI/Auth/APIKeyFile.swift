@@ -1,3 +1,4 @@
+import SigV4
 public import Foundation
 
 /// The API key of the embedded default: generated on first start and kept in the data folder
@@ -29,7 +30,7 @@ public enum APIKeyFile {
     /// A new random key: `pv_` and 32 random bytes in hex.
     public static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
-        return "pv_" + hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return "pv_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     private static func read(_ path: String) -> String? {

@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import SigV4
 
 /// Short-lived per-asset tokens for browsers: `at1.<expiry>.<hex HMAC-SHA256>`, where the MAC covers
 /// the asset id and the expiry (Unix seconds) under a secret kept in the data folder. A token lets
@@ -31,7 +32,7 @@ public struct AssetTokenSigner: Sendable {
     /// A token for `assetID` valid until `expires` (Unix seconds).
     public func token(for assetID: UUID, expires: Int64) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Self.message(assetID, expires), using: key)
-        return "\(Self.prefix)\(expires).\(assetID.uuidString.lowercased()).\(hex(mac))"
+        return "\(Self.prefix)\(expires).\(assetID.uuidString.lowercased()).\(Hex.encode(mac))"
     }
 
     /// Checks a token; the MAC is compared in constant time, and only then the expiry.
@@ -39,7 +40,7 @@ public struct AssetTokenSigner: Sendable {
         guard token.hasPrefix(Self.prefix) else { return .invalid }
         let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expires = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])),
-            let given = unhex(parts[2]), given.count == 32
+            let given = Hex.decode(parts[2]), given.count == 32
         else { return .invalid }
         guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Self.message(id, expires), using: key) else {
             return .invalid
@@ -52,35 +53,4 @@ public struct AssetTokenSigner: Sendable {
     private static func message(_ id: UUID, _ expires: Int64) -> [UInt8] {
         Array("pulse-asset-token\n\(id.uuidString.lowercased())\n\(expires)".utf8)
     }
-}
-
-func hex(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-func unhex(_ text: Substring) -> [UInt8]? {
-    let utf8 = Array(text.utf8)
-    guard utf8.count % 2 == 0 else { return nil }
-    func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        default: return nil
-        }
-    }
-    var out = [UInt8]()
-    out.reserveCapacity(utf8.count / 2)
-    var index = 0
-    while index < utf8.count {
-        guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
-        out.append(high << 4 | low)
-        index += 2
-    }
-    return out
 }
