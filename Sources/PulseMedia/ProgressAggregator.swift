@@ -27,8 +27,12 @@ public struct ProgressAggregator: Sendable {
     /// The thumbnail is done.
     public mutating func thumbnailDone() -> Double { raise(to: Self.transcodeStart) }
 
-    /// Marks units already finished before this run (resumed after a crash).
-    public mutating func alreadyDone(_ key: String) { fractions[key] = 1 }
+    /// Marks units already finished before this run (resumed after a crash, or done by another
+    /// worker): the percent starts from what they account for.
+    public mutating func alreadyDone(_ key: String) {
+        fractions[key] = 1
+        _ = raise(to: max(Self.transcodeStart, completedPercent))
+    }
 
     /// A unit reported `fraction` (0...1). Returns the global percent.
     public mutating func update(_ key: String, fraction: Double, now: ContinuousClock.Instant = .now) -> Double {
@@ -37,8 +41,13 @@ public struct ProgressAggregator: Sendable {
             percentAtTranscodeStart = max(lastPercent, Self.transcodeStart)
         }
         fractions[key] = max(fractions[key] ?? 0, min(1, max(0, fraction)))
+        return raise(to: completedPercent)
+    }
+
+    /// The percent the units' fractions account for.
+    private var completedPercent: Double {
         let done = weights.reduce(0.0) { $0 + $1.value * (fractions[$1.key] ?? 0) }
-        return raise(to: Self.transcodeStart + (100 - Self.transcodeStart) * done / totalWeight)
+        return Self.transcodeStart + (100 - Self.transcodeStart) * done / totalWeight
     }
 
     /// Seconds left, from the rate observed since transcoding started; nil until it can be told.

@@ -29,11 +29,17 @@ public struct ProgressThrottle: Sendable, Hashable {
 
     /// A throttle starting from `start` (e.g. the stored progress of a resumed job).
     public init(start: Double = 0, notifyStep: Double = 2, persistStep: Double = 10) {
-        let start = min(100, max(0, start))
+        self.init(notifiedFrom: start, persistedFrom: start, notifyStep: notifyStep, persistStep: persistStep)
+    }
+
+    /// A throttle for a job that continues an asset's progress: subscribers already heard up to
+    /// `notifiedFrom` (what earlier jobs account for), the database holds `persistedFrom`. The two
+    /// differ because the database is written five times less often.
+    public init(notifiedFrom: Double, persistedFrom: Double, notifyStep: Double = 2, persistStep: Double = 10) {
         self.notifyStep = notifyStep
         self.persistStep = persistStep
-        self.lastNotified = start
-        self.lastPersisted = start
+        self.lastNotified = min(100, max(0, notifiedFrom))
+        self.lastPersisted = min(100, max(0, persistedFrom))
     }
 
     /// Feeds one report and says what to do with it.

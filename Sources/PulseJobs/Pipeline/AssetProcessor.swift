@@ -102,7 +102,7 @@ struct AssetProcessor: Sendable {
         for chunk in chunks where chunk.status == .done {
             if let done = plan.unit(chunk.kind, index: chunk.index) { aggregator.alreadyDone(ProgressAggregator.key(done)) }
         }
-        let publisher = publisher(for: asset)
+        let publisher = publisher(for: asset, heard: aggregator.percent)
         let input = try await mediaInput(asset)
         let staging = try workPath(asset.id, "\(kind)-\(index)")
         defer { try? FileManager.default.removeItem(atPath: staging) }
@@ -120,7 +120,8 @@ struct AssetProcessor: Sendable {
                 let speedGauge = Gauge(label: "pulse_encode_speed")
                 for await (fraction, speed) in reports {
                     if let speed, speed > 0 { speedGauge.record(speed) }
-                    let percent = aggregator.update(key, fraction: fraction)
+                    // 100 is finalize's to announce, once, when the playlists exist.
+                    let percent = min(aggregator.update(key, fraction: fraction), 99.9)
                     await publisher.progress(percent, eta: aggregator.etaSeconds(), speed: speed)
                 }
                 return nil
@@ -201,8 +202,13 @@ struct AssetProcessor: Sendable {
         return try MediaInput.parse(location, allowPlainHTTP: configuration.media.allowPlainHTTP)
     }
 
-    private func publisher(for asset: Asset) -> ProgressPublisher {
-        ProgressPublisher(assetID: asset.id, startingAt: asset.progress, assets: assets, bus: bus, clock: queue.clock, logger: logger)
+    /// Each job has its own publisher. Subscribers have heard at least what the finished work
+    /// accounts for (`heard`), the database holds `asset.progress` (written every 10 points only):
+    /// starting both from the stored value would repeat events at every job's start.
+    private func publisher(for asset: Asset, heard: Double? = nil) -> ProgressPublisher {
+        ProgressPublisher(
+            assetID: asset.id, notifiedFrom: max(heard ?? asset.progress, asset.progress), persistedFrom: asset.progress,
+            assets: assets, bus: bus, clock: queue.clock, logger: logger)
     }
 
     /// A fresh path in this worker's scratch folder.

@@ -12,13 +12,16 @@ actor ProgressPublisher {
     private let logger: Logger
     private var throttle: ProgressThrottle
 
-    init(assetID: UUID, startingAt percent: Double, assets: AssetRepository, bus: any EventBus, clock: EpochClock, logger: Logger) {
+    /// - Parameters:
+    ///   - notifiedFrom: the percent subscribers have already heard (what finished work accounts for).
+    ///   - persistedFrom: the percent stored in the database.
+    init(assetID: UUID, notifiedFrom: Double, persistedFrom: Double, assets: AssetRepository, bus: any EventBus, clock: EpochClock, logger: Logger) {
         self.assetID = assetID
         self.assets = assets
         self.bus = bus
         self.clock = clock
         self.logger = logger
-        self.throttle = ProgressThrottle(start: percent)
+        self.throttle = ProgressThrottle(notifiedFrom: notifiedFrom, persistedFrom: persistedFrom)
     }
 
     func progress(_ percent: Double, eta: Double?, speed: Double?) async {
