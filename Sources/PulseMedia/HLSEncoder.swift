@@ -53,11 +53,19 @@ public struct HLSEncoder: Sendable {
                 group.addTask { try await runner.run(configuration.ffmpegPath, arguments) }
                 group.addTask { try await watchdog.run(); return nil }
                 group.addTask { try await watcher.watch(); return nil }
-                defer { group.cancelAll() }
+                // When ffmpeg ends, the watchdog and the watcher are asked to stop rather than
+                // cancelled: a segment upload cut off midway would be sent again by the flush.
+                // (A thrown error still cancels everything, ffmpeg included.)
+                var outcome: ToolOutcome?
                 while let next = try await group.next() {
-                    if let outcome = next { return outcome }
+                    if let next {
+                        outcome = next
+                        watchdog.stop()
+                        watcher.stop()
+                    }
                 }
-                throw MediaError(.encoderFailed, "ffmpeg ended without a result")
+                guard let outcome else { throw MediaError(.encoderFailed, "ffmpeg ended without a result") }
+                return outcome
             }
         }
         guard outcome.succeeded else {
@@ -119,6 +127,7 @@ public struct HLSEncoder: Sendable {
 final class Watchdog: Sendable {
     private let timeout: Duration
     private let lastSeen: Mutex<ContinuousClock.Instant>
+    private let stopped = Mutex(false)
 
     init(timeout: Duration) {
         self.timeout = timeout
@@ -127,8 +136,11 @@ final class Watchdog: Sendable {
 
     func touch() { lastSeen.withLock { $0 = .now } }
 
+    /// Ends `run` at its next check.
+    func stop() { stopped.withLock { $0 = true } }
+
     func run() async throws {
-        while true {
+        while !stopped.withLock({ $0 }) {
             try await Task.sleep(for: .milliseconds(250))
             let silent = ContinuousClock.now - lastSeen.withLock { $0 }
             if silent > timeout {

@@ -18,11 +18,17 @@ final class SegmentWatcher: Sendable {
         self.onSegment = onSegment
     }
 
+    private let stopped = Mutex(false)
+
     var sizes: [String: Int64] { handedOver.withLock { $0 } }
 
+    /// Ends `watch` after the scan in progress, if any, has handed its segments over.
+    func stop() { stopped.withLock { $0 = true } }
+
     func watch() async throws {
-        while true {
+        while !stopped.withLock({ $0 }) {
             try await Task.sleep(for: .milliseconds(500))
+            if stopped.withLock({ $0 }) { return }
             try await scanning.run { try await self.scan(final: false) }
         }
     }

@@ -17,12 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
     var host = "127.0.0.1"
     @Option(help: "Port to listen on; 0 picks a free one (the bound address is printed).")
     var port = 8080
-    @Option(help: "Embedded workers (env PULSE_WORKERS, default 1); each runs one job at a time.")
+    @Option(help: "Embedded workers (env PULSE_WORKERS, default 1).")
     var workers: Int?
     @Flag(help: "Run the API alone, beside separate `pulse-video worker` processes.")
     var noWorker = false
-    @Option(help: "Video chunk length in seconds for embedded workers (env PULSE_CHUNK_SECONDS, default 60).")
-    var chunkSeconds: Double?
+    @OptionGroup var workerOptions: WorkerOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -66,10 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.services.map { .init(service: $0) }
         let workerCount = noWorker ? 0 : (workers ?? environment["PULSE_WORKERS"].flatMap(Int.init) ?? 1)
         if workerCount > 0 {
-            var pipeline = PipelineConfiguration(media: try media.mediaConfiguration(), workDirectory: configuration.workDirectory)
-            pipeline.chunkSeconds = chunkSeconds ?? environment["PULSE_CHUNK_SECONDS"].flatMap(Double.init) ?? 60
-            var workerConfiguration = WorkerConfiguration()
-            workerConfiguration.leaseSeconds = environment["PULSE_JOB_LEASE_SECONDS"].flatMap(Double.init) ?? 60
+            let pipeline = try workerOptions.pipeline(media: media, runtime: configuration)
+            let workerConfiguration = workerOptions.workerConfiguration(environment: environment)
             for index in 0..<workerCount {
                 var perWorker = workerConfiguration
                 perWorker.workerID += "-\(index)"

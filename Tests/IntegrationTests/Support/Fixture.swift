@@ -225,3 +225,18 @@ private func withDatabaseResult<T: Sendable>(url: String, _ body: (any Database)
         return .failure(error)
     }
 }
+
+/// Object keys whose S3 request our client retried, from workers' logs (`s3 request retried`).
+/// A retried PUT reaches the server twice without the work being done twice: the upload counts
+/// below allow exactly that, and nothing else.
+func retriedKeys(_ logs: [String]) -> Set<String> {
+    var keys = Set<String>()
+    for log in logs {
+        for line in log.split(separator: "\n") where line.contains("s3 request retried") {
+            if let field = line.split(separator: " ").first(where: { $0.hasPrefix("storage.key=") }) {
+                keys.insert(String(field.dropFirst("storage.key=".count)))
+            }
+        }
+    }
+    return keys
+}
