@@ -49,7 +49,7 @@ struct QueueBench: AsyncParsableCommand {
                 return try await group.reduce(0, +)
             }
             let elapsed = seconds(ContinuousClock.now - start)
-            print(String(format: "database: %@", DatabaseURLRedacted(url)))
+            print("database: \(redactedDatabaseURL(url))")
             print(String(format: "enqueue: %d jobs in %.2f s (%.0f/s)", jobs, enqueueSeconds, Double(jobs) / enqueueSeconds))
             print(String(format: "claim+ack: %d jobs by %d workers in %.2f s = %.0f jobs/s", processed, workers, elapsed, Double(processed) / elapsed))
         }
@@ -66,10 +66,8 @@ struct ThumbnailBench: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("pulse.bench")
-        logger.info("thumbnail bench")
         let configuration = try runtime.configuration
-        _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
-        let pulse = try PulseRuntime(configuration: configuration, logger: logger)
+        let pulse = try await migratedRuntime(configuration, logger: logger)
         var pipeline = PipelineConfiguration(media: try media.mediaConfiguration(), workDirectory: configuration.workDirectory)
         pipeline.chunkSeconds = 60
         let worker = Worker(database: pulse.database, store: pulse.store, bus: pulse.bus, pipeline: pipeline, logger: logger)
@@ -107,7 +105,7 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 /// The database URL without its password, for printing.
-func DatabaseURLRedacted(_ url: String) -> String {
+func redactedDatabaseURL(_ url: String) -> String {
     guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
     return String(url[..<scheme.upperBound]) + "<credentials>" + String(url[at...])
 }

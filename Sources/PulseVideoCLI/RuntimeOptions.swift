@@ -25,6 +25,14 @@ func makeLogger(_ label: String) -> Logger {
     return logger
 }
 
+/// Applies migrations, then makes the runtime for a long-running command's `ServiceGroup`.
+/// Migrations use a short-lived connection of their own: the runtime's database may run only
+/// once, inside the group.
+func migratedRuntime(_ configuration: RuntimeConfiguration, logger: Logger) async throws -> PulseRuntime {
+    _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
+    return try PulseRuntime(configuration: configuration, logger: logger)
+}
+
 /// Opens the runtime, applies migrations and runs `body` with it.
 func withRuntime<T: Sendable>(_ options: RuntimeOptions, _ body: @escaping @Sendable (PulseRuntime) async throws -> T) async throws -> T {
     let logger = makeLogger("pulse")

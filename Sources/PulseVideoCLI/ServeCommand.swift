@@ -37,9 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
         if environment["PULSE_PUBLIC_URL"] == nil, port != 0 {
             configuration.publicURL = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
         }
-        // Migrate on a short-lived connection: the runtime's database may run only once, in the group.
-        _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
-        let runtime = try PulseRuntime(configuration: configuration, logger: logger)
+        let runtime = try await migratedRuntime(configuration, logger: logger)
 
         var api = APIConfiguration(apiKey: try apiKey(configuration: configuration, environment: environment))
         api.host = host

@@ -17,9 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = makeLogger("pulse.worker")
         let configuration = try runtime.configuration
-        // Migrate on a short-lived connection: the runtime's database may run only once, in the group.
-        _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
-        let runtime = try PulseRuntime(configuration: configuration, logger: logger)
+        let runtime = try await migratedRuntime(configuration, logger: logger)
         var workerConfiguration = options.workerConfiguration()
         workerConfiguration.drain = drain
         let pipeline = try options.pipeline(media: media, runtime: configuration)
