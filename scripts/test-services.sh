@@ -42,15 +42,15 @@ usage() {
     sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
+# The media folder is scripts/gen-test-media.sh's default output: the generated cases and the real
+# footage it fetches, all inside the clone (nothing outside it is read).
 print_env() {
-    local media shared
+    local media
     media=$ROOT/TestMedia
-    shared=$(realpath -m "$ROOT/../shared/media")
     printf 'export PULSE_TEST_POSTGRES_URL=%q\n' "postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
     printf 'export PULSE_TEST_S3_ENDPOINT=%q\n' "http://127.0.0.1:$MOTO_PORT"
     printf 'export PULSE_TEST_S3_AUTH_ENDPOINT=%q\n' "http://127.0.0.1:$MOTO_AUTH_PORT"
     printf 'export PULSE_TEST_MEDIA_DIR=%q\n' "$media"
-    printf 'export PULSE_SHARED_MEDIA_DIR=%q\n' "$shared"
 }
 
 # ------------------------------------------------------------------------------------ helpers

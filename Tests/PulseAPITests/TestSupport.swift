@@ -17,17 +17,18 @@ enum TestEnvironment {
     static let s3Endpoint = variables["PULSE_TEST_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
     /// The package root, from this file's path.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let mediaDirectory = variables["PULSE_TEST_MEDIA_DIR"] ?? "\(root)/TestMedia"
+    static let mediaDirectory = variables["PULSE_TEST_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(root)/TestMedia"
 
-    /// A generated clip; the flow tests need one (scripts/gen-test-media.sh makes them).
+    /// A generated clip, or nil when it is missing (the tests then throw MissingPrerequisite and fail:
+    /// scripts/gen-test-media.sh makes every clip, so a missing one is an error, not a skip).
     static func clip(_ name: String) -> String? {
         let path = "\(mediaDirectory)/\(name)"
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
-    /// Whether tests that need generated media run: when it exists, or when services are required
-    /// (then a missing clip fails the test rather than skipping it).
-    static var hasMedia: Bool { clip("sd_480p.mp4") != nil || required }
+    /// Whether tests that need generated media run: always. Media is not a service; a missing clip
+    /// fails the test (run scripts/gen-test-media.sh) rather than skipping it.
+    static let hasMedia = true
 
     static let logger: Logger = {
         var logger = Logger(label: "pulse-api-tests")

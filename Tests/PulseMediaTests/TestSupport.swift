@@ -3,7 +3,8 @@ import Logging
 import PulseMedia
 import Testing
 
-/// Where the generated test media and the shared real footage live.
+/// Where the test media lives: the generated cases and the real footage (bigbuckbunny.mp4, bikes.mp4),
+/// all made by `scripts/gen-test-media.sh` in `TestMedia/` (or `PULSE_TEST_MEDIA_DIR`).
 enum TestMedia {
     static let repositoryRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -12,23 +13,13 @@ enum TestMedia {
     }()
 
     static var directory: String {
-        ProcessInfo.processInfo.environment["PULSE_TEST_MEDIA_DIR"] ?? repositoryRoot + "/TestMedia"
+        ProcessInfo.processInfo.environment["PULSE_TEST_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? repositoryRoot + "/TestMedia"
     }
 
-    static var sharedDirectory: String {
-        ProcessInfo.processInfo.environment["PULSE_SHARED_MEDIA_DIR"] ?? repositoryRoot + "/../shared/media"
-    }
-
-    /// A generated file; fails the test when `scripts/gen-test-media.sh` has not run.
+    /// A test medium; fails the test when `scripts/gen-test-media.sh` has not made it.
     static func path(_ name: String) throws -> String {
         let path = directory + "/" + name
         try #require(FileManager.default.fileExists(atPath: path), "missing \(path): run scripts/gen-test-media.sh")
-        return path
-    }
-
-    static func shared(_ name: String) throws -> String {
-        let path = sharedDirectory + "/" + name
-        try #require(FileManager.default.fileExists(atPath: path), "missing \(path)")
         return path
     }
 }

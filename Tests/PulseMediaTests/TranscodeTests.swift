@@ -63,10 +63,10 @@ struct TranscodeTests {
     @Test(arguments: [
         "sd_480p.mp4", "tiny_160x120.mp4", "odd_size_563p.mp4", "hevc_10bit.mp4", "vp9.webm", "vfr.mp4",
         "fps60_720p.mp4", "short_0_5s.mp4", "surround_5_1.mp4", "hdr_pq.mp4", "corrupt_middle.mp4",
-        "shared:bigbuckbunny.mp4", "shared:bikes.mp4",
+        "bigbuckbunny.mp4", "bikes.mp4",
     ])
     func everyCaseGivesAValidLadder(name: String) async throws {
-        let path = name.hasPrefix("shared:") ? try TestMedia.shared(String(name.dropFirst(7))) : try TestMedia.path(name)
+        let path = try TestMedia.path(name)
         let (root, result, _) = try await transcode(path)
         defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(result.rungs == LadderPlanner.plan(for: result.probe.video))

@@ -2,9 +2,11 @@ import Foundation
 import Logging
 import Testing
 
-/// The contract with `scripts/test-services.sh env`: PostgreSQL, a plain moto_server and the media
-/// folders. Unset means the process tests are skipped, unless `PULSE_REQUIRE_SERVICES=1`, in which
-/// case they run and fail on the first missing variable.
+/// The contract with `scripts/test-services.sh env`: PostgreSQL and a plain moto_server. Unset means
+/// the process tests are skipped (a local run without the services), unless
+/// `PULSE_REQUIRE_SERVICES=1`, in which case they run and fail on the first missing variable. The
+/// media is not a service: it comes from `scripts/gen-test-media.sh` (`TestMedia/`, or
+/// `PULSE_TEST_MEDIA_DIR`), and a missing file fails the test that needs it, never skips it.
 enum TestServices {
     static let environment = ProcessInfo.processInfo.environment
     static let required = environment["PULSE_REQUIRE_SERVICES"] == "1"
@@ -13,16 +15,16 @@ enum TestServices {
         environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// PostgreSQL, moto and the generated clips: what every subprocess test needs.
+    /// PostgreSQL and moto: what every subprocess test needs besides the media.
     static let processTestsEnabled = required
-        || (value("PULSE_TEST_POSTGRES_URL") != nil && value("PULSE_TEST_S3_ENDPOINT") != nil
-            && value("PULSE_TEST_MEDIA_DIR") != nil)
+        || (value("PULSE_TEST_POSTGRES_URL") != nil && value("PULSE_TEST_S3_ENDPOINT") != nil)
 
-    /// The real footage too (the transcode test).
-    static let sharedMediaEnabled = processTestsEnabled && (required || value("PULSE_SHARED_MEDIA_DIR") != nil)
+    /// The real footage is in the media folder now (scripts/gen-test-media.sh fetches it and checks
+    /// its SHA-256), so the tests that read it need exactly what the other process tests need.
+    static let sharedMediaEnabled = processTestsEnabled
 
-    /// The generated clips alone (the in-process throttle test on SQLite needs nothing else).
-    static let mediaEnabled = required || value("PULSE_TEST_MEDIA_DIR") != nil
+    /// The in-process throttle test on SQLite needs only ffmpeg (it makes its clip): never skipped.
+    static let mediaEnabled = true
 
     static func require(_ name: String) throws -> String {
         try #require(value(name), "\(name) is not set (eval \"$(scripts/test-services.sh env)\")")
@@ -30,13 +32,19 @@ enum TestServices {
 
     static var postgresURL: String { get throws { try require("PULSE_TEST_POSTGRES_URL") } }
     static var s3Endpoint: String { get throws { try require("PULSE_TEST_S3_ENDPOINT") } }
-    static var mediaDirectory: String { get throws { try require("PULSE_TEST_MEDIA_DIR") } }
-    static var sharedMediaDirectory: String { get throws { try require("PULSE_SHARED_MEDIA_DIR") } }
+    /// `PULSE_TEST_MEDIA_DIR`, or `TestMedia/` in the package, as `scripts/gen-test-media.sh` writes it.
+    static var mediaDirectory: String { value("PULSE_TEST_MEDIA_DIR") ?? packageRoot + "/TestMedia" }
+    /// Where the real footage (bigbuckbunny.mp4, bikes.mp4) is: the media folder.
+    static var sharedMediaDirectory: String { get throws { try requireMedia("bigbuckbunny.mp4"); return mediaDirectory } }
 
     static func media(_ name: String) throws -> String {
-        let path = "\(try mediaDirectory)/\(name)"
+        try requireMedia(name)
+        return "\(mediaDirectory)/\(name)"
+    }
+
+    private static func requireMedia(_ name: String) throws {
+        let path = "\(mediaDirectory)/\(name)"
         try #require(FileManager.default.fileExists(atPath: path), "\(path) is missing: run scripts/gen-test-media.sh")
-        return path
     }
 
     static let logger: Logger = {
