@@ -18,9 +18,10 @@ struct RuntimeOptions: ParsableArguments {
     }
 }
 
-/// Logs at info (or `PULSE_LOG_LEVEL`) to stderr.
+/// Logs at info (or `PULSE_LOG_LEVEL`) to stderr, in swift-log's usual format, above the progress
+/// bar if one is drawn (see `TerminalOutput`).
 func makeLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
+    var logger = Logger(label: label) { StreamLogHandler(label: $0, stream: TerminalOutput.standardError) }
     logger.logLevel = ProcessInfo.processInfo.environment["PULSE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger
 }
