@@ -33,18 +33,29 @@ enum FFmpegErrorClassifier {
         return MediaError(.encoderFailed, "\(tool) failed: \(lastLine(outcome.stderrTail))")
     }
 
+    /// ffmpeg ends with status 0 when its input fails mid-read, after printing why: a short
+    /// output with such a line is an interrupted read (retried), not a short file.
+    static func interruptedRead(_ outcome: ToolOutcome) -> MediaError? {
+        unreachable(outcome.stderrTail.lowercased())
+    }
+
+    /// A source that is missing or forbidden is permanent; a server that does not answer, or
+    /// answers 5xx, is an outage (retried). ffmpeg words both its own way.
     private static func unreachable(_ text: String) -> MediaError? {
-        let markers = [
-            ("403 forbidden", "access to the source was refused (403)"),
-            ("404 not found", "the source does not exist (404)"),
-            ("connection refused", "the source's server refused the connection"),
-            ("no such file or directory", "the source file does not exist"),
-            ("failed to resolve hostname", "the source's host name could not be resolved"),
-            ("connection timed out", "the source's server did not answer"),
-            ("server returned 5", "the source's server failed (5xx)"),
+        let markers: [(String, MediaError.Code, String)] = [
+            ("403 forbidden", .sourceNotFound, "access to the source was refused (403)"),
+            ("404 not found", .sourceNotFound, "the source does not exist (404)"),
+            ("no such file or directory", .sourceNotFound, "the source file does not exist"),
+            ("connection refused", .storageUnavailable, "the source's server refused the connection"),
+            ("connection reset", .storageUnavailable, "the source's server dropped the connection"),
+            ("stream ends prematurely", .storageUnavailable, "the source's server closed the connection early"),
+            ("failed to resolve hostname", .storageUnavailable, "the source's host name could not be resolved"),
+            ("connection timed out", .storageUnavailable, "the source's server did not answer"),
+            ("operation timed out", .storageUnavailable, "the source's server did not answer"),
+            ("server returned 5", .storageUnavailable, "the source's server failed (5xx)"),
         ]
-        for (marker, message) in markers where text.contains(marker) {
-            return MediaError(.inputUnreachable, message)
+        for (marker, code, message) in markers where text.contains(marker) {
+            return MediaError(code, message)
         }
         return nil
     }

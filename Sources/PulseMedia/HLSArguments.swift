@@ -23,9 +23,6 @@ enum HLSArguments {
         if unit.kind == .video, unit.range.start > 0 {
             arguments += ["-ss", seconds(unit.range.start)]
         }
-        if unit.kind == .video, let end = unit.range.end {
-            arguments += ["-t", seconds(end - unit.range.start)]
-        }
         arguments += ["-i", input.location]
         arguments += ["-progress", "tcp://127.0.0.1:\(progressPort)", "-stats_period", "0.5"]
         arguments += ["-max_muxing_queue_size", "4096"]
@@ -34,7 +31,7 @@ enum HLSArguments {
             arguments += videoOutput(unit: unit, probe: probe, rungs: rungs, settings: settings, staging: staging)
         }
         if unit.includesAudio, probe.audio != nil {
-            arguments += audioOutput(settings: settings, staging: staging)
+            arguments += audioOutput(length: probe.duration, settings: settings, staging: staging)
         }
         return arguments
     }
@@ -60,6 +57,7 @@ enum HLSArguments {
         // Forced keyframes become IDRs; no scene-cut keyframes, so every rung cuts at the same instants.
         arguments += ["-forced-idr", "1", "-sc_threshold", "0"]
         arguments += hlsMuxer(
+            length: unit.range.length(of: probe.duration),
             offset: timestampBaseSeconds + unit.range.start,
             firstSegment: unit.range.firstSegment,
             settings: settings,
@@ -72,12 +70,13 @@ enum HLSArguments {
         return arguments
     }
 
-    private static func audioOutput(settings: EncodingSettings, staging: String) -> [String] {
+    private static func audioOutput(length: Double, settings: EncodingSettings, staging: String) -> [String] {
         var arguments = [
             "-map", "0:a:0",
             "-c:a", "aac", "-b:a", "\(settings.audioBitRate)", "-ac", "2", "-ar", "48000",
         ]
         arguments += hlsMuxer(
+            length: length,
             offset: timestampBaseSeconds,
             firstSegment: 0,
             settings: settings,
@@ -87,8 +86,13 @@ enum HLSArguments {
         return arguments
     }
 
-    private static func hlsMuxer(offset: Double, firstSegment: Int, settings: EncodingSettings, segmentPattern: String, playlist: String) -> [String] {
+    /// Every output ends explicitly, at the measured end for the last range and the audio: a
+    /// source longer than planned is never encoded past the plan. An output `-t` counts from the
+    /// range's start (the seek point); an input `-t` would count from the first frame, which in a
+    /// stream that starts late (B-frame delay) lets one frame of the next range in.
+    private static func hlsMuxer(length: Double, offset: Double, firstSegment: Int, settings: EncodingSettings, segmentPattern: String, playlist: String) -> [String] {
         [
+            "-t", seconds(length),
             "-output_ts_offset", seconds(offset), "-muxdelay", "0", "-muxpreload", "0",
             "-f", "hls",
             "-hls_time", seconds(settings.segmentSeconds),

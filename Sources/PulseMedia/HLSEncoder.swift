@@ -50,7 +50,8 @@ public struct HLSEncoder: Sendable {
                 settings: configuration.encoding, staging: staging, progressPort: port
             )
             return try await withThrowingTaskGroup(of: ToolOutcome?.self) { group in
-                group.addTask { try await runner.run(configuration.ffmpegPath, arguments) }
+                // Stalls are the watchdog's; this deadline bounds an ffmpeg that crawls for ever.
+                group.addTask { try await runner.run(configuration.ffmpegPath, arguments, deadline: configuration.stallTimeout + .seconds(length * 30)) }
                 group.addTask { try await watchdog.run(); return nil }
                 group.addTask { try await watcher.watch(); return nil }
                 // When ffmpeg ends, the watchdog and the watcher are asked to stop rather than
@@ -74,10 +75,14 @@ public struct HLSEncoder: Sendable {
         }
         // Everything is final now: hand over what the watcher has not.
         try await watcher.flush()
-        let result = try collect(renditions: renditions, staging: staging, sizes: watcher.sizes)
-        try validate(result, unit: unit, probe: probe)
-        onProgress(1, nil)
-        return result
+        do {
+            let result = try collect(renditions: renditions, staging: staging, sizes: watcher.sizes)
+            try validate(result, unit: unit, probe: probe)
+            onProgress(1, nil)
+            return result
+        } catch let error as MediaError where error.code == .malformedVideo {
+            throw FFmpegErrorClassifier.interruptedRead(outcome) ?? error
+        }
     }
 
     /// Reads ffmpeg's playlists for the durations. ffmpeg's HLS muxer exits 0 even when it could
@@ -102,8 +107,9 @@ public struct HLSEncoder: Sendable {
         return UnitResult(renditions: result)
     }
 
-    /// A source that ends well before its declared duration (truncated after its index) encodes
-    /// without an error exit: compare what came out with what the range should hold.
+    /// What came out must match the measured duration in both directions: a source truncated
+    /// after its index encodes without an error exit but short, and one whose timestamps jump
+    /// would come out long.
     private func validate(_ result: UnitResult, unit: WorkUnit, probe: ProbeResult) throws {
         let expected = unit.kind == .audio ? probe.duration : unit.range.length(of: probe.duration)
         let tolerance = max(0.5, expected * 0.05)
@@ -113,6 +119,12 @@ public struct HLSEncoder: Sendable {
                 throw MediaError(
                     .malformedVideo,
                     String(format: "the source ends early: %@ covers %.2f s of the expected %.2f s (truncated file?)", name, produced, expected)
+                )
+            }
+            if produced > expected + tolerance {
+                throw MediaError(
+                    .malformedVideo,
+                    String(format: "the source's timestamps run past its measured end: %@ covers %.2f s of the expected %.2f s", name, produced, expected)
                 )
             }
         }

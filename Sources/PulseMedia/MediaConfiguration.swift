@@ -5,10 +5,13 @@ public struct MediaConfiguration: Sendable {
     public var ffmpegPath: String = "ffmpeg"
     /// Path of `ffprobe`.
     public var ffprobePath: String = "ffprobe"
-    /// Allow `http://` inputs (only for a local S3-compatible endpoint).
-    public var allowPlainHTTP: Bool = false
+    /// Which `http://` inputs ffmpeg may open (by default none).
+    public var plainHTTP = PlainHTTPPolicy()
     /// Kill an ffmpeg that reports no progress for this long.
     public var stallTimeout: Duration = .seconds(120)
+    /// Deadline of each ffprobe run and of the thumbnail: a tool that hangs on a file or a server
+    /// must not hold a worker for ever.
+    public var probeTimeout: Duration = .seconds(120)
     /// Limits on what is accepted.
     public var limits = MediaLimits()
     /// Encoder settings.

@@ -21,8 +21,16 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let durationExceedConstraint = Code("ERR_DURATION_EXCEED_CONSTRAINT")
         /// The video is larger than the configured maximum resolution.
         public static let resolutionExceedConstraint = Code("ERR_RESOLUTION_EXCEED_CONSTRAINT")
-        /// The input could not be reached (missing file, 403/404, connection refused).
-        public static let inputUnreachable = Code("ERR_INPUT_UNREACHABLE")
+        /// The source does not exist or may not be read (missing file, 404, 403): permanent.
+        public static let sourceNotFound = Code("ERR_SOURCE_NOT_FOUND")
+        /// The source's location is one we refuse to open (plain http to a host nobody configured,
+        /// an unknown scheme): permanent.
+        public static let inputNotAllowed = Code("ERR_INPUT_NOT_ALLOWED")
+        /// Storage is out of reach for now (connection refused or reset, a timeout, a 5xx): an
+        /// outage, not bad input. Retried for minutes without using up the job's attempts.
+        public static let storageUnavailable = Code("ERR_STORAGE_UNAVAILABLE")
+        /// ffprobe or ffmpeg did not finish within its deadline.
+        public static let toolTimeout = Code("ERR_TOOL_TIMEOUT")
         /// ffmpeg stopped reporting progress for longer than the watchdog allows.
         public static let stalled = Code("ERR_ENCODER_STALLED")
         /// ffmpeg was killed by a signal or failed for a reason outside the input (transient).
@@ -53,10 +61,13 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether the failure is about the input itself: retrying cannot help.
     public var isPermanent: Bool {
         switch code {
-        case .stalled, .encoderFailed, .outputMissing, .toolMissing, .inputUnreachable: false
+        case .stalled, .encoderFailed, .outputMissing, .toolMissing, .storageUnavailable, .toolTimeout: false
         default: true
         }
     }
+
+    /// Whether the failure is an outage of something outside us (storage): worth waiting out.
+    public var isOutage: Bool { code == .storageUnavailable }
 
     public var description: String { "\(code): \(message)" }
 }

@@ -14,26 +14,27 @@ public struct MediaInput: Sendable, CustomStringConvertible {
         return MediaInput(location: "file:" + absolute, protocolWhitelist: "file")
     }
 
-    /// An http(s) URL. Plain `http` only when `allowPlainHTTP` (a local endpoint such as a test S3 server).
-    public static func url(_ url: String, allowPlainHTTP: Bool) throws(MediaError) -> MediaInput {
+    /// An http(s) URL. Plain `http` only when the policy allows it: for any host
+    /// (`PULSE_ALLOW_HTTP`), or for the S3 endpoint the operator configured, and that host alone.
+    public static func url(_ url: String, plainHTTP: PlainHTTPPolicy) throws(MediaError) -> MediaInput {
         let lower = url.lowercased()
         if lower.hasPrefix("https://") {
             return MediaInput(location: url, protocolWhitelist: "https,tls,tcp")
         }
         if lower.hasPrefix("http://") {
-            guard allowPlainHTTP else {
-                throw MediaError(.inputUnreachable, "plain http input is not allowed; use https or enable plain http for a local endpoint")
+            guard plainHTTP.allows(url) else {
+                throw MediaError(.inputNotAllowed, "plain http input is not allowed; use https or enable plain http for a local endpoint")
             }
             return MediaInput(location: url, protocolWhitelist: "http,tcp")
         }
-        throw MediaError(.inputUnreachable, "unsupported input URL scheme")
+        throw MediaError(.inputNotAllowed, "unsupported input URL scheme")
     }
 
     /// A path or an http(s) URL, as given on the command line.
-    public static func parse(_ string: String, allowPlainHTTP: Bool) throws(MediaError) -> MediaInput {
+    public static func parse(_ string: String, plainHTTP: PlainHTTPPolicy) throws(MediaError) -> MediaInput {
         let lower = string.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-            return try url(string, allowPlainHTTP: allowPlainHTTP)
+            return try url(string, plainHTTP: plainHTTP)
         }
         if lower.hasPrefix("file://") {
             return file(String(string.dropFirst("file://".count)))

@@ -10,6 +10,7 @@ enum ProbeParser {
     private struct Format: Decodable {
         var format_name: String?
         var duration: String?
+        var start_time: String?
         var bit_rate: String?
     }
 
@@ -26,6 +27,7 @@ enum ProbeParser {
         var r_frame_rate: String?
         var bit_rate: String?
         var duration: String?
+        var start_time: String?
         var channels: Int?
         var sample_rate: String?
         var color_transfer: String?
@@ -58,10 +60,9 @@ enum ProbeParser {
         guard let codedWidth = video.width, let codedHeight = video.height, codedWidth > 0, codedHeight > 0 else {
             throw MediaError(.malformedVideo, "the video stream has no frame size")
         }
-        let duration = Double(output.format?.duration ?? "") ?? Double(video.duration ?? "") ?? 0
-        guard duration > 0 else {
-            throw MediaError(.malformedVideo, "the video has no duration (truncated or unindexed)")
-        }
+        // What the header says, if anything; the Prober measures the real duration.
+        let declared = (Double(output.format?.duration ?? "") ?? Double(video.duration ?? "")).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+        let startTime = Double(output.format?.start_time ?? "") ?? Double(video.start_time ?? "")
 
         let rotation = normalisedRotation(video)
         var displayWidth = codedWidth
@@ -90,7 +91,9 @@ enum ProbeParser {
 
         return ProbeResult(
             container: output.format?.format_name ?? "unknown",
-            duration: duration,
+            duration: declared ?? 0,
+            declaredDuration: declared,
+            startTime: startTime,
             bitRate: totalBitRate,
             video: .init(
                 codec: video.codec_name ?? "unknown",

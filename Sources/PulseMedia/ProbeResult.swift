@@ -2,8 +2,13 @@
 public struct ProbeResult: Codable, Sendable, Equatable {
     /// Container name as ffprobe reports it (e.g. `mov,mp4,m4a,3gp,3g2,mj2`).
     public var container: String
-    /// Duration in seconds.
+    /// Duration in seconds, measured from the video stream's packets (see `Prober`).
     public var duration: Double
+    /// What the container declares, when it declares anything: kept for the record, never used
+    /// for limits or plans (a header can say 5 s over 60 s of video).
+    public var declaredDuration: Double?
+    /// Where the source's timestamps start (`-ss` counts from here), in seconds.
+    public var startTime: Double?
     /// Overall bit rate in bits per second, when known.
     public var bitRate: Int?
     public var video: Video

@@ -1,8 +1,12 @@
 import Foundation
 public import Logging
 
-/// Reads a source's metadata with ffprobe, over its location (a path or a presigned URL): only
-/// the header and index are read, never the whole file.
+/// Reads a source's metadata with ffprobe, over its location (a path or a presigned URL), and
+/// measures its real duration from the video packets rather than believe the header.
+///
+/// Only the header, the index and the last few seconds of packets are read when the container is
+/// indexed; a source written live (no duration, no index) is read through once, packets only,
+/// never decoded and never stored.
 public struct Prober: Sendable {
     public var configuration: MediaConfiguration
     var runner: ToolRunner
@@ -19,7 +23,7 @@ public struct Prober: Sendable {
         ]
         let outcome: ToolOutcome
         do {
-            outcome = try await runner.run(configuration.ffprobePath, arguments, collectStdout: true)
+            outcome = try await runner.run(configuration.ffprobePath, arguments, collectStdout: true, deadline: configuration.probeTimeout)
         } catch let error as MediaError {
             throw error
         } catch {
@@ -34,9 +38,63 @@ public struct Prober: Sendable {
             }
             throw error
         }
-        let result = try ProbeParser.parse(Data(outcome.stdout.utf8))
+        var result = try ProbeParser.parse(Data(outcome.stdout.utf8))
+        result.duration = try await measuredDuration(input, startTime: result.startTime ?? 0)
+        if let declared = result.declaredDuration, abs(declared - result.duration) > max(1, result.duration * 0.05) {
+            // Packets that stop well before what the index promised: a file cut off (an upload
+            // that broke), not a live recording. Publishing its first part would hide the damage.
+            if result.duration < declared {
+                throw MediaError(.malformedVideo, String(format: "the video's data ends at %.2f s of its %.2f s (truncated file?)", result.duration, declared))
+            }
+            // More video than the header says (a muxer that never went back to fix it): the
+            // packets are the truth.
+            runner.logger.warning("the container declares less than the video holds", metadata: [
+                "media.declared_duration": "\(declared)", "media.duration": "\(result.duration)",
+            ])
+        }
         try check(result)
         return result
+    }
+
+    /// The end of the video stream's last packet, from the start of the source.
+    ///
+    /// First from the tail: a seek to the end (through the index when there is one) and the
+    /// packets from there. A container that cannot seek there (no index, cues past the end) is
+    /// read from the start instead. Packets are demuxed, never decoded.
+    func measuredDuration(_ input: MediaInput, startTime: Double) async throws(MediaError) -> Double {
+        for intervals in [["-read_intervals", "999999999%"], []] {
+            let arguments = ["-v", "error", "-hide_banner"] + input.inputOptions() + intervals + [
+                "-select_streams", "V:0", "-show_entries", "packet=pts_time,dts_time,duration_time",
+                "-of", "csv=p=0", input.location,
+            ]
+            let outcome: ToolOutcome
+            do {
+                outcome = try await runner.run(configuration.ffprobePath, arguments, collectStdout: true, deadline: configuration.probeTimeout)
+            } catch let error as MediaError {
+                throw error
+            } catch {
+                throw MediaError(.toolMissing, "could not run ffprobe: \(Redaction.redact(String(describing: error)))")
+            }
+            if let end = Self.lastPacketEnd(outcome.stdout) {
+                return max(0, end - startTime)
+            }
+            if !outcome.succeeded, FFmpegErrorClassifier.probeFailure(outcome).code != .malformedVideo {
+                throw FFmpegErrorClassifier.probeFailure(outcome)
+            }
+        }
+        throw MediaError(.malformedVideo, "no video packet could be read from the file")
+    }
+
+    /// The latest `pts + duration` (or `dts + duration`) in ffprobe's `pts,dts,duration` lines.
+    static func lastPacketEnd(_ csv: String) -> Double? {
+        var end: Double?
+        for line in csv.split(separator: "\n") {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard fields.count >= 3, let time = fields[0] ?? fields[1] else { continue }
+            let packetEnd = time + max(0, fields[2] ?? 0)
+            if packetEnd.isFinite { end = max(end ?? packetEnd, packetEnd) }
+        }
+        return end
     }
 
     /// Reads the first bytes through ffprobe's raw `data` demuxer (same protocol whitelist, so it
@@ -45,7 +103,7 @@ public struct Prober: Sendable {
         let arguments = ["-v", "error"] + input.inputOptions(demuxers: "data") + [
             "-f", "data", "-show_packets", "-show_data", "-read_intervals", "%+#1", "-of", "json", "-i", input.location,
         ]
-        guard let outcome = try? await runner.run(configuration.ffprobePath, arguments, collectStdout: true),
+        guard let outcome = try? await runner.run(configuration.ffprobePath, arguments, collectStdout: true, deadline: configuration.probeTimeout),
               let line = outcome.stdout.components(separatedBy: "00000000: ").dropFirst().first
         else { return false }
         let hex = line.prefix(39).replacingOccurrences(of: " ", with: "")

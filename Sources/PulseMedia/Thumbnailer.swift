@@ -38,7 +38,7 @@ public struct Thumbnailer: Sendable {
             "-map", "0:v:0", "-frames:v", "1", "-vf", filter,
             "-c:v", "mjpeg", "-q:v", "3", "-f", "image2", "-update", "1", temporary,
         ]
-        let outcome = try await runner.run(configuration.ffmpegPath, arguments)
+        let outcome = try await runner.run(configuration.ffmpegPath, arguments, deadline: configuration.probeTimeout)
         if !outcome.succeeded {
             let error = FFmpegErrorClassifier.encodeFailure(outcome)
             // Unreachable input or a killed ffmpeg will not get better at another instant.

@@ -72,7 +72,27 @@ struct ToolRunner: Sendable {
         return options
     }
 
-    /// Runs `tool` with `arguments`, collecting stdout when `collectStdout` (ffprobe's JSON).
+    /// Runs `tool` with `arguments` to its end, or kills it (its whole process group) at
+    /// `deadline` and throws `ERR_TOOL_TIMEOUT`: a tool that hangs on a file or a silent server
+    /// must not hold a worker for ever. Collects stdout when `collectStdout` (ffprobe's JSON).
+    func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false, deadline: Duration) async throws -> ToolOutcome {
+        try await withThrowingTaskGroup(of: ToolOutcome?.self) { group in
+            group.addTask { try await self.run(tool, arguments, collectStdout: collectStdout) }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let outcome = first else {
+                let name = tool.split(separator: "/").last.map(String.init) ?? tool
+                throw MediaError(.toolTimeout, "\(name) did not finish within \(deadline)")
+            }
+            return outcome
+        }
+    }
+
+    /// Runs `tool` with `arguments` until it ends or the task is cancelled (ffmpeg encodes, whose
+    /// caller watches progress instead of a fixed deadline).
     func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false) async throws -> ToolOutcome {
         let (executable, prefix) = try executable(tool)
         let options = platformOptions

@@ -46,6 +46,15 @@ public struct S3Configuration: Sendable {
         self.addressing = addressing ?? (endpoint == nil ? .virtualHosted : .path)
     }
 
+    /// The S3 endpoint the environment names: `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`
+    /// (empty counts as unset); nil for AWS itself.
+    public static func endpoint(in env: [String: String]) -> String? {
+        for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
+            if let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return value }
+        }
+        return nil
+    }
+
     /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` (default
     /// `us-east-1`), and `AWS_ENDPOINT_URL_S3` or else `AWS_ENDPOINT_URL`. Throws `invalidConfiguration`
     /// without a key pair. An empty variable counts as unset.
@@ -57,7 +66,7 @@ public struct S3Configuration: Sendable {
         guard let keyID = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") else {
             throw StorageError(.invalidConfiguration, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set for s3:// storage")
         }
-        let endpoint = value("AWS_ENDPOINT_URL_S3") ?? value("AWS_ENDPOINT_URL")
+        let endpoint = Self.endpoint(in: env)
         if let endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
             throw StorageError(.invalidConfiguration, "the S3 endpoint must start with http:// or https://")
         }

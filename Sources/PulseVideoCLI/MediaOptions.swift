@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PulseMedia
+import PulseStorage
 
 /// Flags shared by the commands that run ffmpeg; each has an environment variable too.
 struct MediaOptions: ParsableArguments {
@@ -22,12 +23,18 @@ struct MediaOptions: ParsableArguments {
     var preset: String?
     @Option(help: "Kill ffmpeg after this many seconds without progress (env PULSE_STALL_TIMEOUT).")
     var stallTimeout: Int?
+    @Option(help: "Deadline in seconds of each ffprobe run and of the thumbnail (env PULSE_PROBE_TIMEOUT, default 120).")
+    var probeTimeout: Int?
 
     func mediaConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MediaConfiguration {
         var configuration = MediaConfiguration()
         configuration.ffmpegPath = ffmpeg ?? environment["PULSE_FFMPEG"] ?? configuration.ffmpegPath
         configuration.ffprobePath = ffprobe ?? environment["PULSE_FFPROBE"] ?? configuration.ffprobePath
-        configuration.allowPlainHTTP = allowHttp || environment["PULSE_ALLOW_HTTP"] == "1"
+        // The S3 endpoint the operator configured may be plain http (MinIO, moto on a private
+        // network): its presigned URLs are readable in every command, and only that host's.
+        configuration.plainHTTP = PlainHTTPPolicy(
+            allowAll: allowHttp || environment["PULSE_ALLOW_HTTP"] == "1",
+            endpoints: S3Configuration.endpoint(in: environment).map { [$0] } ?? [])
         if let value = segmentSeconds ?? environment["PULSE_SEGMENT_SECONDS"].flatMap(Double.init) {
             guard value > 0 else { throw ValidationError("--segment-seconds must be positive") }
             configuration.encoding.segmentSeconds = value
@@ -40,7 +47,14 @@ struct MediaOptions: ParsableArguments {
             guard presets.contains(value) else { throw ValidationError("--preset must be one of \(presets.joined(separator: ", "))") }
             configuration.encoding.preset = value
         }
-        if let value = stallTimeout ?? environment["PULSE_STALL_TIMEOUT"].flatMap(Int.init) { configuration.stallTimeout = .seconds(value) }
+        if let value = try stallTimeout ?? environment.number(Int.self, "PULSE_STALL_TIMEOUT") {
+            guard value > 0 else { throw ValidationError("--stall-timeout / PULSE_STALL_TIMEOUT must be positive (got \(value))") }
+            configuration.stallTimeout = .seconds(value)
+        }
+        if let value = try probeTimeout ?? environment.number(Int.self, "PULSE_PROBE_TIMEOUT") {
+            guard value > 0 else { throw ValidationError("--probe-timeout / PULSE_PROBE_TIMEOUT must be positive (got \(value))") }
+            configuration.probeTimeout = .seconds(value)
+        }
         return configuration
     }
 }

@@ -14,7 +14,7 @@ struct ProbeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try media.mediaConfiguration()
         do {
-            let source = try MediaInput.parse(input, allowPlainHTTP: configuration.allowPlainHTTP)
+            let source = try MediaInput.parse(input, plainHTTP: configuration.plainHTTP)
             let result = try await Prober(configuration: configuration, logger: Logger(label: "pulse.probe")).probe(source)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -23,36 +23,39 @@ struct TranscodeCommand: AsyncParsableCommand {
     @OptionGroup var media: MediaOptions
 
     func run() async throws {
-        var configuration = try media.mediaConfiguration()
+        let configuration = try media.mediaConfiguration()
         let reporter = ProgressReporter(style: progress)
         let environment = ProcessInfo.processInfo.environment
         let logger = makeLogger("pulse.transcode")
         do {
-            if S3Location(input) != nil || S3Location(out) != nil {
-                // An http:// S3 endpoint is the operator's choice (a local MinIO or moto): ffmpeg may use it.
-                let endpoint = environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"] ?? ""
-                if endpoint.hasPrefix("http://") { configuration.allowPlainHTTP = true }
-            }
             let source: MediaInput
             if let location = S3Location(input) {
                 let store = try makeObjectStore(url: "s3://\(location.bucket)", environment: environment, logger: logger)
-                source = try MediaInput.parse(try await store.mediaInput(key: location.key, expiresIn: .seconds(6 * 3600)), allowPlainHTTP: configuration.allowPlainHTTP)
+                source = try MediaInput.parse(try await store.mediaInput(key: location.key, expiresIn: .seconds(6 * 3600)), plainHTTP: configuration.plainHTTP)
             } else {
-                source = try MediaInput.parse(input, allowPlainHTTP: configuration.allowPlainHTTP)
+                source = try MediaInput.parse(input, plainHTTP: configuration.plainHTTP)
             }
             let transcoder = Transcoder(configuration: configuration, logger: logger)
             let result: TranscodeResult
-            if S3Location(out) != nil {
+            if let location = S3Location(out) {
                 // Segments go up while the encoder runs; only scratch files touch the local disk.
-                let store = try makeObjectStore(url: out, environment: environment, logger: logger)
-                guard try await store.list(prefix: "").isEmpty else { throw ValidationError("--out \(out) is not empty") }
+                // The store is the bucket and the output a prefix in it, so a failure can clear
+                // exactly that prefix.
+                let prefix = location.prefix
+                guard !prefix.isEmpty else { throw ValidationError("--out must name a prefix: s3://BUCKET/PREFIX") }
+                let store = try makeObjectStore(url: "s3://\(location.bucket)", environment: environment, logger: logger)
+                guard try await store.list(prefix: prefix).isEmpty else { throw ValidationError("--out \(out) is not empty") }
                 let scratch = NSTemporaryDirectory() + "pulse-transcode-\(UInt32.random(in: 0...UInt32.max))"
                 do {
                     result = try await transcoder.transcode(
-                        input: source, output: ObjectStoreOutput(store: store, prefix: ""), chunkSeconds: chunkSeconds,
+                        input: source, output: ObjectStoreOutput(store: store, prefix: prefix), chunkSeconds: chunkSeconds,
                         workDirectory: scratch, onProgress: reporter.report)
                 } catch {
-                    _ = try? await store.deletePrefix("")
+                    do {
+                        _ = try await store.deletePrefix(prefix)
+                    } catch let cleanup {
+                        logger.error("could not clear the output after a failure", metadata: ["error": "\(cleanup)"])
+                    }
                     throw error
                 }
             } else {
@@ -87,6 +90,9 @@ struct S3Location {
         key = String(rest.dropFirst(bucket.count + 1))
         if bucket.isEmpty { return nil }
     }
+
+    /// The key as a folder (`out` and `out/` are both `out/`); empty for the bucket's root.
+    var prefix: String { key.isEmpty || key.hasSuffix("/") ? key : key + "/" }
 }
 
 /// The output folder is built beside its final name and renamed into place on success, so a
@@ -113,51 +119,4 @@ struct LocalDestination {
     }
 
     func abort() { try? FileManager.default.removeItem(atPath: partial) }
-}
-
-/// Draws the terminal bar or prints JSON lines.
-final class ProgressReporter: Sendable {
-    let style: TranscodeCommand.ProgressStyle
-    private let lastDrawn = Mutex<Double>(-1)
-
-    init(style: TranscodeCommand.ProgressStyle) { self.style = style }
-
-    func report(_ progress: TranscodeProgress) {
-        switch style {
-        case .none: return
-        case .json:
-            var object: [String: Any] = ["stage": progress.stage.rawValue, "percent": (progress.percent * 10).rounded() / 10]
-            if let speed = progress.speed { object["speed"] = speed }
-            if let eta = progress.etaSeconds { object["eta_seconds"] = (eta * 10).rounded() / 10 }
-            if progress.thumbnailReady { object["thumbnail_ready"] = true }
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-                // Unbuffered: a reader sees each line as it happens.
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
-            }
-        case .bar:
-            let shouldDraw = lastDrawn.withLock { last in
-                guard progress.percent - last >= 0.5 || progress.stage == .done || progress.stage != .transcoding else { return false }
-                last = progress.percent
-                return true
-            }
-            guard shouldDraw else { return }
-            let width = 30
-            let filled = Int(progress.percent / 100 * Double(width))
-            var line = "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
-            line += String(format: "%5.1f%% %@", progress.percent, progress.stage.rawValue)
-            if let speed = progress.speed { line += String(format: "  %.2fx", speed) }
-            if let eta = progress.etaSeconds { line += String(format: "  ETA %.0fs", eta) }
-            FileHandle.standardError.write(Data((line + "    ").utf8))
-        }
-    }
-
-    func finish(_ result: TranscodeResult) {
-        if style == .bar { FileHandle.standardError.write(Data("\n".utf8)) }
-        let names = result.renditions.map(\.name).joined(separator: ", ")
-        if style != .json { print("done: \(names) (\(result.units) unit(s))") }
-    }
-
-    func abandon() {
-        if style == .bar { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
 }

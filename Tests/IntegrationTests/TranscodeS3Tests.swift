@@ -7,12 +7,12 @@ extension IntegrationTests {
         /// `pulse-video transcode s3://... --out s3://...` on real footage whose moov is at the end:
         /// the whole ladder lands in the bucket, and the source is streamed by ffmpeg from a
         /// presigned URL with range requests (seeking to the moov and back), never copied to disk.
-        @Test(.enabled(if: TestServices.sharedMediaEnabled), .timeLimit(.minutes(2)))
+        @Test(.enabled(if: TestServices.processTestsEnabled), .timeLimit(.minutes(2)))
         func transcodesFromBucketToBucketStreamingTheSource() async throws {
             try await withFixture { fixture in
                 let requestLog = fixture.logDirectory + "/requests.log"
                 let proxy = try await fixture.startProxy(requestLog: requestLog)
-                let source = "\(try TestServices.sharedMediaDirectory)/bigbuckbunny.mp4"
+                let source = try TestServices.media("bigbuckbunny.mp4")
                 let sourceSize = try #require((try FileManager.default.attributesOfItem(atPath: source))[.size] as? Int)
                 try await fixture.upload(source, key: "bigbuckbunny.mp4")
                 let scratch = fixture.root + "/tmp"
@@ -64,6 +64,43 @@ extension IntegrationTests {
                 #expect(failed.stderr.contains("ERR_NON_VIDEO"), "stderr: \(failed.stderr)")
                 #expect(try await fixture.store.list(prefix: "bad-out/").isEmpty)
             }
+        }
+    }
+}
+
+extension IntegrationTests.TranscodeS3 {
+    /// ffmpeg dies mid-encode (killed, as the OOM killer would), after segments were uploaded: the
+    /// output prefix is cleared and nothing under it is left; a neighbouring prefix is untouched.
+    @Test(.enabled(if: TestServices.processTestsEnabled), .timeLimit(.minutes(2)))
+    func aFailureMidEncodeClearsTheOutputPrefix() async throws {
+        try await withFixture { fixture in
+            let requestLog = fixture.logDirectory + "/requests.log"
+            let proxy = try await fixture.startProxy(requestLog: requestLog)
+            try await fixture.upload(try await Clips.hd6s(), key: "source.mp4")
+            try await fixture.upload(try await Clips.hd6s(), key: "out-neighbour/keep.mp4")
+            let scratch = fixture.root + "/tmp"
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+
+            let transcode = try fixture.startPulse(
+                "transcode", ["transcode", "s3://\(fixture.bucket)/source.mp4", "--out", "s3://\(fixture.bucket)/out", "--progress", "none",
+                              "--segment-seconds", "1", "--preset", "veryslow"],
+                environment: ["AWS_ENDPOINT_URL_S3": proxy.endpoint, "TMPDIR": scratch])
+            func stored() -> [ProxiedRequest] {
+                proxiedRequests(requestLog).filter { $0.method == "PUT" && $0.path.hasPrefix("/\(fixture.bucket)/out/") && $0.path.hasSuffix(".ts") }
+            }
+            try await eventually("two segments to be stored", timeout: .seconds(60), interval: .milliseconds(50), context: { transcode.stderrTail() }) { () -> Bool? in
+                stored().count >= 2 ? true : nil
+            }
+            let encoders = mediaTools(commandLineContaining: scratch)
+            #expect(!encoders.isEmpty, "no ffmpeg seen encoding")
+            for encoder in encoders { kill(encoder.pid, SIGKILL) }
+
+            let status = await transcode.waitForExit(timeout: .seconds(30))
+            #expect(status != nil && status != 0, "transcode exited \(status.map(String.init) ?? "-")")
+            #expect(transcode.stderrTail().contains("ERR_ENCODER_FAILED"), "stderr: \(transcode.stderrTail())")
+            #expect(stored().count >= 2)
+            #expect(try await fixture.store.list(prefix: "out/").isEmpty, "segments left under the output prefix")
+            #expect(try await fixture.store.head(key: "out-neighbour/keep.mp4") != nil)
         }
     }
 }

@@ -42,7 +42,8 @@ struct EndToEndTests {
         environment["AWS_ACCESS_KEY_ID"] = "test"
         environment["AWS_SECRET_ACCESS_KEY"] = "test"
         environment["AWS_REGION"] = "us-east-1"
-        environment["PULSE_ALLOW_HTTP"] = "1"
+        // No PULSE_ALLOW_HTTP: the configured http:// endpoint is enough, in every command.
+        environment["PULSE_ALLOW_HTTP"] = nil
         environment["PULSE_API_KEY"] = apiKey
         // No PULSE_PUBLIC_MEDIA_URL: moto refuses anonymous GETs, as a private bucket does, so
         // playlists go through the service's /media/ proxy and thumbnails are presigned.

@@ -36,9 +36,9 @@ struct ProbeTests {
     }
 
     @Test func realFootageWithMoovAtTheEnd() async throws {
-        let bunny = try await probe(TestMedia.shared("bigbuckbunny.mp4"))
+        let bunny = try await probe(TestMedia.path("bigbuckbunny.mp4"))
         #expect(bunny.video.displayWidth == 1280 && bunny.audio?.channels == 6)
-        let bikes = try await probe(TestMedia.shared("bikes.mp4"))
+        let bikes = try await probe(TestMedia.path("bikes.mp4"))
         #expect(bikes.audio == nil && bikes.video.displayWidth == 640)
     }
 
@@ -67,17 +67,36 @@ struct ProbeTests {
         await expectCode(.resolutionExceedConstraint) { _ = try await probe(path, configuration) }
     }
 
-    @Test func unreachableInputs() async throws {
-        await expectCode(.inputUnreachable) { _ = try await probe("/nonexistent/video.mp4") }
+    @Test func missingAndUnreachableInputsHaveTheirOwnCodes() async throws {
+        // Missing is permanent; a server that refuses the connection is an outage (retried).
+        await expectCode(.sourceNotFound) { _ = try await probe("/nonexistent/video.mp4") }
+        #expect(MediaError(.sourceNotFound, "").isPermanent && !MediaError(.storageUnavailable, "").isPermanent)
         var configuration = testConfiguration()
-        configuration.allowPlainHTTP = true
+        configuration.plainHTTP = PlainHTTPPolicy(allowAll: true)
         // Nothing listens on port 9 of loopback: connection refused. The signature must not leak.
-        let input = try MediaInput.url("http://127.0.0.1:9/bucket/v.mp4?X-Amz-Signature=topsecret", allowPlainHTTP: true)
+        let input = try MediaInput.url("http://127.0.0.1:9/bucket/v.mp4?X-Amz-Signature=topsecret", plainHTTP: configuration.plainHTTP)
         let prober = Prober(configuration: configuration, logger: testLogger)
         let error = await mediaError { _ = try await prober.probe(input) }
-        #expect(error?.code == .inputUnreachable)
+        #expect(error?.code == .storageUnavailable)
+        #expect(error?.isOutage == true)
         #expect(error?.message.contains("topsecret") == false)
-        #expect(throws: MediaError.self) { _ = try MediaInput.url("http://example.com/x.mp4", allowPlainHTTP: false) }
+    }
+
+    /// Plain http is refused unless allowed for every host or for the configured S3 endpoint,
+    /// and then for that origin alone.
+    @Test func plainHTTPOnlyForTheConfiguredEndpoint() throws {
+        let none = PlainHTTPPolicy()
+        #expect(throws: MediaError.self) { _ = try MediaInput.url("http://example.com/x.mp4", plainHTTP: none) }
+        let endpoint = PlainHTTPPolicy(endpoints: ["http://127.0.0.1:5055"])
+        let input = try MediaInput.url("http://127.0.0.1:5055/bucket/v.mp4?X-Amz-Signature=s", plainHTTP: endpoint)
+        #expect(input.protocolWhitelist == "http,tcp")
+        for other in ["http://127.0.0.1:5056/bucket/v.mp4", "http://example.com/bucket/v.mp4", "http://127.0.0.1/v.mp4"] {
+            let error = #expect(throws: MediaError.self) { _ = try MediaInput.url(other, plainHTTP: endpoint) }
+            #expect(error?.code == .inputNotAllowed)
+        }
+        #expect(PlainHTTPPolicy(endpoints: ["https://s3.example.com"]).origins.isEmpty, "an https endpoint opens no plain http")
+        #expect(PlainHTTPPolicy(endpoints: ["http://minio.local"]).allows("http://MINIO.local:80/b/k"))
+        #expect(PlainHTTPPolicy(allowAll: true).allows("http://anything.example/x"))
     }
 }
 

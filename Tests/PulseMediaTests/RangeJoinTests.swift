@@ -71,7 +71,7 @@ struct SafetyTests {
     @Test func argumentsCarryTheWhitelists() throws {
         let input = MediaInput.file("/tmp/x.mp4")
         #expect(input.protocolWhitelist == "file" && input.location == "file:/tmp/x.mp4")
-        let remote = try MediaInput.url("https://bucket.example/x.mp4?X-Amz-Signature=s", allowPlainHTTP: false)
+        let remote = try MediaInput.url("https://bucket.example/x.mp4?X-Amz-Signature=s", plainHTTP: PlainHTTPPolicy())
         #expect(remote.protocolWhitelist == "https,tls,tcp")
         #expect(!remote.description.contains("Signature"))
     }

@@ -45,7 +45,8 @@ final class Fixture: Sendable {
 
     // MARK: - Processes
 
-    /// The environment of a `pulse-video` child: this schema and bucket, small fast encodes
+    /// The environment of a `pulse-video` child: this schema and bucket (moto's http:// endpoint,
+    /// with no PULSE_ALLOW_HTTP: the endpoint the operator configured is enough), small fast encodes
     /// (1 s segments and chunks, ultrafast), a 3 s lease; `overrides` win (an empty value unsets).
     func environment(_ overrides: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PULSE_") && !$0.key.hasPrefix("AWS_") }
@@ -55,7 +56,6 @@ final class Fixture: Sendable {
             "PULSE_STORAGE_URL": "s3://\(bucket)",
             "PULSE_DATA_DIR": dataDirectory,
             "PULSE_WORK_DIR": workDirectory,
-            "PULSE_ALLOW_HTTP": "1",
             "PULSE_SEGMENT_SECONDS": "1",
             "PULSE_CHUNK_SECONDS": "1",
             "PULSE_X264_PRESET": "ultrafast",

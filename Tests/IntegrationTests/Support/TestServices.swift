@@ -19,10 +19,6 @@ enum TestServices {
     static let processTestsEnabled = required
         || (value("PULSE_TEST_POSTGRES_URL") != nil && value("PULSE_TEST_S3_ENDPOINT") != nil)
 
-    /// The real footage is in the media folder now (scripts/gen-test-media.sh fetches it and checks
-    /// its SHA-256), so the tests that read it need exactly what the other process tests need.
-    static let sharedMediaEnabled = processTestsEnabled
-
     /// The in-process throttle test on SQLite needs only ffmpeg (it makes its clip): never skipped.
     static let mediaEnabled = true
 
@@ -34,8 +30,6 @@ enum TestServices {
     static var s3Endpoint: String { get throws { try require("PULSE_TEST_S3_ENDPOINT") } }
     /// `PULSE_TEST_MEDIA_DIR`, or `TestMedia/` in the package, as `scripts/gen-test-media.sh` writes it.
     static var mediaDirectory: String { value("PULSE_TEST_MEDIA_DIR") ?? packageRoot + "/TestMedia" }
-    /// Where the real footage (bigbuckbunny.mp4, bikes.mp4) is: the media folder.
-    static var sharedMediaDirectory: String { get throws { try requireMedia("bigbuckbunny.mp4"); return mediaDirectory } }
 
     static func media(_ name: String) throws -> String {
         try requireMedia(name)

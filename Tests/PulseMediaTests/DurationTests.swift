@@ -1,0 +1,132 @@
+import Foundation
+@testable import PulseMedia
+import Testing
+
+/// Nothing the container declares is believed: the duration used for limits, plans and progress is
+/// measured from the video packets, every unit reads to an explicit end, and the output is checked
+/// against the measurement in both directions.
+@Suite("Measured duration", .serialized)
+struct DurationTests {
+    /// A Matroska header that declares 5 s over 60 s of video.
+    @Test func aLyingHeaderIsMeasuredAndItsLimitEnforced() async throws {
+        let path = try TestMedia.path("lying_duration.mkv")
+        let result = try await Prober(configuration: testConfiguration(), logger: testLogger).probe(.file(path))
+        #expect(abs((result.declaredDuration ?? 0) - 5) < 0.1, "the fixture should declare 5 s: \(result.declaredDuration ?? -1)")
+        #expect(abs(result.duration - 60) < 0.5, "measured \(result.duration) s")
+
+        var limited = testConfiguration()
+        limited.limits.maxDurationSeconds = 10
+        await expectCode(.durationExceedConstraint) {
+            _ = try await Prober(configuration: limited, logger: testLogger).probe(.file(path))
+        }
+    }
+
+    /// The plan, the encode and the reported duration all follow the measurement.
+    @Test func aLyingHeaderEncodesWhatWasMeasured() async throws {
+        let (root, result, _) = try await transcode(TestMedia.path("lying_duration.mkv"), chunkSeconds: 20)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(abs(result.probe.duration - 60) < 0.5)
+        #expect(result.units >= 3, "a 60 s source in 20 s chunks is several units: \(result.units)")
+        for rendition in result.renditions {
+            let covered = rendition.duration
+            #expect(abs(covered - 60) < 1, "\(rendition.name) covers \(covered) s")
+        }
+    }
+
+    /// A stream written live (no duration, no index) is not malformed: measured, then processed.
+    @Test func aSourceWithNoDeclaredDurationIsMeasuredAndProcessed() async throws {
+        let path = try TestMedia.path("no_duration.mkv")
+        let probed = try await Prober(configuration: testConfiguration(), logger: testLogger).probe(.file(path))
+        #expect(probed.declaredDuration == nil)
+        #expect(abs(probed.duration - 12) < 0.5, "measured \(probed.duration) s")
+
+        let (root, result, events) = try await transcode(path, configuration: testConfiguration(segmentSeconds: 4))
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(FileManager.default.fileExists(atPath: root + "/master.m3u8"))
+        for rendition in result.renditions {
+            let covered = rendition.duration
+            #expect(abs(covered - 12) < 0.6, "\(rendition.name) covers \(covered) s")
+        }
+        #expect(events.last?.percent == 100)
+    }
+
+    /// The opposite lie: an index that promises 7 s over data that stops at about 4 s (an MP4
+    /// cut off after its moov) is a damaged file, refused before anything is encoded.
+    @Test func dataThatStopsBeforeTheIndexIsATruncatedFile() async throws {
+        let whole = try Data(contentsOf: URL(fileURLWithPath: try TestMedia.path("long_7s_320p.mp4")))
+        let folder = temporaryDirectory("pulse-cut")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let cut = folder + "/cut.mp4"
+        try whole.prefix(whole.count * 55 / 100).write(to: URL(fileURLWithPath: cut))
+        let error = await mediaError { _ = try await Prober(configuration: testConfiguration(), logger: testLogger).probe(.file(cut)) }
+        #expect(error?.code == .malformedVideo)
+        #expect(error?.message.contains("truncated") == true, "\(error.map(String.init(describing:)) ?? "no error")")
+    }
+
+    /// Every output of every unit, the last range and the audio included, gets `-t`: a source
+    /// longer than planned is never encoded past the plan.
+    @Test func everyOutputEndsExplicitly() throws {
+        let probe = try ProbeParser.parse(Data(probeJSON(duration: "30.0").utf8))
+        var settings = EncodingSettings()
+        settings.segmentSeconds = 10
+        for chunkSeconds in [10.0, 60] {
+            let units = WorkPlanner.plan(duration: 30, hasAudio: true, chunkSeconds: chunkSeconds, settings: settings)
+            for unit in units {
+                let arguments = HLSArguments.build(
+                    unit: unit, input: .file("/tmp/x.mp4"), probe: probe, rungs: LadderPlanner.plan(for: probe.video),
+                    settings: settings, staging: "/tmp/s", progressPort: 1)
+                let ends = arguments.indices.filter { arguments[$0] == "-t" }.map { Double(arguments[$0 + 1]) }
+                var expected: [Double?] = []
+                if unit.includesVideo { expected.append(unit.range.length(of: 30)) }
+                if unit.includesAudio { expected.append(30) }
+                #expect(ends == expected, "\(unit.kind) \(unit.index): \(ends)")
+                #expect(arguments.indices.filter { arguments[$0] == "-t" }.allSatisfy { $0 > arguments.firstIndex(of: "-i")! }, "-t must be an output option")
+            }
+        }
+    }
+
+    @Test func lastPacketEndReadsPtsOrDtsPlusDuration() {
+        #expect(Prober.lastPacketEnd("0.000000,0.000000,0.033333\n9.966667,9.933333,0.033333\n4.0,4.0,0.03\n") == 10.0)
+        #expect(Prober.lastPacketEnd("N/A,2.000000,0.500000\n") == 2.5)
+        #expect(Prober.lastPacketEnd("N/A,N/A,N/A\n") == nil)
+        #expect(Prober.lastPacketEnd("") == nil)
+    }
+
+    /// A tool that never finishes (here ffprobe blocked opening a FIFO nobody writes) is killed at
+    /// its deadline with its own code, and no process is left behind.
+    @Test func aHungToolIsKilledAtItsDeadline() async throws {
+        let folder = temporaryDirectory("pulse-fifo")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let fifo = folder + "/hang.mp4"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        var configuration = testConfiguration()
+        configuration.probeTimeout = .seconds(2)
+        let started = ContinuousClock.now
+        await expectCode(.toolTimeout) {
+            _ = try await Prober(configuration: configuration, logger: testLogger).probe(.file(fifo))
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(probeProcesses(mentioning: fifo).isEmpty, "ffprobe still runs after its deadline")
+    }
+
+    private func probeProcesses(mentioning text: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard Int32(entry) != nil, let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), !stat.contains(") Z ") else { return nil }
+            return line.contains(text) && line.contains("ffprobe") ? line : nil
+        }
+    }
+
+    private func probeJSON(duration: String) -> String {
+        """
+        {"streams": [
+          {"codec_type": "video", "codec_name": "h264", "width": 1280, "height": 720, "pix_fmt": "yuv420p",
+           "avg_frame_rate": "30/1", "bit_rate": "4000000"},
+          {"codec_type": "audio", "codec_name": "aac", "channels": 2, "sample_rate": "48000"}
+        ], "format": {"format_name": "mov", "duration": "\(duration)"}}
+        """
+    }
+}
