@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = makeLogger("pulse.worker")
         let configuration = try runtime.configuration
         let runtime = try await migratedRuntime(configuration, logger: logger)
-        var workerConfiguration = options.workerConfiguration()
+        var workerConfiguration = try options.workerConfiguration()
         workerConfiguration.drain = drain
         let pipeline = try options.pipeline(media: media, runtime: configuration)
 

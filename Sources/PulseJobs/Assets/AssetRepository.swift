@@ -77,6 +77,31 @@ public struct AssetRepository: Sendable {
         return AssetPage(assets: assets, next: next)
     }
 
+    /// Up to `limit` assets due for reaping, oldest first: `failed` ones last changed before
+    /// `failedBefore`, and `awaiting_upload` ones created before `abandonedBefore` (epoch seconds;
+    /// nil leaves that kind out, and both nil finds nothing).
+    public func reapable(failedBefore: Double?, abandonedBefore: Double?, limit: Int = 100) async throws -> [Asset] {
+        var conditions: [String] = []
+        var binds: [DatabaseValue] = [.int(Int64(max(1, min(limit, 1000))))]
+        if let failedBefore {
+            binds.append(.double(failedBefore))
+            conditions.append("(status = 'failed' AND updated_at < $\(binds.count))")
+        }
+        if let abandonedBefore {
+            binds.append(.double(abandonedBefore))
+            conditions.append("(status = 'awaiting_upload' AND created_at < $\(binds.count))")
+        }
+        guard !conditions.isEmpty else { return [] }
+        return try await self.database.query(
+            """
+            SELECT \(Self.columns) FROM assets
+            WHERE \(conditions.joined(separator: " OR "))
+            ORDER BY created_at, id LIMIT $1
+            """,
+            binds
+        ).map(Self.asset)
+    }
+
     /// Deletes the asset with its chunks and jobs (cascade). Storage objects are the caller's.
     @discardableResult
     public func delete(_ id: UUID) async throws -> Bool {
@@ -222,23 +247,34 @@ public struct AssetRepository: Sendable {
     }
 
     /// Checkpoints a chunk whose output is uploaded. Returns true when this call recorded it; false
-    /// when it was already done (the first result is kept) or was never planned.
+    /// when it was already done (the first result is kept), was never planned, or `lease` is given
+    /// and no longer held: a worker whose job was taken over must not write the checkpoint.
     @discardableResult
     public func markChunkDone(
         _ assetID: UUID,
         kind: ChunkKind,
         index: Int,
-        resultJSON: String
+        resultJSON: String,
+        lease: Job? = nil
     ) async throws -> Bool {
-        try await self.database.execute(
+        var binds: [DatabaseValue] = [
+            .text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(resultJSON),
+            .double(self.clock.now()),
+        ]
+        var leaseHeld = ""
+        if let lease {
+            leaseHeld = """
+                 AND EXISTS (SELECT 1 FROM jobs WHERE id = $6 AND lease_owner = $7 AND attempts = $8 \
+                AND status = 'running')
+                """
+            binds += [.int(lease.id), DatabaseValue(lease.leaseOwner), .int(Int64(lease.attempts))]
+        }
+        return try await self.database.execute(
             """
             UPDATE chunks SET status = 'done', result_json = $4, done_at = $5
-            WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'
+            WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'\(leaseHeld)
             """,
-            [
-                .text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(resultJSON),
-                .double(self.clock.now()),
-            ]
+            binds
         ) > 0
     }
 

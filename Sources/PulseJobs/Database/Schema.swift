@@ -69,5 +69,10 @@ let schemaMigrations: [Migration] = [
             "CREATE INDEX jobs_ready ON jobs (run_at, id) WHERE status = 'queued'",
             "CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status = 'running'",
         ]
-    }
+    },
+    // When a job's current storage outage began: outage retries give their attempt back, and
+    // stop doing so once the outage has lasted longer than the worker's outage budget.
+    Migration(version: 2, name: "jobs.outage_since") { _ in
+        ["ALTER TABLE jobs ADD COLUMN outage_since DOUBLE PRECISION"]
+    },
 ]

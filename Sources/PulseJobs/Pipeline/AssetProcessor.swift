@@ -27,8 +27,8 @@ struct AssetProcessor: Sendable {
         if asset.status == .failed { return }
         switch job.kind {
         case .prepare: try await prepare(asset)
-        case .chunk: try await encode(asset, kind: .video, index: job.chunkIndex ?? 0)
-        case .audio: try await encode(asset, kind: .audio, index: 0)
+        case .chunk: try await encode(asset, kind: .video, index: job.chunkIndex ?? 0, lease: job)
+        case .audio: try await encode(asset, kind: .audio, index: 0, lease: job)
         case .finalize: try await finalize(asset)
         default: throw MediaError(.encoderFailed, "unknown job kind \(job.kind)")
         }
@@ -85,7 +85,7 @@ struct AssetProcessor: Sendable {
 
     // MARK: - chunk / audio
 
-    private func encode(_ asset: Asset, kind: ChunkKind, index: Int) async throws {
+    private func encode(_ asset: Asset, kind: ChunkKind, index: Int, lease: Job) async throws {
         let (probe, plan) = try decodePlan(asset)
         guard let unit = plan.unit(kind, index: index) else {
             throw MediaError(.encoderFailed, "the plan of asset \(asset.id) has no \(kind) unit \(index)")
@@ -146,8 +146,12 @@ struct AssetProcessor: Sendable {
             _ = try? await store.deletePrefix(prefix)
             return
         }
-        // The checkpoint: written only after every segment of the chunk is stored.
-        _ = try await assets.markChunkDone(asset.id, kind: kind, index: index, resultJSON: JSONEncoder.sorted.text(result))
+        // The checkpoint: written only after every segment of the chunk is stored, and only while
+        // this worker still holds the job.
+        let recorded = try await assets.markChunkDone(asset.id, kind: kind, index: index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
+        if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.kind == kind && $0.index == index && $0.status == .done }) {
+            throw LeaseLost()
+        }
         logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(kind)", "chunk.index": "\(index)"])
         try await enqueueFinalizeIfComplete(asset.id)
     }
@@ -197,9 +201,14 @@ struct AssetProcessor: Sendable {
     }
 
     private func mediaInput(_ asset: Asset) async throws -> MediaInput {
-        guard let key = asset.sourceKey else { throw MediaError(.inputUnreachable, "the asset has no source object") }
-        let location = try await store.mediaInput(key: key, expiresIn: configuration.sourceURLExpiry)
-        return try MediaInput.parse(location, allowPlainHTTP: configuration.media.allowPlainHTTP)
+        guard let key = asset.sourceKey else { throw MediaError(.sourceNotFound, "the asset has no source object") }
+        let location: String
+        do {
+            location = try await store.mediaInput(key: key, expiresIn: configuration.sourceURLExpiry)
+        } catch let error as StorageError where error.code == .notFound {
+            throw MediaError(.sourceNotFound, "the uploaded file is not in storage")
+        }
+        return try MediaInput.parse(location, plainHTTP: configuration.media.plainHTTP)
     }
 
     /// Each job has its own publisher. Subscribers have heard at least what the finished work

@@ -36,6 +36,32 @@ public struct Backoff: Sendable {
     }
 }
 
+/// Waits while storage is out: short at first, so a blip costs a second, growing with the
+/// outage to `cap`, so a long one is polled gently. Jitter keeps the workers that all lost storage
+/// at once from returning together.
+public struct OutageBackoff: Sendable {
+    /// The first wait's ceiling, in seconds.
+    public var base: Double
+    /// The largest ceiling, in seconds.
+    public var cap: Double
+    /// A random number in `0 ..< 1`.
+    public var random: @Sendable () -> Double
+
+    /// Base 1 s, cap 15 s.
+    public init(base: Double = 1, cap: Double = 15, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.base = base
+        self.cap = cap
+        self.random = random
+    }
+
+    /// Half the ceiling plus up to half again at random: the ceiling is `base` plus a quarter of
+    /// how long the outage has lasted, at most `cap`.
+    public func delay(outageSeconds: Double) -> Double {
+        let ceiling = min(self.cap, self.base + max(0, outageSeconds) / 4)
+        return ceiling * (0.5 + 0.5 * min(max(self.random(), 0), 1))
+    }
+}
+
 extension Double {
     fileprivate static func pow2(_ exponent: Double) -> Double {
         Double(sign: .plus, exponent: Int(exponent), significand: 1)

@@ -44,6 +44,8 @@ public struct Job: Sendable, Hashable, Codable, Identifiable {
     public var leaseOwner: String?
     public var leaseExpiresAt: Double?
     public var lastError: String?
+    /// When the storage outage this job is waiting out began (nil: none).
+    public var outageSince: Double?
     public var createdAt: Double
     public var updatedAt: Double
 }

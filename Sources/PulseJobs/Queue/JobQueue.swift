@@ -13,6 +13,8 @@ public struct JobQueue: Sendable {
     public let backoff: Backoff
     /// Attempts a job gets when `enqueue` is not told otherwise.
     public let defaultMaxAttempts: Int
+    /// Waits between retries while storage is out.
+    public let outageBackoff: OutageBackoff
 
     private let metrics = QueueMetrics()
 
@@ -21,17 +23,19 @@ public struct JobQueue: Sendable {
         database: any Database,
         clock: EpochClock = .system,
         backoff: Backoff = Backoff(),
+        outageBackoff: OutageBackoff = OutageBackoff(),
         defaultMaxAttempts: Int = 5
     ) {
         self.database = database
         self.clock = clock
         self.backoff = backoff
+        self.outageBackoff = outageBackoff
         self.defaultMaxAttempts = defaultMaxAttempts
     }
 
     static let columns = """
         id, asset_id, kind, chunk_index, status, attempts, max_attempts, run_at, lease_owner, \
-        lease_expires_at, last_error, created_at, updated_at
+        lease_expires_at, last_error, outage_since, created_at, updated_at
         """
 
     /// The error stored on a job failed because its lease ran out with no attempts left.
@@ -208,14 +212,15 @@ public struct JobQueue: Sendable {
 
     /// Queues the job again after a transient failure, no earlier than `delay` seconds from now
     /// (default: the backoff for its attempt count), or fails it when it has no attempts left.
-    public func retry(_ job: Job, error: String, delay: Double? = nil) async throws -> RetryOutcome {
+    /// The job's outage, if it had one, is over (unless `outageGoesOn`: one past its budget).
+    public func retry(_ job: Job, error: String, delay: Double? = nil, outageGoesOn: Bool = false) async throws -> RetryOutcome {
         let now = self.clock.now()
         let runAt = now + (delay ?? self.backoff.delay(afterAttempt: job.attempts))
         let rows = try await self.database.query(
             """
             UPDATE jobs
             SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-                run_at = $4, last_error = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6
+                run_at = $4, last_error = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6\(outageGoesOn ? "" : ",\n    outage_since = NULL")
             WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'running'
             RETURNING status
             """,
@@ -231,6 +236,33 @@ public struct JobQueue: Sendable {
         if try row.text("status") == JobStatus.failed.rawValue {
             self.metrics.failed.increment()
             return .exhausted
+        }
+        self.metrics.retried.increment()
+        return .scheduled(runAt: runAt)
+    }
+
+    /// Queues the job again after an outage (storage or database out of reach), giving the
+    /// attempt back: an outage of minutes must not use up the attempts that stop a poison job.
+    /// Waits grow with the outage (`outageBackoff`, capped). Once the outage has lasted
+    /// `budget` seconds it is retried as any transient failure, attempts counted, so a store that
+    /// never comes back still ends the job.
+    public func retryAfterOutage(_ job: Job, error: String, budget: Double) async throws -> RetryOutcome {
+        let now = self.clock.now()
+        let since = job.outageSince ?? now
+        guard now - since < budget else { return try await self.retry(job, error: error, outageGoesOn: true) }
+        let runAt = now + self.outageBackoff.delay(outageSeconds: now - since)
+        let requeued = try await self.updateLeased(
+            job,
+            set: """
+                status = 'queued', attempts = attempts - 1, run_at = $4, last_error = $5, \
+                outage_since = COALESCE(outage_since, $6), lease_owner = NULL, lease_expires_at = NULL
+                """,
+            [.double(runAt), .text(error), .double(since)],
+            now: now
+        )
+        guard requeued else {
+            self.metrics.leaseLost.increment()
+            return .leaseLost
         }
         self.metrics.retried.increment()
         return .scheduled(runAt: runAt)
@@ -342,6 +374,7 @@ public struct JobQueue: Sendable {
             leaseOwner: try row.optionalText("lease_owner"),
             leaseExpiresAt: try row.optionalDouble("lease_expires_at"),
             lastError: try row.optionalText("last_error"),
+            outageSince: try row.optionalDouble("outage_since"),
             createdAt: try row.double("created_at"),
             updatedAt: try row.double("updated_at")
         )

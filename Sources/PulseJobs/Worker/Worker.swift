@@ -123,10 +123,23 @@ public struct Worker: Service {
     }
 
     /// Renews the lease every third of its length; throws `LeaseLost` if someone else has it.
+    /// A heartbeat that fails (a database blip) is tried again every second while the lease
+    /// lasts: one error must not kill a healthy encode. Only a lease that ran out unrenewed is lost.
     private func keepLease(_ job: Job) async throws {
+        let lease = Duration.seconds(configuration.leaseSeconds)
+        var renewed = ContinuousClock.now
+        var wait = lease / 3
         while true {
-            try await Task.sleep(for: .seconds(configuration.leaseSeconds / 3))
-            if try await !queue.heartbeat(job, leaseSeconds: configuration.leaseSeconds) { throw LeaseLost() }
+            try await Task.sleep(for: wait)
+            do {
+                if try await !queue.heartbeat(job, leaseSeconds: configuration.leaseSeconds) { throw LeaseLost() }
+                renewed = .now
+                wait = lease / 3
+            } catch let error where !(error is LeaseLost || error is CancellationError) {
+                if ContinuousClock.now - renewed >= lease { throw LeaseLost() }
+                logger.warning("heartbeat failed; retrying within the lease", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                wait = .seconds(1)
+            }
         }
     }
 
@@ -138,20 +151,47 @@ public struct Worker: Service {
         if Task.isCancelled {
             // Shutting down: give the job back now rather than when the lease runs out.
             let queue = self.queue
-            _ = try? await Task { try await queue.release(job) }.value
-            logger.info("job released for another worker")
+            let released = try? await Task { try await queue.release(job) }.value
+            logger.info(released == true ? "job released for another worker" : "job not released (lease lost or database down); its lease will expire")
             return
         }
         let failure = JobFailure.classify(error)
         logger.warning("job failed", metadata: ["error.code": "\(failure.code)", "error.message": "\(failure.message)"])
+        let recorded = "\(failure.code): \(failure.message)"
         switch failure {
         case .permanent(let code, let message):
-            _ = try? await queue.fail(job, error: "\(code): \(message)")
+            // Only the lease holder may fail the asset: a worker whose job was taken over says nothing.
+            guard await persist("fail the job", logger: logger, { try await queue.fail(job, error: recorded) }) == true else { return }
             await failAsset(job.assetID, code: code, message: message)
         case .transient(let code, let message):
-            let outcome = try? await queue.retry(job, error: "\(code): \(message)")
-            if outcome == .exhausted {
-                await failAsset(job.assetID, code: code, message: message)
+            let outcome = await persist("retry the job", logger: logger) { try await queue.retry(job, error: recorded) }
+            if outcome == .exhausted { await failAsset(job.assetID, code: code, message: message) }
+        case .outage(let code, let message):
+            let budget = configuration.outageBudgetSeconds
+            let outcome = await persist("retry the job after an outage", logger: logger) {
+                try await queue.retryAfterOutage(job, error: recorded, budget: budget)
+            }
+            if outcome == .exhausted { await failAsset(job.assetID, code: code, message: message) }
+        }
+    }
+
+    /// Runs a queue write, trying again for as long as the lease would last: a database that
+    /// blinks must not leave a job running until its lease expires. Logs what could not be done
+    /// (the lease expiring then hands the job to another worker).
+    private func persist<T: Sendable>(_ what: String, logger: Logger, _ write: @escaping @Sendable () async throws -> T) async -> T? {
+        let deadline = ContinuousClock.now + .seconds(configuration.leaseSeconds)
+        var wait = Duration.milliseconds(250)
+        while true {
+            do {
+                return try await write()
+            } catch {
+                guard ContinuousClock.now + wait < deadline else {
+                    logger.error("could not \(what); the lease will expire and the job run again", metadata: ["error": "\(error)"])
+                    return nil
+                }
+                logger.warning("could not \(what); retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(5))
             }
         }
     }
