@@ -32,6 +32,10 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = makeLogger("pulse.serve")
         let environment = ProcessInfo.processInfo.environment
         var configuration = try runtime.configuration
+        let reaper: ReaperConfiguration
+        do { reaper = try ReaperConfiguration(environment: environment) } catch let error as ReaperConfigurationError {
+            throw ValidationError(error.description)
+        }
         // Storage URLs of the local store are built on the public URL: without PULSE_PUBLIC_URL,
         // the address we listen on (the API itself builds them on the request's Host).
         if environment["PULSE_PUBLIC_URL"] == nil, port != 0 {
@@ -51,6 +55,14 @@ struct ServeCommand: AsyncParsableCommand {
             guard secret.utf8.count >= 32 else { throw ValidationError("PULSE_TOKEN_SECRET must be at least 32 bytes") }
             api.tokenSecret = Array(secret.utf8)
         }
+        // An abandoned asset is one whose upload URL has expired: reaping sooner would delete assets
+        // whose upload may still arrive.
+        let uploadURLSeconds = Int(api.uploadURLLifetime.components.seconds)
+        if reaper.abandonedAfterSeconds > 0, reaper.abandonedAfterSeconds < uploadURLSeconds {
+            throw ValidationError(
+                "\(ReaperConfiguration.abandonedAfterVariable) (\(reaper.abandonedAfterSeconds)) must be at least the upload URL lifetime (\(uploadURLSeconds) s, PULSE_UPLOAD_URL_TTL_SECONDS), or 0"
+            )
+        }
 
         let server = try PulseServer(
             runtime: runtime, configuration: api, metrics: APIMetrics.bootstrappingSwiftMetrics(), logger: logger,
@@ -64,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         let workerCount = noWorker ? 0 : (workers ?? environment["PULSE_WORKERS"].flatMap(Int.init) ?? 1)
         if workerCount > 0 {
             let pipeline = try workerOptions.pipeline(media: media, runtime: configuration)
-            let workerConfiguration = workerOptions.workerConfiguration(environment: environment)
+            let workerConfiguration = try workerOptions.workerConfiguration(environment: environment)
             for index in 0..<workerCount {
                 var perWorker = workerConfiguration
                 perWorker.workerID += "-\(index)"
@@ -74,6 +86,13 @@ struct ServeCommand: AsyncParsableCommand {
                 )
                 services.append(.init(service: worker))
             }
+        }
+        // Failed and abandoned assets are deleted on a schedule by every API process (several at
+        // once are harmless); separate `pulse-video worker` processes do not run it.
+        if reaper.isEnabled {
+            services.append(.init(service: Reaper(
+                database: runtime.database, store: runtime.store, bus: runtime.bus, configuration: reaper, logger: logger
+            )))
         }
         services.append(.init(service: server.makeApplication()))
         logger.info("starting", metadata: [

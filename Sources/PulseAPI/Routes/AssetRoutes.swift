@@ -200,13 +200,9 @@ struct AssetRoutes: Sendable {
         let id = try APIDependencies.assetID(text)
         try d.auth.requireAPIKey(request)
         _ = try await d.existingAsset(id)
-        let idText = Links.id(id)
-        _ = try await d.store.deletePrefix("processed/\(idText)/")
-        _ = try await d.store.deletePrefix("uploads/\(idText)/")
-        try await d.queue.deleteJobs(assetID: id)
-        try await d.assets.delete(id)
-        // Open event sockets of the asset end with this rather than wait for nothing.
-        try? await d.bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: "ERR_ASSET_DELETED", errorMessage: "the asset was deleted", status: .failed, at: d.now().timeIntervalSince1970))
+        // Objects, jobs, row, and the terminal event that ends open event sockets: the same
+        // operation the reaper uses. Someone else deleting it meanwhile is no error.
+        try await AssetDeletion(assets: d.assets, queue: d.queue, store: d.store, bus: d.bus, logger: d.logger).delete(id)
         return Response(status: .noContent)
     }
 
