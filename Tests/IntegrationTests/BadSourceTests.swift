@@ -42,5 +42,30 @@ extension IntegrationTests {
                 #expect(await worker.waitForExit(timeout: .seconds(15)) != nil, "the worker did not stop on SIGTERM")
             }
         }
+
+        /// Through the worker, as an upload would go: a header that says 5 s over 60 s of video is
+        /// refused by a 30 s limit, and a live recording with no declared duration ends `ready`
+        /// with the duration its packets give.
+        @Test(.enabled(if: TestServices.processTestsEnabled), .timeLimit(.minutes(2)))
+        func declaredDurationsAreNotBelieved() async throws {
+            try await withFixture { fixture in
+                try await fixture.upload(try TestServices.media("lying_duration.mkv"), key: "uploads/lying/source.mkv")
+                try await fixture.upload(try TestServices.media("no_duration.mkv"), key: "uploads/live/source.mkv")
+                let lying = try await fixture.submit("uploads/lying/source.mkv")
+                let live = try await fixture.submit("uploads/live/source.mkv")
+                _ = try fixture.startPulse("worker", ["worker"], environment: ["PULSE_MAX_DURATION": "30", "PULSE_SEGMENT_SECONDS": "4", "PULSE_CHUNK_SECONDS": "4"])
+
+                let refused = try await fixture.waitForTerminal(lying, timeout: .seconds(60))
+                #expect(refused.status == .failed)
+                #expect(refused.errorCode == "ERR_DURATION_EXCEED_CONSTRAINT", "\(refused.errorCode ?? "nil"): \(refused.errorMessage ?? "")")
+                #expect(try await fixture.store.list(prefix: "processed/\(lying.uuidString.lowercased())/").isEmpty)
+
+                let ready = try await fixture.waitForTerminal(live, timeout: .seconds(90))
+                #expect(ready.status == .ready, "\(ready.errorCode ?? "nil"): \(ready.errorMessage ?? "")")
+                #expect(abs((ready.duration ?? 0) - 12) < 0.5, "duration \(ready.duration ?? -1)")
+                let hls = try await checkStoredHLS(fixture.store, prefix: "processed/\(live.uuidString.lowercased())/")
+                #expect(!hls.segments.isEmpty)
+            }
+        }
     }
 }
