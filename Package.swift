@@ -31,16 +31,19 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
     ],
     targets: [
+        // Small general helpers with no dependencies: hex, S3-style URI encoding, the failure codes.
+        .target(name: "PulseSupport", swiftSettings: swiftSettings),
         // AWS Signature Version 4: header signing and query presigning. Needs swift-crypto only.
         .target(
             name: "SigV4",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PulseSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // ffprobe/ffmpeg: probe, ladder, thumbnail, single-decode HLS, progress.
         .target(
             name: "PulseMedia",
             dependencies: [
+                "PulseSupport",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -52,6 +55,7 @@ let package = Package(
         .target(
             name: "PulseStorage",
             dependencies: [
+                "PulseSupport",
                 "SigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -63,14 +67,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Durable jobs: persistence (SQLite, PostgreSQL), queue, worker, events.
+        // The SQL layer: one `Database` API on SQLite (embedded) and PostgreSQL (scale-out), migrations.
+        .target(
+            name: "PulseDatabase",
+            dependencies: [
+                "PulseSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Durable jobs: queue, worker, events, the asset pipeline.
         .target(
             name: "PulseJobs",
             dependencies: [
+                "PulseDatabase",
                 "PulseMedia",
                 "PulseStorage",
+                "PulseSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -81,8 +99,9 @@ let package = Package(
         .target(
             name: "PulseAPI",
             dependencies: [
+                "PulseDatabase",
                 "PulseJobs",
-                "SigV4",
+                "PulseSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -101,20 +120,38 @@ let package = Package(
             name: "PulseVideoCLI",
             dependencies: [
                 "PulseAPI",
+                "PulseDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], swiftSettings: swiftSettings),
-        .testTarget(name: "PulseMediaTests", dependencies: ["PulseMedia"], swiftSettings: swiftSettings),
-        .testTarget(name: "PulseStorageTests", dependencies: ["PulseStorage"], swiftSettings: swiftSettings),
-        .testTarget(name: "PulseJobsTests", dependencies: ["PulseJobs"], swiftSettings: swiftSettings),
+        // What the test targets share: service gating, media lookup, a logger, ManualClock, database
+        // helpers and test-only queries. A library, so only test targets ever link it.
+        .target(
+            name: "PulseTestSupport",
+            dependencies: [
+                "PulseDatabase",
+                "PulseJobs",
+                "PulseMedia",
+                "PulseStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SigV4Tests", dependencies: ["PulseSupport", "SigV4"], swiftSettings: swiftSettings),
+        .testTarget(name: "PulseMediaTests", dependencies: ["PulseMedia", "PulseTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PulseStorageTests", dependencies: ["PulseStorage", "PulseTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PulseJobsTests", dependencies: ["PulseDatabase", "PulseJobs", "PulseTestSupport"], swiftSettings: swiftSettings),
         // Real processes (pulse-video worker/submit/transcode) against PostgreSQL, moto and ffmpeg.
-        .testTarget(name: "IntegrationTests", dependencies: ["PulseJobs", "PulseStorage", "PulseMedia"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["PulseDatabase", "PulseJobs", "PulseStorage", "PulseMedia", "PulseTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PulseAPITests",
             dependencies: [
                 "PulseAPI",
+                "PulseSupport",
+                "PulseDatabase",
+                "PulseTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -5,7 +5,10 @@ enum FFmpegErrorClassifier {
             return MediaError(.encoderFailed, "ffprobe was stopped by a signal")
         }
         let text = outcome.stderrTail.lowercased()
-        if let unreachable = unreachable(text) { return unreachable }
+        if let unreachable = networkFailure(text) { return unreachable }
+        if text.contains("no such file or directory") {
+            return MediaError(.sourceNotFound, "the source file does not exist")
+        }
         if text.contains("moov atom not found") || text.contains("truncat") || text.contains("partial file") {
             return MediaError(.malformedVideo, "the video file is truncated or has no index")
         }
@@ -15,7 +18,8 @@ enum FFmpegErrorClassifier {
         if text.contains("invalid data found") || text.contains("could not find codec parameters") {
             return MediaError(.nonVideo, "the file is not a video we can read")
         }
-        return MediaError(.malformedVideo, "the video could not be read: \(lastLine(outcome.stderrTail))")
+        // The tool's own words stay in the log: they may name the source's location.
+        return MediaError(.malformedVideo, "the video could not be read")
     }
 
     static func encodeFailure(_ outcome: ToolOutcome, tool: String = "ffmpeg") -> MediaError {
@@ -23,12 +27,12 @@ enum FFmpegErrorClassifier {
             return MediaError(.encoderFailed, "\(tool) was stopped by signal \(signal)")
         }
         let text = outcome.stderrTail.lowercased()
-        if let unreachable = unreachable(text) { return unreachable }
+        if let unreachable = networkFailure(text) { return unreachable }
         if text.contains("no space left") || text.contains("cannot allocate memory") {
             return MediaError(.encoderFailed, "\(tool) failed: \(lastLine(outcome.stderrTail))")
         }
         if text.contains("invalid data found") || text.contains("error while decoding") || text.contains("moov atom not found") {
-            return MediaError(.malformedVideo, "the video could not be decoded: \(lastLine(outcome.stderrTail))")
+            return MediaError(.malformedVideo, "the video could not be decoded")
         }
         return MediaError(.encoderFailed, "\(tool) failed: \(lastLine(outcome.stderrTail))")
     }
@@ -36,16 +40,17 @@ enum FFmpegErrorClassifier {
     /// ffmpeg ends with status 0 when its input fails mid-read, after printing why: a short
     /// output with such a line is an interrupted read (retried), not a short file.
     static func interruptedRead(_ outcome: ToolOutcome) -> MediaError? {
-        unreachable(outcome.stderrTail.lowercased())
+        networkFailure(outcome.stderrTail.lowercased())
     }
 
-    /// A source that is missing or forbidden is permanent; a server that does not answer, or
-    /// answers 5xx, is an outage (retried). ffmpeg words both its own way.
-    private static func unreachable(_ text: String) -> MediaError? {
+    /// What an http(s) source's server said, or failed to say. Missing or forbidden is
+    /// permanent; a server that does not answer, drops the connection, throttles (429) or fails
+    /// (5xx), or refuses our credentials (400/401: an expired session), is an outage: retried, and
+    /// given up only after the outage budget.
+    private static func networkFailure(_ text: String) -> MediaError? {
         let markers: [(String, MediaError.Code, String)] = [
             ("403 forbidden", .sourceNotFound, "access to the source was refused (403)"),
             ("404 not found", .sourceNotFound, "the source does not exist (404)"),
-            ("no such file or directory", .sourceNotFound, "the source file does not exist"),
             ("connection refused", .storageUnavailable, "the source's server refused the connection"),
             ("connection reset", .storageUnavailable, "the source's server dropped the connection"),
             ("stream ends prematurely", .storageUnavailable, "the source's server closed the connection early"),
@@ -53,6 +58,9 @@ enum FFmpegErrorClassifier {
             ("connection timed out", .storageUnavailable, "the source's server did not answer"),
             ("operation timed out", .storageUnavailable, "the source's server did not answer"),
             ("server returned 5", .storageUnavailable, "the source's server failed (5xx)"),
+            ("server returned 4xx", .storageUnavailable, "the source's server refused the request for now (4xx)"),
+            ("400 bad request", .storageUnavailable, "the source's server refused the request (400)"),
+            ("401 unauthorized", .storageUnavailable, "the source's server refused our credentials (401)"),
         ]
         for (marker, code, message) in markers where text.contains(marker) {
             return MediaError(code, message)

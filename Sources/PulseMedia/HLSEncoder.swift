@@ -73,16 +73,15 @@ public struct HLSEncoder: Sendable {
             logger.warning("ffmpeg failed", metadata: ["media.stderr": "\(outcome.stderrTail.suffix(2000))"])
             throw FFmpegErrorClassifier.encodeFailure(outcome)
         }
+        // ffmpeg ends with status 0 when its input breaks mid-read: whatever came out, that is
+        // an interrupted read (retried), never a finished unit nor a short file.
+        if let interrupted = FFmpegErrorClassifier.interruptedRead(outcome) { throw interrupted }
         // Everything is final now: hand over what the watcher has not.
         try await watcher.flush()
-        do {
-            let result = try collect(renditions: renditions, staging: staging, sizes: watcher.sizes)
-            try validate(result, unit: unit, probe: probe)
-            onProgress(1, nil)
-            return result
-        } catch let error as MediaError where error.code == .malformedVideo {
-            throw FFmpegErrorClassifier.interruptedRead(outcome) ?? error
-        }
+        let result = try collect(renditions: renditions, staging: staging, sizes: watcher.sizes)
+        try validate(result, unit: unit, probe: probe)
+        onProgress(1, nil)
+        return result
     }
 
     /// Reads ffmpeg's playlists for the durations. ffmpeg's HLS muxer exits 0 even when it could
@@ -111,9 +110,13 @@ public struct HLSEncoder: Sendable {
     /// after its index encodes without an error exit but short, and one whose timestamps jump
     /// would come out long.
     private func validate(_ result: UnitResult, unit: WorkUnit, probe: ProbeResult) throws {
-        let expected = unit.kind == .audio ? probe.duration : unit.range.length(of: probe.duration)
-        let tolerance = max(0.5, expected * 0.05)
         for (name, segments) in result.renditions {
+            // The audio rendition covers the audio's measured extent, cut at the video's end.
+            let expected = name == audioRenditionName
+                ? min(probe.audio?.duration ?? probe.duration, probe.duration)
+                : unit.range.length(of: probe.duration)
+            // Output is frame-exact now that every output ends at -t: a few frames of slack.
+            let tolerance = max(0.5, min(expected * 0.05, 2))
             let produced = segments.reduce(0) { $0 + $1.duration }
             if produced + tolerance < expected {
                 throw MediaError(

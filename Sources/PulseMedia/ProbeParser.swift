@@ -15,6 +15,7 @@ enum ProbeParser {
     }
 
     private struct Stream: Decodable {
+        var index: Int?
         var codec_type: String?
         var codec_name: String?
         var profile: String?
@@ -76,6 +77,7 @@ enum ProbeParser {
 
         let audio = streams.first(where: { $0.codec_type == "audio" }).map { stream in
             ProbeResult.Audio(
+                streamIndex: stream.index,
                 codec: stream.codec_name ?? "unknown",
                 channels: stream.channels ?? 2,
                 sampleRate: Int(stream.sample_rate ?? "") ?? 48_000,
@@ -96,6 +98,7 @@ enum ProbeParser {
             startTime: startTime,
             bitRate: totalBitRate,
             video: .init(
+                streamIndex: video.index,
                 codec: video.codec_name ?? "unknown",
                 profile: video.profile,
                 pixelFormat: video.pix_fmt ?? "unknown",

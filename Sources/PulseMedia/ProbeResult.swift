@@ -16,6 +16,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var audio: Audio?
 
     public struct Video: Codable, Sendable, Equatable {
+        /// The stream's index in the source (nil in probes stored before it was recorded).
+        public var streamIndex: Int?
         public var codec: String
         public var profile: String?
         public var pixelFormat: String
@@ -43,6 +45,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     }
 
     public struct Audio: Codable, Sendable, Equatable {
+        /// The stream's index in the source (nil in probes stored before it was recorded).
+        public var streamIndex: Int?
+        /// How far its packets run from the start of the source, measured (nil: not measured).
+        public var duration: Double?
         public var codec: String
         public var channels: Int
         public var sampleRate: Int

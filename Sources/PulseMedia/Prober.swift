@@ -39,16 +39,19 @@ public struct Prober: Sendable {
             throw error
         }
         var result = try ProbeParser.parse(Data(outcome.stdout.utf8))
-        result.duration = try await measuredDuration(input, startTime: result.startTime ?? 0)
-        if let declared = result.declaredDuration, abs(declared - result.duration) > max(1, result.duration * 0.05) {
-            // Packets that stop well before what the index promised: a file cut off (an upload
-            // that broke), not a live recording. Publishing its first part would hide the damage.
-            if result.duration < declared {
-                throw MediaError(.malformedVideo, String(format: "the video's data ends at %.2f s of its %.2f s (truncated file?)", result.duration, declared))
+        let extent = try await measure(input, result)
+        result.duration = extent.video
+        if result.audio != nil { result.audio?.duration = extent.audio }
+        if let declared = result.declaredDuration, abs(declared - extent.all) > max(1, extent.all * 0.05) {
+            // Packets that stop well before what the container promised: a file cut off (an
+            // upload that broke), not a live recording. Publishing its first part would hide the
+            // damage. (Compared over every stream: audio may rightly outlast the video.)
+            if extent.all < declared {
+                throw MediaError(.malformedVideo, String(format: "the video's data ends at %.2f s of its %.2f s (truncated file?)", extent.all, declared))
             }
-            // More video than the header says (a muxer that never went back to fix it): the
+            // More media than the header says (a muxer that never went back to fix it): the
             // packets are the truth.
-            runner.logger.warning("the container declares less than the video holds", metadata: [
+            runner.logger.warning("the container declares less than the file holds", metadata: [
                 "media.declared_duration": "\(declared)", "media.duration": "\(result.duration)",
             ])
         }
@@ -56,27 +59,50 @@ public struct Prober: Sendable {
         return result
     }
 
-    /// The end of the video stream's last packet, from the start of the source.
+    /// How far the packets run, from the start of the source: the video stream's, the audio
+    /// stream's and the furthest of any.
+    struct Extent: Equatable {
+        var video: Double
+        var audio: Double?
+        var all: Double
+    }
+
+    /// Measures the streams' extent from their packets (demuxed, never decoded).
     ///
-    /// First from the tail: a seek to the end (through the index when there is one) and the
-    /// packets from there. A container that cannot seek there (no index, cues past the end) is
-    /// read from the start instead. Packets are demuxed, never decoded.
-    func measuredDuration(_ input: MediaInput, startTime: Double) async throws(MediaError) -> Double {
-        for intervals in [["-read_intervals", "999999999%"], []] {
+    /// First from the tail: from 10 s before the declared end (B-frames reorder the last packets;
+    /// a seek past the end may return the last one only), through the index when there is one,
+    /// or past any end when nothing is declared. A container that cannot seek there (no index,
+    /// cues past the end) is read from the start instead, with a longer deadline. ffprobe ends
+    /// with status 0 when its input breaks mid-read: that is an outage, never a measurement.
+    func measure(_ input: MediaInput, _ probe: ProbeResult) async throws(MediaError) -> Extent {
+        let start = probe.startTime ?? 0
+        let tail = probe.declaredDuration.map { max(0, start + $0 - 10) } ?? 999_999_999
+        let passes: [([String], Duration)] = [
+            (["-read_intervals", String(format: "%.3f%%", tail)], configuration.probeTimeout),
+            ([], configuration.probeTimeout * 10),
+        ]
+        for (intervals, deadline) in passes {
             let arguments = ["-v", "error", "-hide_banner"] + input.inputOptions() + intervals + [
-                "-select_streams", "V:0", "-show_entries", "packet=pts_time,dts_time,duration_time",
+                "-show_entries", "packet=stream_index,pts_time,dts_time,duration_time",
                 "-of", "csv=p=0", input.location,
             ]
             let outcome: ToolOutcome
             do {
-                outcome = try await runner.run(configuration.ffprobePath, arguments, collectStdout: true, deadline: configuration.probeTimeout)
+                // The newest packets are the ones that matter: keep the end of the output.
+                outcome = try await runner.run(configuration.ffprobePath, arguments, collectStdout: true, stdoutTail: true, deadline: deadline)
             } catch let error as MediaError {
                 throw error
             } catch {
                 throw MediaError(.toolMissing, "could not run ffprobe: \(Redaction.redact(String(describing: error)))")
             }
-            if let end = Self.lastPacketEnd(outcome.stdout) {
-                return max(0, end - startTime)
+            if let interrupted = FFmpegErrorClassifier.interruptedRead(outcome) { throw interrupted }
+            let ends = Self.packetEnds(outcome.stdout)
+            if let video = ends[probe.video.streamIndex ?? -1] ?? (probe.video.streamIndex == nil ? ends.values.max() : nil) {
+                let audio = probe.audio?.streamIndex.flatMap { ends[$0] }
+                return Extent(
+                    video: max(0, video - start),
+                    audio: audio.map { max(0, $0 - start) },
+                    all: max(0, (ends.values.max() ?? video) - start))
             }
             if !outcome.succeeded, FFmpegErrorClassifier.probeFailure(outcome).code != .malformedVideo {
                 throw FFmpegErrorClassifier.probeFailure(outcome)
@@ -85,16 +111,17 @@ public struct Prober: Sendable {
         throw MediaError(.malformedVideo, "no video packet could be read from the file")
     }
 
-    /// The latest `pts + duration` (or `dts + duration`) in ffprobe's `pts,dts,duration` lines.
-    static func lastPacketEnd(_ csv: String) -> Double? {
-        var end: Double?
+    /// Per stream index, the latest `pts + duration` (or `dts + duration`) in ffprobe's
+    /// `stream_index,pts,dts,duration` lines.
+    static func packetEnds(_ csv: String) -> [Int: Double] {
+        var ends: [Int: Double] = [:]
         for line in csv.split(separator: "\n") {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard fields.count >= 3, let time = fields[0] ?? fields[1] else { continue }
-            let packetEnd = time + max(0, fields[2] ?? 0)
-            if packetEnd.isFinite { end = max(end ?? packetEnd, packetEnd) }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count >= 4, let stream = Int(fields[0]), let time = Double(fields[1]) ?? Double(fields[2]) else { continue }
+            let packetEnd = time + max(0, Double(fields[3]) ?? 0)
+            if packetEnd.isFinite { ends[stream] = max(ends[stream] ?? packetEnd, packetEnd) }
         }
-        return end
+        return ends
     }
 
     /// Reads the first bytes through ffprobe's raw `data` demuxer (same protocol whitelist, so it

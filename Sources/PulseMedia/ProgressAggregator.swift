@@ -6,21 +6,18 @@ public struct ProgressAggregator: Sendable {
     /// Percent at which transcoding starts (the thumbnail's share ends).
     public static let transcodeStart = 5.0
 
-    private var weights: [String: Double]
-    private var fractions: [String: Double] = [:]
+    private var weights: [WorkUnit.ID: Double]
+    private var fractions: [WorkUnit.ID: Double] = [:]
     private var totalWeight: Double
     private var lastPercent = 0.0
     private var transcodeStartedAt: ContinuousClock.Instant?
     private var percentAtTranscodeStart = transcodeStart
 
-    /// - Parameter units: unit key -> weight (see `WorkPlanner.weight`).
-    public init(units: [String: Double]) {
+    /// - Parameter units: unit -> weight (see `WorkPlanner.weight`).
+    public init(units: [WorkUnit.ID: Double]) {
         self.weights = units
         self.totalWeight = max(units.values.reduce(0, +), 0.000_001)
     }
-
-    /// Key of a unit in this aggregator.
-    public static func key(_ unit: WorkUnit) -> String { "\(unit.kind.rawValue)-\(unit.index)" }
 
     public var percent: Double { lastPercent }
 
@@ -29,13 +26,13 @@ public struct ProgressAggregator: Sendable {
 
     /// Marks units already finished before this run (resumed after a crash, or done by another
     /// worker): the percent starts from what they account for.
-    public mutating func alreadyDone(_ key: String) {
+    public mutating func alreadyDone(_ key: WorkUnit.ID) {
         fractions[key] = 1
         _ = raise(to: max(Self.transcodeStart, completedPercent))
     }
 
     /// A unit reported `fraction` (0...1). Returns the global percent.
-    public mutating func update(_ key: String, fraction: Double, now: ContinuousClock.Instant = .now) -> Double {
+    public mutating func update(_ key: WorkUnit.ID, fraction: Double, now: ContinuousClock.Instant = .now) -> Double {
         if transcodeStartedAt == nil {
             transcodeStartedAt = now
             percentAtTranscodeStart = max(lastPercent, Self.transcodeStart)

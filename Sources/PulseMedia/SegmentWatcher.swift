@@ -1,4 +1,5 @@
 import Foundation
+import PulseSupport
 import Synchronization
 
 /// Hands over segments as soon as they are final: segment N of a rendition is complete once
@@ -10,7 +11,7 @@ final class SegmentWatcher: Sendable {
     /// "rendition/file" -> bytes, for every segment handed over.
     private let handedOver = Mutex<[String: Int64]>([:])
     /// Serialises `scan` between the polling task and `flush`.
-    private let scanning = AsyncSerialGate()
+    private let scanning = AsyncSerialLock()
 
     init(staging: String, renditions: [String], onSegment: @escaping @Sendable (FinishedSegment) async throws -> Void) {
         self.staging = staging
@@ -29,12 +30,12 @@ final class SegmentWatcher: Sendable {
         while !stopped.withLock({ $0 }) {
             try await Task.sleep(for: .milliseconds(500))
             if stopped.withLock({ $0 }) { return }
-            try await scanning.run { try await self.scan(final: false) }
+            try await scanning.withLock { try await self.scan(final: false) }
         }
     }
 
     func flush() async throws {
-        try await scanning.run { try await self.scan(final: true) }
+        try await scanning.withLock { try await self.scan(final: true) }
     }
 
     private func scan(final: Bool) async throws {
@@ -53,23 +54,5 @@ final class SegmentWatcher: Sendable {
                 handedOver.withLock { $0[key] = bytes }
             }
         }
-    }
-}
-
-/// Runs async closures one at a time.
-actor AsyncSerialGate {
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        while busy {
-            await withCheckedContinuation { waiters.append($0) }
-        }
-        busy = true
-        defer {
-            busy = false
-            if !waiters.isEmpty { waiters.removeFirst().resume() }
-        }
-        return try await body()
     }
 }

@@ -45,7 +45,11 @@ public struct Thumbnailer: Sendable {
             if error.code != .malformedVideo { throw error }
             return false
         }
-        guard let size = FileSystem.fileSize(temporary), size > 0 else { return false }
+        guard let size = FileSystem.fileSize(temporary), size > 0 else {
+            // Nothing written with status 0: an input that broke mid-read says so on stderr.
+            if let interrupted = FFmpegErrorClassifier.interruptedRead(outcome) { throw interrupted }
+            return false
+        }
         try FileSystem.move(temporary, to: path)
         return true
     }

@@ -75,9 +75,10 @@ struct ToolRunner: Sendable {
     /// Runs `tool` with `arguments` to its end, or kills it (its whole process group) at
     /// `deadline` and throws `ERR_TOOL_TIMEOUT`: a tool that hangs on a file or a silent server
     /// must not hold a worker for ever. Collects stdout when `collectStdout` (ffprobe's JSON).
-    func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false, deadline: Duration) async throws -> ToolOutcome {
+    /// `stdoutTail` keeps the end of a long output rather than its start.
+    func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false, stdoutTail: Bool = false, deadline: Duration) async throws -> ToolOutcome {
         try await withThrowingTaskGroup(of: ToolOutcome?.self) { group in
-            group.addTask { try await self.run(tool, arguments, collectStdout: collectStdout) }
+            group.addTask { try await self.run(tool, arguments, collectStdout: collectStdout, stdoutTail: stdoutTail) }
             group.addTask {
                 try await Task.sleep(for: deadline)
                 return nil
@@ -93,7 +94,7 @@ struct ToolRunner: Sendable {
 
     /// Runs `tool` with `arguments` until it ends or the task is cancelled (ffmpeg encodes, whose
     /// caller watches progress instead of a fixed deadline).
-    func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false) async throws -> ToolOutcome {
+    func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false, stdoutTail: Bool = false) async throws -> ToolOutcome {
         let (executable, prefix) = try executable(tool)
         let options = platformOptions
         let collected = try await withTaskExecutorPreference(SpawnThread.shared) {
@@ -106,7 +107,7 @@ struct ToolRunner: Sendable {
                 error: .sequence
             ) { execution in
                 // Drain both pipes concurrently so neither can fill up and block the child.
-                async let out: [UInt8] = Self.drain(execution.standardOutput, keep: collectStdout ? 64 << 20 : 0, tail: false)
+                async let out: [UInt8] = Self.drain(execution.standardOutput, keep: collectStdout ? (stdoutTail ? 4 << 20 : 64 << 20) : 0, tail: stdoutTail)
                 let err = try await Self.drain(execution.standardError, keep: Self.stderrLimit, tail: true)
                 return (try await out, err)
             }
@@ -124,16 +125,27 @@ struct ToolRunner: Sendable {
         )
     }
 
-    /// Reads a pipe to its end, keeping at most `keep` bytes (the last ones when `tail`).
+    /// Reads a pipe to its end, keeping at most `keep` bytes: the first ones, or with `tail` the
+    /// last ones from a line start (a line cut in half would read as another line).
     private static func drain(_ sequence: SubprocessOutputSequence, keep: Int, tail: Bool) async throws -> [UInt8] {
         var kept: [UInt8] = []
+        var cut = false
         for try await buffer in sequence {
             guard keep > 0 else { continue }
             buffer.withUnsafeBytes { kept.append(contentsOf: $0) }
-            if kept.count > keep {
-                if tail { kept.removeFirst(kept.count - keep) } else { kept.removeLast(kept.count - keep) }
+            // Trimmed once it doubles, so a long output costs linear time, not a move per read.
+            if tail, kept.count > 2 * keep {
+                kept.removeFirst(kept.count - keep)
+                cut = true
+            } else if !tail, kept.count > keep {
+                kept.removeLast(kept.count - keep)
             }
         }
+        if tail, kept.count > keep {
+            kept.removeFirst(kept.count - keep)
+            cut = true
+        }
+        if cut, let newline = kept.firstIndex(of: UInt8(ascii: "\n")) { kept.removeFirst(newline + 1) }
         return kept
     }
 }

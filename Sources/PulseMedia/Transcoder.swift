@@ -23,8 +23,8 @@ public struct TranscodeResult: Codable, Sendable {
     public var units: Int
 }
 
-/// The whole pipeline in one process: probe, thumbnail, ladder, every work unit, playlists.
-/// The master playlist is written last: until it exists, the output is not a valid asset.
+/// Runs the pipeline (`PipelinePlan`) in one process: prepare, every unit in turn, finish.
+/// The job system runs the same steps as leased jobs.
 public struct Transcoder: Sendable {
     public var configuration: MediaConfiguration
     var logger: Logger
@@ -46,37 +46,25 @@ public struct Transcoder: Sendable {
     ) async throws -> TranscodeResult {
         try FileSystem.makeDirectory(workDirectory)
         defer { FileSystem.remove(workDirectory) }
+        let pipeline = MediaPipeline(configuration: configuration, logger: logger)
 
         onProgress(TranscodeProgress(stage: .probing, percent: 0))
-        let probe = try await Prober(configuration: configuration, logger: logger).probe(input)
-        logger.info("probed", metadata: [
-            "media.size": "\(probe.video.displayWidth)x\(probe.video.displayHeight)",
-            "media.duration": "\(probe.duration)", "media.codec": "\(probe.video.codec)",
-        ])
-
+        let probe = try await pipeline.probe(input)
         let thumbnail = "\(workDirectory)/thumbnail.jpg"
-        try await Thumbnailer(configuration: configuration, logger: logger).makeThumbnail(input: input, probe: probe, to: thumbnail)
+        try await pipeline.thumbnail(input, probe: probe, to: thumbnail)
         try await output.storeFile(at: thumbnail, as: "thumbnail.jpg", contentType: ContentType.jpeg)
-
-        let rungs = LadderPlanner.plan(for: probe.video)
-        let units = WorkPlanner.plan(duration: probe.duration, hasAudio: probe.audio != nil, chunkSeconds: chunkSeconds, settings: configuration.encoding)
-        let aggregator = Mutex(ProgressAggregator(units: Dictionary(uniqueKeysWithValues: units.map {
-            (ProgressAggregator.key($0), WorkPlanner.weight(of: $0, duration: probe.duration))
-        })))
-        let started = aggregator.withLock { $0.thumbnailDone() }
-        var event = TranscodeProgress(stage: .thumbnail, percent: started)
+        let plan = pipeline.plan(probe, chunkSeconds: chunkSeconds)
+        let progress = Mutex(plan.progress(duration: probe.duration, thumbnailDone: true))
+        var event = TranscodeProgress(stage: .thumbnail, percent: progress.withLock { $0.percent })
         event.thumbnailReady = true
         onProgress(event)
 
-        let encoder = HLSEncoder(configuration: configuration, logger: logger)
         var results: [UnitResult] = []
-        for unit in units {
-            let key = ProgressAggregator.key(unit)
-            let result = try await encoder.encode(
-                unit: unit, input: input, probe: probe, rungs: rungs,
-                staging: "\(workDirectory)/\(key)",
+        for unit in plan.units {
+            let result = try await pipeline.encode(
+                unit, of: plan, probe: probe, input: input, staging: "\(workDirectory)/\(unit.id)",
                 onProgress: { fraction, speed in
-                    let (percent, eta) = aggregator.withLock { ($0.update(key, fraction: fraction), $0.etaSeconds()) }
+                    let (percent, eta) = progress.withLock { ($0.update(unit.id, fraction: fraction), $0.etaSeconds()) }
                     onProgress(TranscodeProgress(stage: .transcoding, percent: percent, speed: speed, etaSeconds: eta))
                 },
                 onSegment: { segment in
@@ -86,41 +74,9 @@ public struct Transcoder: Sendable {
             results.append(result)
         }
 
-        onProgress(TranscodeProgress(stage: .finalizing, percent: aggregator.withLock { $0.percent }))
-        let renditions = try await Self.writePlaylists(results: results, rungs: rungs, to: output)
+        onProgress(TranscodeProgress(stage: .finalizing, percent: progress.withLock { $0.percent }))
+        let renditions = try await pipeline.finish(results, of: plan, to: output)
         onProgress(TranscodeProgress(stage: .done, percent: 100))
-        return TranscodeResult(probe: probe, rungs: rungs, renditions: renditions, units: units.count)
-    }
-
-    /// Joins the units' segments per rendition and writes every media playlist, then the master.
-    public static func writePlaylists(results: [UnitResult], rungs: [Rung], to output: some TranscodeOutput) async throws -> [RenditionSummary] {
-        var byRendition: [String: [SegmentRecord]] = [:]
-        for result in results {
-            for (name, segments) in result.renditions { byRendition[name, default: []] += segments }
-        }
-        var video: [RenditionSummary] = []
-        for rung in rungs {
-            guard let segments = byRendition[rung.name]?.sorted(by: { $0.sequence < $1.sequence }), !segments.isEmpty else {
-                throw MediaError(.outputMissing, "rendition \(rung.name) has no segments")
-            }
-            try checkContiguous(segments, rendition: rung.name)
-            try await output.storeText(PlaylistWriter.mediaPlaylist(segments), as: "\(rung.name)/index.m3u8", contentType: ContentType.playlist)
-            video.append(RenditionSummary(name: rung.name, rung: rung, segments: segments))
-        }
-        var audio: RenditionSummary?
-        if let segments = byRendition[audioRenditionName]?.sorted(by: { $0.sequence < $1.sequence }), !segments.isEmpty {
-            try checkContiguous(segments, rendition: audioRenditionName)
-            try await output.storeText(PlaylistWriter.mediaPlaylist(segments), as: "\(audioRenditionName)/index.m3u8", contentType: ContentType.playlist)
-            audio = RenditionSummary(name: audioRenditionName, rung: nil, segments: segments)
-        }
-        try await output.storeText(PlaylistWriter.masterPlaylist(video: video, audio: audio), as: "master.m3u8", contentType: ContentType.playlist)
-        return video + (audio.map { [$0] } ?? [])
-    }
-
-    /// Ranges must join with no hole and no overlap in the segment numbering.
-    private static func checkContiguous(_ segments: [SegmentRecord], rendition: String) throws {
-        for (position, segment) in segments.enumerated() where segment.sequence != segments[0].sequence + position {
-            throw MediaError(.outputMissing, "rendition \(rendition) is missing segment \(segments[0].sequence + position) (found \(segment.sequence))")
-        }
+        return TranscodeResult(probe: probe, rungs: plan.rungs, renditions: renditions, units: plan.units.count)
     }
 }

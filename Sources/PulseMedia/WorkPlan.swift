@@ -34,6 +34,28 @@ public struct WorkUnit: Codable, Sendable, Equatable, Hashable {
 
     public var includesVideo: Bool { kind != .audio }
     public var includesAudio: Bool { kind != .video }
+
+    /// The stream a unit is counted under: its checkpoint, its job and its share of the progress.
+    public enum Stream: String, Codable, Sendable, CaseIterable {
+        /// Every video rung for one range (with the audio too when the video is one range).
+        case video
+        /// The audio rendition, whole file.
+        case audio
+    }
+
+    /// A unit's identity everywhere: checkpoint rows, jobs and progress all name a unit by it.
+    public struct ID: Hashable, Codable, Sendable, CustomStringConvertible {
+        public var stream: Stream
+        public var index: Int
+        public init(stream: Stream, index: Int) {
+            self.stream = stream
+            self.index = index
+        }
+        /// `video-3`, `audio-0`.
+        public var description: String { "\(stream.rawValue)-\(index)" }
+    }
+
+    public var id: ID { ID(stream: kind == .audio ? .audio : .video, index: index) }
 }
 
 /// Cuts a source into work units.

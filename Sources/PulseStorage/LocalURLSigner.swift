@@ -4,7 +4,7 @@ public import struct FoundationEssentials.Date
 public import struct Foundation.Date
 #endif
 import Crypto
-import SigV4
+import PulseSupport
 
 /// Signs and checks the local store's "presigned" URLs, which our own HTTP server serves:
 /// `BASE/KEY?expires=UNIX&signature=HEX`, where the signature is HMAC-SHA256 over the method,

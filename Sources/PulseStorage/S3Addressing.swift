@@ -1,4 +1,4 @@
-import SigV4
+import PulseSupport
 
 /// Where a bucket's objects are on the wire: scheme, `Host` header and the path before the key.
 struct S3Addressing: Sendable, Equatable {

@@ -1,8 +1,9 @@
 import Foundation
 public import SigV4
 
-/// How to reach an S3 (or S3-compatible) service, and how to move data to it. Filled from the usual
-/// AWS environment variables by ``fromEnvironment(_:)``; every tuning value has a documented default.
+/// How to reach an S3 (or S3-compatible) service, and how to move data to it. The process's
+/// configuration reader fills it from the usual AWS variables (`AWS_ACCESS_KEY_ID`, ...); this library
+/// reads no environment. Every tuning value has a documented default.
 public struct S3Configuration: Sendable {
     /// How the bucket appears in URLs.
     public enum Addressing: Sendable {
@@ -44,36 +45,5 @@ public struct S3Configuration: Sendable {
         self.region = region
         self.endpoint = endpoint
         self.addressing = addressing ?? (endpoint == nil ? .virtualHosted : .path)
-    }
-
-    /// The S3 endpoint the environment names: `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`
-    /// (empty counts as unset); nil for AWS itself.
-    public static func endpoint(in env: [String: String]) -> String? {
-        for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
-            if let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return value }
-        }
-        return nil
-    }
-
-    /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` (default
-    /// `us-east-1`), and `AWS_ENDPOINT_URL_S3` or else `AWS_ENDPOINT_URL`. Throws `invalidConfiguration`
-    /// without a key pair. An empty variable counts as unset.
-    public static func fromEnvironment(_ env: [String: String]) throws -> S3Configuration {
-        func value(_ name: String) -> String? {
-            guard let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-            return value
-        }
-        guard let keyID = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") else {
-            throw StorageError(.invalidConfiguration, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set for s3:// storage")
-        }
-        let endpoint = Self.endpoint(in: env)
-        if let endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
-            throw StorageError(.invalidConfiguration, "the S3 endpoint must start with http:// or https://")
-        }
-        return S3Configuration(
-            credentials: SigV4Credentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")),
-            region: value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1",
-            endpoint: endpoint
-        )
     }
 }

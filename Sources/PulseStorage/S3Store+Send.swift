@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import PulseSupport
 import SigV4
 
 /// One S3 call before signing. The body is a factory because a retry must send it again from the start.

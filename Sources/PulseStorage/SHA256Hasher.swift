@@ -1,5 +1,5 @@
 import Crypto
-import SigV4
+import PulseSupport
 import NIOCore
 
 /// SHA-256 over ByteBuffers without copying them into arrays.

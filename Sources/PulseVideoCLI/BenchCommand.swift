@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PulseAPI
+import PulseDatabase
 import PulseJobs
 import PulseStorage
 
@@ -19,8 +21,10 @@ struct QueueBench: AsyncParsableCommand {
 
     func run() async throws {
         let (workers, jobs) = (self.workers, self.jobs)
-        let logger = makeLogger("pulse.bench")
-        let url = try runtime.configuration.databaseURL
+        let configuration = try readConfiguration(runtime.flags)
+        let logger = makeLogger("pulse.bench", level: configuration.logLevel)
+        try configuration.runtime.makeDirectories()
+        let url = configuration.runtime.databaseURL
         try await withDatabase(url: url, logger: logger) { database in
             _ = try await migrate(database, logger: logger)
             let queue = JobQueue(database: database)
@@ -65,26 +69,27 @@ struct ThumbnailBench: AsyncParsableCommand {
     @OptionGroup var media: MediaOptions
 
     func run() async throws {
-        let logger = makeLogger("pulse.bench")
-        let configuration = try runtime.configuration
-        let pulse = try await migratedRuntime(configuration, logger: logger)
-        var pipeline = PipelineConfiguration(media: try media.mediaConfiguration(), workDirectory: configuration.workDirectory)
-        pipeline.chunkSeconds = 60
-        let worker = Worker(database: pulse.database, store: pulse.store, bus: pulse.bus, pipeline: pipeline, logger: logger)
+        var configuration = try readConfiguration(runtime.flags, media.flags)
+        let logger = makeLogger("pulse.bench", level: configuration.logLevel)
+        // One idle worker with the default worker settings and one chunk per video, whatever
+        // the environment says: the figure is the latency to the thumbnail, not the encode.
+        configuration.chunkSeconds = 60
+        configuration.worker = WorkerConfiguration()
+        let application = try await buildApplication(configuration, role: .worker(drain: false), logger: logger)
+        let pulse = application.runtime
         let (source, runs) = (self.source, self.runs)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for service in pulse.services { group.addTask { try await service.run() } }
-            group.addTask { try await worker.run() }
-            let assets = AssetRepository(database: pulse.database)
-            let queue = JobQueue(database: pulse.database)
+            for service in application.services { group.addTask { try await service.service.run() } }
+            // As a client would: create, upload, then complete (timed from there).
+            let lifecycle = pulse.lifecycle(logger: logger)
+            let size = Int64((try FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? 0)
             var latencies: [Double] = []
             for run in 0..<runs {
-                let key = "uploads/bench-\(run)-\(UUID().uuidString).mp4"
-                try await pulse.store.put(fileAt: source, key: key, contentType: nil, mode: .copy)
-                let asset = try await assets.create(NewAsset(status: .queued, filename: "bench", sourceKey: key))
+                let asset = try await lifecycle.create(filename: "bench-\(run).mp4")
+                try await pulse.store.put(fileAt: source, key: asset.sourceKey ?? "", contentType: nil, mode: .copy)
                 let events = pulse.bus.subscribe(assetID: asset.id)
                 let start = ContinuousClock.now
-                try await queue.enqueue(assetID: asset.id, kind: .prepare)
+                try await lifecycle.uploaded(asset.id, size: size)
                 var thumbnailAt: Double?
                 for await event in events {
                     if event.type == .thumbnailReady, thumbnailAt == nil { thumbnailAt = seconds(ContinuousClock.now - start) }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PulseAPI
+import PulseDatabase
 import PulseJobs
 import PulseMedia
 import PulseStorage
@@ -10,8 +12,10 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
-        let logger = makeLogger("pulse.migrate")
-        let applied = try await withDatabase(url: try runtime.configuration.databaseURL, logger: logger) { database in
+        let configuration = try readConfiguration(runtime.flags)
+        let logger = makeLogger("pulse.migrate", level: configuration.logLevel)
+        try configuration.runtime.makeDirectories()
+        let applied = try await withDatabase(url: configuration.runtime.databaseURL, logger: logger) { database in
             try await migrate(database, logger: logger)
         }
         print(applied.isEmpty ? "up to date" : "applied: \(applied.map(String.init).joined(separator: ", "))")
@@ -27,15 +31,12 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = self.key
-        let id = try await withRuntime(runtime) { runtime in
+        let configuration = try readConfiguration(runtime.flags)
+        let id = try await withRuntime(configuration.runtime, logger: makeLogger("pulse", level: configuration.logLevel)) { runtime in
             guard let object = try await runtime.store.head(key: key) else {
                 throw ValidationError("no object \(key) in \(runtime.configuration.storageURL)")
             }
-            let repository = AssetRepository(database: runtime.database)
-            let asset = try await repository.create(NewAsset(
-                status: .queued, filename: (key as NSString).lastPathComponent, sourceKey: key, sourceSize: object.size))
-            try await JobQueue(database: runtime.database).enqueue(assetID: asset.id, kind: .prepare)
-            return asset.id
+            return try await runtime.lifecycle(logger: makeLogger("pulse", level: configuration.logLevel)).submit(sourceKey: key, size: object.size).id
         }
         print(id.uuidString.lowercased())
     }
@@ -50,7 +51,8 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let id = UUID(uuidString: id) else { throw ValidationError("not an asset id: \(self.id)") }
-        let asset = try await withRuntime(runtime) { runtime in
+        let configuration = try readConfiguration(runtime.flags)
+        let asset = try await withRuntime(configuration.runtime, logger: makeLogger("pulse", level: configuration.logLevel)) { runtime in
             try await AssetRepository(database: runtime.database).get(id)
         }
         guard let asset else {

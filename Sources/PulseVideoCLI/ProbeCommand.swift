@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Logging
+import PulseAPI
 import PulseMedia
 
 /// `pulse-video probe INPUT`: prints what the pipeline knows of a source, as JSON.
@@ -12,10 +12,11 @@ struct ProbeCommand: AsyncParsableCommand {
     @OptionGroup var media: MediaOptions
 
     func run() async throws {
-        let configuration = try media.mediaConfiguration()
+        let settings = try readConfiguration(media.flags)
+        let configuration = settings.media
         do {
             let source = try MediaInput.parse(input, plainHTTP: configuration.plainHTTP)
-            let result = try await Prober(configuration: configuration, logger: Logger(label: "pulse.probe")).probe(source)
+            let result = try await Prober(configuration: configuration, logger: makeLogger("pulse.probe", level: settings.logLevel)).probe(source)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PulseAPI
+import PulseDatabase
 import PulseJobs
 
 /// Where state lives: `--data` plus `PULSE_DATABASE_URL` / `PULSE_STORAGE_URL` (see RuntimeConfiguration).
@@ -8,36 +10,35 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Data folder of the embedded default: SQLite file, local storage, scratch (env PULSE_DATA_DIR, default ./data).")
     var data: String?
 
-    /// The configuration, with its folders created.
-    var configuration: RuntimeConfiguration {
-        get throws {
-            let configuration = RuntimeConfiguration(dataDirectory: data)
-            try configuration.makeDirectories()
-            return configuration
-        }
+    /// The flags given, for `readConfiguration`.
+    var flags: [String: String] { ["--data": data].compactMapValues { $0 } }
+}
+
+/// The process's configuration, read once: the flags given (from each option group's `flags`),
+/// then the environment, then the defaults. The one place the process environment is read.
+/// Every bad value is printed at once, one a line, and the command exits with status 64.
+func readConfiguration(_ flagGroups: [String: String]...) throws -> PulseConfiguration {
+    let flags = flagGroups.reduce(into: [String: String]()) { $0.merge($1) { _, new in new } }
+    do {
+        return try PulseConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
+    } catch {
+        let lines = error.problems.map { "  - \($0)" }.joined(separator: "\n")
+        FileHandle.standardError.write(Data("error: invalid configuration:\n\(lines)\n".utf8))
+        throw ExitCode.validationFailure
     }
 }
 
-/// Logs at info (or `PULSE_LOG_LEVEL`) to stderr, in swift-log's usual format, above the progress
+/// Logs at `level` (`PULSE_LOG_LEVEL`) to stderr, in swift-log's usual format, above the progress
 /// bar if one is drawn (see `TerminalOutput`).
-func makeLogger(_ label: String) -> Logger {
+func makeLogger(_ label: String, level: Logger.Level) -> Logger {
     var logger = Logger(label: label) { StreamLogHandler(label: $0, stream: TerminalOutput.standardError) }
-    logger.logLevel = ProcessInfo.processInfo.environment["PULSE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    logger.logLevel = level
     return logger
 }
 
-/// Applies migrations, then makes the runtime for a long-running command's `ServiceGroup`.
-/// Migrations use a short-lived connection of their own: the runtime's database may run only
-/// once, inside the group.
-func migratedRuntime(_ configuration: RuntimeConfiguration, logger: Logger) async throws -> PulseRuntime {
-    _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
-    return try PulseRuntime(configuration: configuration, logger: logger)
-}
-
-/// Opens the runtime, applies migrations and runs `body` with it.
-func withRuntime<T: Sendable>(_ options: RuntimeOptions, _ body: @escaping @Sendable (PulseRuntime) async throws -> T) async throws -> T {
-    let logger = makeLogger("pulse")
-    let runtime = try PulseRuntime(configuration: try options.configuration, logger: logger)
+/// Opens the runtime, applies migrations and runs `body` with it (the short commands).
+func withRuntime<T: Sendable>(_ configuration: RuntimeConfiguration, logger: Logger, _ body: @escaping @Sendable (PulseRuntime) async throws -> T) async throws -> T {
+    let runtime = try PulseRuntime(configuration: configuration, logger: logger)
     return try await runtime.run { runtime in
         _ = try await migrate(runtime.database, logger: logger)
         return try await body(runtime)

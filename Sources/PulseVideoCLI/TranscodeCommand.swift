@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PulseAPI
 import Logging
 import PulseJobs
 import PulseMedia
@@ -23,14 +24,14 @@ struct TranscodeCommand: AsyncParsableCommand {
     @OptionGroup var media: MediaOptions
 
     func run() async throws {
-        let configuration = try media.mediaConfiguration()
+        let settings = try readConfiguration(media.flags)
+        let configuration = settings.media
         let reporter = ProgressReporter(style: progress)
-        let environment = ProcessInfo.processInfo.environment
-        let logger = makeLogger("pulse.transcode")
+        let logger = makeLogger("pulse.transcode", level: settings.logLevel)
         do {
             let source: MediaInput
             if let location = S3Location(input) {
-                let store = try makeObjectStore(url: "s3://\(location.bucket)", environment: environment, logger: logger)
+                let store = try makeObjectStore(url: "s3://\(location.bucket)", s3: settings.runtime.s3, logger: logger)
                 source = try MediaInput.parse(try await store.mediaInput(key: location.key, expiresIn: .seconds(6 * 3600)), plainHTTP: configuration.plainHTTP)
             } else {
                 source = try MediaInput.parse(input, plainHTTP: configuration.plainHTTP)
@@ -43,7 +44,7 @@ struct TranscodeCommand: AsyncParsableCommand {
                 // exactly that prefix.
                 let prefix = location.prefix
                 guard !prefix.isEmpty else { throw ValidationError("--out must name a prefix: s3://BUCKET/PREFIX") }
-                let store = try makeObjectStore(url: "s3://\(location.bucket)", environment: environment, logger: logger)
+                let store = try makeObjectStore(url: "s3://\(location.bucket)", s3: settings.runtime.s3, logger: logger)
                 guard try await store.list(prefix: prefix).isEmpty else { throw ValidationError("--out \(out) is not empty") }
                 let scratch = NSTemporaryDirectory() + "pulse-transcode-\(UInt32.random(in: 0...UInt32.max))"
                 do {

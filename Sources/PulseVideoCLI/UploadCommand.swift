@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PulseAPI
 import PulseJobs
 import PulseStorage
 
@@ -14,8 +15,10 @@ struct UploadCommand: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
-        let configuration = try runtime.configuration
-        let store = try makeObjectStore(url: configuration.storageURL, environment: configuration.environment, logger: makeLogger("pulse.upload"))
+        let configuration = try readConfiguration(runtime.flags)
+        try configuration.runtime.makeDirectories()
+        let store = try makeObjectStore(
+            url: configuration.runtime.storageURL, s3: configuration.runtime.s3, logger: makeLogger("pulse.upload", level: configuration.logLevel))
         let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
         let started = ContinuousClock.now
         try await store.put(fileAt: file, key: key, contentType: nil, mode: .copy)

@@ -1,7 +1,5 @@
 import ArgumentParser
-import Foundation
-import Logging
-import PulseJobs
+import PulseAPI
 import ServiceLifecycle
 
 /// `pulse-video worker`: processes queued jobs until SIGTERM (or, with --drain, until the queue is empty).
@@ -15,21 +13,11 @@ struct WorkerCommand: AsyncParsableCommand {
     var drain = false
 
     func run() async throws {
-        let logger = makeLogger("pulse.worker")
-        let configuration = try runtime.configuration
-        let runtime = try await migratedRuntime(configuration, logger: logger)
-        var workerConfiguration = try options.workerConfiguration()
-        workerConfiguration.drain = drain
-        let pipeline = try options.pipeline(media: media, runtime: configuration)
-
-        let worker = Worker(database: runtime.database, store: runtime.store, bus: runtime.bus, pipeline: pipeline, configuration: workerConfiguration, logger: logger)
+        let configuration = try readConfiguration(runtime.flags, media.flags, options.flags)
+        let logger = makeLogger("pulse.worker", level: configuration.logLevel)
+        let application = try await buildApplication(configuration, role: .worker(drain: drain), logger: logger)
         // The worker ends the group itself when draining; SIGTERM/SIGINT stop it gracefully.
-        let group = ServiceGroup(configuration: .init(
-            services: runtime.services.map { .init(service: $0) }
-                + [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let group = ServiceGroup(configuration: .init(services: application.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import PulseSupport
 
 /// What a signature says about the request body: its SHA-256 (hex), or `UNSIGNED-PAYLOAD` when the
 /// body is streamed and hashing it first would mean reading it twice (TLS still protects it in transit).

@@ -4,6 +4,7 @@ public import struct FoundationEssentials.Date
 public import struct Foundation.Date
 #endif
 import Crypto
+import PulseSupport
 
 /// Signs requests with AWS Signature Version 4 for one region and service (S3 by default).
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import PulseJobs
+import PulseTestSupport
 import Testing
 
 extension IntegrationTests {
@@ -11,8 +12,8 @@ extension IntegrationTests {
             try await withFixture { fixture in
                 let badKey = "uploads/bad/not_video.mp4"
                 let goodKey = "uploads/good/tiny.mp4"
-                try await fixture.upload(try TestServices.media("not_video.mp4"), key: badKey)
-                try await fixture.upload(try TestServices.media("tiny_160x120.mp4"), key: goodKey)
+                try await fixture.upload(try TestMedia.path("not_video.mp4"), key: badKey)
+                try await fixture.upload(try TestMedia.path("tiny_160x120.mp4"), key: goodKey)
                 let bad = try await fixture.submit(badKey)
                 let good = try await fixture.submit(goodKey)
 
@@ -49,8 +50,8 @@ extension IntegrationTests {
         @Test(.enabled(if: TestServices.processTestsEnabled), .timeLimit(.minutes(2)))
         func declaredDurationsAreNotBelieved() async throws {
             try await withFixture { fixture in
-                try await fixture.upload(try TestServices.media("lying_duration.mkv"), key: "uploads/lying/source.mkv")
-                try await fixture.upload(try TestServices.media("no_duration.mkv"), key: "uploads/live/source.mkv")
+                try await fixture.upload(try TestMedia.path("lying_duration.mkv"), key: "uploads/lying/source.mkv")
+                try await fixture.upload(try TestMedia.path("no_duration.mkv"), key: "uploads/live/source.mkv")
                 let lying = try await fixture.submit("uploads/lying/source.mkv")
                 let live = try await fixture.submit("uploads/live/source.mkv")
                 _ = try fixture.startPulse("worker", ["worker"], environment: ["PULSE_MAX_DURATION": "30", "PULSE_SEGMENT_SECONDS": "4", "PULSE_CHUNK_SECONDS": "4"])

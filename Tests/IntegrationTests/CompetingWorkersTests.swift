@@ -1,6 +1,7 @@
 import Foundation
 import PulseJobs
 import PulseStorage
+import PulseTestSupport
 import Testing
 
 extension IntegrationTests {
@@ -13,7 +14,7 @@ extension IntegrationTests {
             try await withFixture { fixture in
                 let requestLog = fixture.logDirectory + "/requests.log"
                 let proxy = try await fixture.startProxy(requestLog: requestLog)
-                let clip = try TestServices.media("tiny_160x120.mp4")
+                let clip = try TestMedia.path("tiny_160x120.mp4")
                 var ids: [UUID] = []
                 for index in 0..<10 {
                     let key = "uploads/clip-\(index)/tiny.mp4"

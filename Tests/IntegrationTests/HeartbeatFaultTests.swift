@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import PulseDatabase
 import PulseJobs
 import PulseMedia
 import PulseStorage
+import PulseTestSupport
 import Synchronization
 import Testing
 
@@ -52,8 +54,9 @@ final class FailingHeartbeatDatabase: Database {
 
 extension IntegrationTests {
     @Suite struct HeartbeatFault {
-        /// Two heartbeats in a row fail while a chunk encodes (lease 3 s, renewed every second):
-        /// the worker retries them within the lease, the encode goes on, and no job is tried twice.
+        /// Two heartbeats in a row fail while a chunk encodes (lease 6 s, renewed every 2 s, a
+        /// failed renewal retried each second): the worker renews within two thirds of the lease,
+        /// the encode goes on, and no job is tried twice.
         @Test(.timeLimit(.minutes(2)))
         func aFailedHeartbeatDoesNotKillAHealthyEncode() async throws {
             let folder = NSTemporaryDirectory() + "pulse-heartbeat-\(UUID().uuidString.prefix(8))"
@@ -62,7 +65,7 @@ extension IntegrationTests {
             try await withDatabase(url: "sqlite://\(folder)/pulse.sqlite", logger: TestServices.logger) { base in
                 _ = try await migrate(base, logger: TestServices.logger)
                 let database = FailingHeartbeatDatabase(base, failures: 2)
-                let store = try makeObjectStore(url: "file://\(folder)/storage", environment: [:], logger: TestServices.logger)
+                let store = try makeObjectStore(url: "file://\(folder)/storage", logger: TestServices.logger)
                 let sourceKey = "uploads/heartbeat/source.mp4"
                 try await store.put(fileAt: try await Clips.hd6s(), key: sourceKey, contentType: "video/mp4", mode: .copy)
 
@@ -74,7 +77,7 @@ extension IntegrationTests {
                 pipeline.chunkSeconds = 60
                 var configuration = WorkerConfiguration()
                 configuration.drain = true
-                configuration.leaseSeconds = 3
+                configuration.leaseSeconds = 6
                 configuration.pollInterval = .milliseconds(50)
                 let worker = Worker(database: database, store: store, bus: InProcessEventBus(), pipeline: pipeline, configuration: configuration, logger: TestServices.logger)
 

@@ -2,6 +2,7 @@ import Foundation
 import PulseJobs
 import PulseMedia
 import PulseStorage
+import PulseTestSupport
 import Testing
 
 extension IntegrationTests {

@@ -1,5 +1,6 @@
 import Foundation
 import PulseJobs
+import PulseTestSupport
 import Testing
 
 extension IntegrationTests {

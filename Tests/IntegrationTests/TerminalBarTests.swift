@@ -1,4 +1,5 @@
 import Foundation
+import PulseTestSupport
 import Testing
 
 extension IntegrationTests {
@@ -14,7 +15,7 @@ extension IntegrationTests {
             try await withTemporaryFolder { root in
                 let script = "/usr/bin/script"
                 try #require(FileManager.default.isExecutableFile(atPath: script), "util-linux script is missing")
-                let command = [try TestServices.pulseVideo, "transcode", try TestServices.media(Self.clip), "--out", root + "/out"]
+                let command = [try TestServices.pulseVideo, "transcode", try TestMedia.path(Self.clip), "--out", root + "/out"]
                     .map(shellQuoted).joined(separator: " ")
                 // -e: script exits with the command's status; the terminal turns each \n into \r\n.
                 let result = try await runCommand(script, ["-qfec", command, "/dev/null"], environment: Self.environment, logDirectory: root)
@@ -54,7 +55,7 @@ extension IntegrationTests {
             try await withTemporaryFolder { root in
                 let result = try await runCommand(
                     try TestServices.pulseVideo,
-                    ["transcode", try TestServices.media(Self.clip), "--out", root + "/out", "--progress", "bar"],
+                    ["transcode", try TestMedia.path(Self.clip), "--out", root + "/out", "--progress", "bar"],
                     environment: Self.environment, logDirectory: root)
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(!result.stderr.utf8.contains(UInt8(ascii: "\r")), "stderr: \(result.stderr.debugDescription)")

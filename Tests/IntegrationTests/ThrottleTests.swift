@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import PulseDatabase
 import PulseJobs
 import PulseMedia
 import PulseStorage
+import PulseTestSupport
 import Synchronization
 import Testing
 
@@ -80,7 +82,7 @@ struct ThrottleObservation: Sendable {
 func runThrottledAsset(base: any Database, folder: String) async throws -> ThrottleObservation {
     _ = try await migrate(base, logger: TestServices.logger)
     let database = ProgressCountingDatabase(base)
-    let store = try makeObjectStore(url: "file://\(folder)/storage", environment: [:], logger: TestServices.logger)
+    let store = try makeObjectStore(url: "file://\(folder)/storage", logger: TestServices.logger)
     let sourceKey = "uploads/throttle/source.mp4"
     try await store.put(fileAt: try await Clips.hd6s(), key: sourceKey, contentType: "video/mp4", mode: .copy)
 
@@ -135,7 +137,7 @@ func collectEvents(_ stream: AsyncStream<AssetEvent>, whileRunning worker: Worke
 
 extension IntegrationTests {
     @Suite struct Throttle {
-        /// The seed's throttle, end to end through `Worker` and the in-process bus: subscribers hear
+        /// The progress throttle, end to end through `Worker` and the in-process bus: subscribers hear
         /// every >= 2 point change and never a step back, the database is written every >= 10
         /// points (counted at the SQL), the thumbnail goes out before the transcode progresses,
         /// and the last event is `ready`.
@@ -149,7 +151,7 @@ extension IntegrationTests {
             switch engine {
             case .sqlite: url = "sqlite://\(folder)/pulse.sqlite"
             case .postgres:
-                let base = try TestServices.postgresURL
+                let base = try TestServices.require("PULSE_TEST_POSTGRES_URL")
                 url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
             }
             let outcome: Result<ThrottleObservation, any Error>
@@ -162,7 +164,7 @@ extension IntegrationTests {
             }
             if engine == .postgres {
                 // The schema name is "it_" and hex digits: a plain identifier.
-                _ = try? await withDatabase(url: try TestServices.postgresURL, logger: TestServices.logger) { try await $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+                _ = try? await withDatabase(url: try TestServices.require("PULSE_TEST_POSTGRES_URL"), logger: TestServices.logger) { try await $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
             }
             let observed = try outcome.get()
             let events = observed.events

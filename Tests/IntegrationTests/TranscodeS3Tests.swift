@@ -1,5 +1,6 @@
 import Foundation
 import PulseStorage
+import PulseTestSupport
 import Testing
 
 extension IntegrationTests {
@@ -12,7 +13,7 @@ extension IntegrationTests {
             try await withFixture { fixture in
                 let requestLog = fixture.logDirectory + "/requests.log"
                 let proxy = try await fixture.startProxy(requestLog: requestLog)
-                let source = try TestServices.media("bigbuckbunny.mp4")
+                let source = try TestMedia.path("bigbuckbunny.mp4")
                 let sourceSize = try #require((try FileManager.default.attributesOfItem(atPath: source))[.size] as? Int)
                 try await fixture.upload(source, key: "bigbuckbunny.mp4")
                 let scratch = fixture.root + "/tmp"
@@ -56,7 +57,7 @@ extension IntegrationTests {
                 print("[transcode] \(stored.segments.count) segments in \(stored.playlists.count) playlists; source reads: \(reads.map { $0.range ?? "-" }); largest scratch file \(largestScratchFile) of \(sourceSize) bytes")
 
                 // A source that is not a video: non-zero, ERR_NON_VIDEO, nothing under the output prefix.
-                try await fixture.upload(try TestServices.media("not_video.mp4"), key: "bad.mp4")
+                try await fixture.upload(try TestMedia.path("not_video.mp4"), key: "bad.mp4")
                 let failed = try await fixture.runPulse(
                     ["transcode", "s3://\(fixture.bucket)/bad.mp4", "--out", "s3://\(fixture.bucket)/bad-out/", "--progress", "none"],
                     environment: ["AWS_ENDPOINT_URL_S3": proxy.endpoint, "TMPDIR": scratch])

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+import PulseDatabase
 import PulseJobs
+import PulseTestSupport
 import Testing
 
 /// The scale-out shape on real parts: `pulse-video serve --no-worker` and two `pulse-video worker`
@@ -9,21 +11,19 @@ import Testing
 /// `PULSE_REQUIRE_SERVICES=1`).
 @Suite("End to end: serve + two workers on PostgreSQL and S3")
 struct EndToEndTests {
-    static let binary = "\(TestEnvironment.root)/.build/debug/pulse-video"
-    static let enabled = TestEnvironment.required
-        || (TestEnvironment.postgresURL != nil && TestEnvironment.s3Endpoint != nil && FileManager.default.isExecutableFile(atPath: binary))
+    static let binary = "\(TestServices.packageRoot)/.build/debug/pulse-video"
+    static let enabled = TestServices.required
+        || (TestServices.postgresURL != nil && TestServices.s3Endpoint != nil && FileManager.default.isExecutableFile(atPath: binary))
 
     @Test("upload through the presigned URL, events across processes, playlist decoded by ffmpeg", .enabled(if: enabled), .timeLimit(.minutes(4)))
     func scaleOut() async throws {
-        guard let postgres = TestEnvironment.postgresURL, let s3 = TestEnvironment.s3Endpoint else {
+        guard let postgres = TestServices.postgresURL, let s3 = TestServices.s3Endpoint else {
             throw MissingPrerequisite(description: "PULSE_REQUIRE_SERVICES=1 but PULSE_TEST_POSTGRES_URL or PULSE_TEST_S3_ENDPOINT is not set")
         }
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw MissingPrerequisite(description: "\(Self.binary) is missing: swift build --product pulse-video")
         }
-        guard let clip = TestEnvironment.clip("long_7s_320p.mp4") else {
-            throw MissingPrerequisite(description: "TestMedia/long_7s_320p.mp4 missing: run scripts/gen-test-media.sh")
-        }
+        let clip = try TestMedia.path("long_7s_320p.mp4")
         let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         let bucket = "pulse-api-e2e-\(suffix)"
         let schema = "api_e2e_\(suffix)"
@@ -123,7 +123,7 @@ struct EndToEndTests {
         workers.forEach { $0.stop() }
         #expect(serve.exitStatus == 0, "serve ends cleanly on SIGTERM")
         // Drop the test's schema.
-        try await withDatabase(url: postgres, logger: TestEnvironment.logger) { database in
+        try await withDatabase(url: postgres, logger: TestServices.logger) { database in
             // The name was generated above from hex digits: a plain identifier.
             _ = try await database.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE", [])
         }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 @testable import PulseAPI
+import PulseTestSupport
 import Testing
 
 /// The whole flow on the embedded default (SQLite, local storage, an embedded worker), against a
@@ -8,9 +9,9 @@ import Testing
 /// files, list, delete.
 @Suite("API flow")
 struct FlowTests {
-    @Test("create, upload, complete, events, playback, delete", .enabled(if: TestEnvironment.hasMedia), .timeLimit(.minutes(3)))
+    @Test("create, upload, complete, events, playback, delete", .enabled(if: TestServices.mediaEnabled), .timeLimit(.minutes(3)))
     func wholeFlow() async throws {
-        guard let clip = TestEnvironment.clip("sd_480p.mp4") else { throw MissingPrerequisite(description: "TestMedia/sd_480p.mp4 missing: run scripts/gen-test-media.sh") }
+        let clip = try TestMedia.path("sd_480p.mp4")
         try await TestServer.with { server in
             let created = try await server.createAsset(filename: "My holiday (1).mp4")
             let id = try #require(created["id"] as? String)

@@ -5,37 +5,12 @@ import Logging
 import NIOCore
 import NIOHTTP1
 @testable import PulseAPI
+import PulseDatabase
 import PulseJobs
+import PulseTestSupport
 import ServiceLifecycle
 import Synchronization
 import Testing
-
-enum TestEnvironment {
-    static let variables = ProcessInfo.processInfo.environment
-    static let required = variables["PULSE_REQUIRE_SERVICES"] == "1"
-    static let postgresURL = variables["PULSE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let s3Endpoint = variables["PULSE_TEST_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
-    /// The package root, from this file's path.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let mediaDirectory = variables["PULSE_TEST_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(root)/TestMedia"
-
-    /// A generated clip, or nil when it is missing (the tests then throw MissingPrerequisite and fail:
-    /// scripts/gen-test-media.sh makes every clip, so a missing one is an error, not a skip).
-    static func clip(_ name: String) -> String? {
-        let path = "\(mediaDirectory)/\(name)"
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
-
-    /// Whether tests that need generated media run: always. Media is not a service; a missing clip
-    /// fails the test (run scripts/gen-test-media.sh) rather than skipping it.
-    static let hasMedia = true
-
-    static let logger: Logger = {
-        var logger = Logger(label: "pulse-api-tests")
-        logger.logLevel = variables["PULSE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        return logger
-    }()
-}
 
 struct MissingPrerequisite: Error, CustomStringConvertible {
     var description: String
@@ -54,44 +29,36 @@ struct TestServer: Sendable {
 
     static func with(
         worker: Bool = true,
+        logger: Logger? = nil,
         configure: (inout APIConfiguration) -> Void = { _ in },
         _ body: (TestServer) async throws -> Void
     ) async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-api-\(UUID().uuidString.lowercased())").path
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let logger = TestEnvironment.logger
-        // Only PATH from outside: the embedded default (SQLite + local folder), whatever the shell has.
-        let configuration = RuntimeConfiguration(dataDirectory: data, environment: ["PATH": TestEnvironment.variables["PATH"] ?? "/usr/bin:/bin"])
-        _ = try await withDatabase(url: configuration.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
-        let runtime = try PulseRuntime(configuration: configuration, logger: logger)
-
-        var api = APIConfiguration(apiKey: "test-key-\(UUID().uuidString.lowercased())")
-        api.port = 0
-        api.eventRecheckInterval = .seconds(2)
-        configure(&api)
+        let logger = logger ?? TestServices.logger
+        // The embedded default (SQLite + local folder) with its documented defaults, whatever the
+        // shell's environment says; wired by the same `buildApplication` as `serve`.
+        var configuration = PulseConfiguration(dataDirectory: data)
+        configuration.api.apiKey = "test-key-\(UUID().uuidString.lowercased())"
+        configuration.api.port = 0
+        configuration.api.eventRecheckInterval = .seconds(2)
+        configure(&configuration.api)
+        configuration.embeddedWorkers = worker ? 1 : 0
+        configuration.worker.pollInterval = .milliseconds(100)
         let (addresses, addressContinuation) = AsyncStream.makeStream(of: String.self)
-        let server = try PulseServer(
-            runtime: runtime, configuration: api, metrics: APIMetrics(), logger: logger,
+        let application = try await buildApplication(
+            configuration, role: .serve, logger: logger, metrics: APIMetrics(),
             onListening: { addressContinuation.yield($0) }
         )
-        var services: [any Service] = runtime.services
-        if worker {
-            var workerConfiguration = WorkerConfiguration()
-            workerConfiguration.pollInterval = .milliseconds(100)
-            services.append(Worker(
-                database: runtime.database, store: runtime.store, bus: runtime.bus,
-                pipeline: PipelineConfiguration(workDirectory: configuration.workDirectory),
-                configuration: workerConfiguration, logger: logger
-            ))
-        }
-        services.append(server.makeApplication())
-        let group = ServiceGroup(services: services, logger: logger)
+        let server = try #require(application.server)
+        let runtime = application.runtime
+        let group = ServiceGroup(configuration: .init(services: application.services, logger: logger))
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let address = try await firstValue(addresses, within: .seconds(30), what: "the server to listen")
-            let testServer = TestServer(baseURL: address, apiKey: api.apiKey, server: server, runtime: runtime, dataDirectory: data)
+            let testServer = TestServer(baseURL: address, apiKey: server.apiKey, server: server, runtime: runtime, dataDirectory: data)
             let outcome: Result<Void, any Error>
             do { outcome = .success(try await body(testServer)) } catch { outcome = .failure(error) }
             await group.triggerGracefulShutdown()
@@ -114,20 +81,6 @@ func firstValue<T: Sendable>(_ stream: AsyncStream<T>, within timeout: Duration,
         }
         defer { group.cancelAll() }
         guard let value = try await group.next() ?? nil else { throw MissingPrerequisite(description: "timed out waiting for \(what)") }
-        return value
-    }
-}
-
-/// Runs `body`, failing once `timeout` passes.
-func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let value = try await group.next() ?? nil else { throw MissingPrerequisite(description: "timed out: \(what)") }
         return value
     }
 }
@@ -200,7 +153,7 @@ final class EventLog: Sendable {
 /// Connects and records messages until the server closes; returns the close frame.
 @discardableResult
 func followEvents(_ url: String, into log: EventLog) async throws -> WebSocketCloseFrame? {
-    try await WebSocketClient.connect(url: url, logger: TestEnvironment.logger) { inbound, _, _ in
+    try await WebSocketClient.connect(url: url, logger: TestServices.logger) { inbound, _, _ in
         for try await message in inbound.messages(maxSize: 1 << 20) {
             if case .text(let text) = message { log.append(text) }
         }

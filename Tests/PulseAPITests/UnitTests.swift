@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 @testable import PulseAPI
 import PulseJobs
 import PulseStorage
+import SigV4
 import Testing
 
 @Suite("Event filter")
@@ -111,7 +113,8 @@ struct LinkTests {
     func publicMediaURL() async throws {
         var configuration = APIConfiguration(apiKey: "k")
         configuration.publicMediaURL = "https://cdn.example/pulse/"
-        let store = try makeObjectStore(url: "s3://bucket/pulse", environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1"])
+        let s3 = S3Configuration(credentials: SigV4Credentials(accessKeyID: "a", secretAccessKey: "b"), endpoint: "http://127.0.0.1:1")
+        let store = try makeObjectStore(url: "s3://bucket/pulse", s3: s3, logger: Logger(label: "links-test"))
         let links = Links(configuration: configuration, store: store, localSigningSecret: nil, boundAddress: BoundAddress())
         let id = UUID()
         let idText = id.uuidString.lowercased()

@@ -1,5 +1,7 @@
 import Foundation
+import PulseDatabase
 import PulseJobs
+import PulseTestSupport
 import Testing
 
 @Suite struct AssetRepositoryTests {
@@ -77,7 +79,7 @@ import Testing
             let id = try await assets.create(NewAsset(status: .queued)).id
             #expect(try await assets.beginAttempt(id))
             try await assets.setProbe(id, json: #"{"width":1920}"#, duration: 61.5)
-            try await assets.setLadder(id, json: #"["1080p","720p"]"#)
+            try await assets.setPlan(id, json: #"["1080p","720p"]"#)
             try await assets.setChunkCount(id, 2)
             try await assets.setThumbnail(id, key: "processed/\(id)/thumbnail.jpg")
             try await assets.markHLSPart(id, rung: "1080p")
@@ -92,7 +94,7 @@ import Testing
             #expect(asset.attempts == 1)
             #expect(asset.probeJSON == #"{"width":1920}"#)
             #expect(asset.duration == 61.5)
-            #expect(asset.ladderJSON == #"["1080p","720p"]"#)
+            #expect(asset.planJSON == #"["1080p","720p"]"#)
             #expect(asset.chunkCount == 2)
             #expect(asset.thumbnailKey == "processed/\(id)/thumbnail.jpg")
             #expect(asset.hlsParts == ["1080p": true, "720p": true])

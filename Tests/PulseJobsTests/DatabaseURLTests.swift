@@ -1,3 +1,4 @@
+@testable import PulseDatabase
 @testable import PulseJobs
 import Testing
 

@@ -1,5 +1,7 @@
 import Foundation
+import PulseDatabase
 @testable import PulseJobs
+import PulseTestSupport
 import Synchronization
 import Testing
 

@@ -1,5 +1,7 @@
 import Foundation
+import PulseDatabase
 import PulseJobs
+import PulseTestSupport
 import Testing
 
 @Suite struct JobQueueTests {

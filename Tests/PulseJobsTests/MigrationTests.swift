@@ -1,5 +1,7 @@
 import Foundation
+@testable import PulseDatabase
 @testable import PulseJobs
+import PulseTestSupport
 import Testing
 
 @Suite struct MigrationTests {

@@ -1,5 +1,7 @@
 import Foundation
+import PulseDatabase
 import PulseJobs
+import PulseTestSupport
 import Testing
 
 /// Storage outages are waited out without using up attempts; a worker that lost its lease cannot

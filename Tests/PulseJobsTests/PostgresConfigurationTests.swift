@@ -1,5 +1,7 @@
 import Foundation
+@testable import PulseDatabase
 @testable import PulseJobs
+import PulseTestSupport
 import Testing
 
 /// Makes a missing PostgreSQL visible in the test report instead of silently running SQLite only

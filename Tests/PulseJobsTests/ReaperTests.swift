@@ -1,8 +1,10 @@
 import Foundation
 import Logging
 import NIOCore
+import PulseDatabase
 @testable import PulseJobs
 import PulseStorage
+import PulseTestSupport
 import ServiceLifecycle
 import Testing
 
@@ -236,12 +238,12 @@ import Testing
         }
     }
 
-    @Test("AssetDeletion is idempotent", arguments: Engine.all)
+    @Test("AssetLifecycle is idempotent", arguments: Engine.all)
     func deletionIsIdempotent(engine: Engine) async throws {
         try await withFixture(engine) { f in
             let id = try await f.asset(.ready, objects: ["processed/{id}/master.m3u8", "uploads/{id}/clip.mp4"])
             let other = try await f.asset(.ready, objects: ["processed/{id}/master.m3u8"])
-            let deletion = AssetDeletion(assets: f.assets, queue: f.queue, store: f.store, bus: f.bus, logger: TestServices.logger)
+            let deletion = AssetLifecycle(assets: f.assets, queue: f.queue, store: f.store, bus: f.bus, logger: TestServices.logger)
             #expect(try await deletion.delete(id))
             try await f.expectGone(id)
             #expect(try await deletion.delete(id) == false)

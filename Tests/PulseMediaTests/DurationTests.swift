@@ -1,5 +1,6 @@
 import Foundation
 @testable import PulseMedia
+import PulseTestSupport
 import Testing
 
 /// Nothing the container declares is believed: the duration used for limits, plans and progress is
@@ -10,14 +11,14 @@ struct DurationTests {
     /// A Matroska header that declares 5 s over 60 s of video.
     @Test func aLyingHeaderIsMeasuredAndItsLimitEnforced() async throws {
         let path = try TestMedia.path("lying_duration.mkv")
-        let result = try await Prober(configuration: testConfiguration(), logger: testLogger).probe(.file(path))
+        let result = try await Prober(configuration: testConfiguration(), logger: TestServices.logger).probe(.file(path))
         #expect(abs((result.declaredDuration ?? 0) - 5) < 0.1, "the fixture should declare 5 s: \(result.declaredDuration ?? -1)")
         #expect(abs(result.duration - 60) < 0.5, "measured \(result.duration) s")
 
         var limited = testConfiguration()
         limited.limits.maxDurationSeconds = 10
         await expectCode(.durationExceedConstraint) {
-            _ = try await Prober(configuration: limited, logger: testLogger).probe(.file(path))
+            _ = try await Prober(configuration: limited, logger: TestServices.logger).probe(.file(path))
         }
     }
 
@@ -36,7 +37,7 @@ struct DurationTests {
     /// A stream written live (no duration, no index) is not malformed: measured, then processed.
     @Test func aSourceWithNoDeclaredDurationIsMeasuredAndProcessed() async throws {
         let path = try TestMedia.path("no_duration.mkv")
-        let probed = try await Prober(configuration: testConfiguration(), logger: testLogger).probe(.file(path))
+        let probed = try await Prober(configuration: testConfiguration(), logger: TestServices.logger).probe(.file(path))
         #expect(probed.declaredDuration == nil)
         #expect(abs(probed.duration - 12) < 0.5, "measured \(probed.duration) s")
 
@@ -58,7 +59,7 @@ struct DurationTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let cut = folder + "/cut.mp4"
         try whole.prefix(whole.count * 55 / 100).write(to: URL(fileURLWithPath: cut))
-        let error = await mediaError { _ = try await Prober(configuration: testConfiguration(), logger: testLogger).probe(.file(cut)) }
+        let error = await mediaError { _ = try await Prober(configuration: testConfiguration(), logger: TestServices.logger).probe(.file(cut)) }
         #expect(error?.code == .malformedVideo)
         #expect(error?.message.contains("truncated") == true, "\(error.map(String.init(describing:)) ?? "no error")")
     }
@@ -85,11 +86,28 @@ struct DurationTests {
         }
     }
 
-    @Test func lastPacketEndReadsPtsOrDtsPlusDuration() {
-        #expect(Prober.lastPacketEnd("0.000000,0.000000,0.033333\n9.966667,9.933333,0.033333\n4.0,4.0,0.03\n") == 10.0)
-        #expect(Prober.lastPacketEnd("N/A,2.000000,0.500000\n") == 2.5)
-        #expect(Prober.lastPacketEnd("N/A,N/A,N/A\n") == nil)
-        #expect(Prober.lastPacketEnd("") == nil)
+    @Test func packetEndsArePerStreamPtsOrDtsPlusDuration() {
+        let csv = "0,0.000000,0.000000,0.033333\n1,0.000000,0.000000,0.021333\n0,9.966667,9.933333,0.033333\n0,4.0,4.0,0.03\n1,N/A,12.000000,0.500000\n2,N/A,N/A,N/A\n"
+        #expect(Prober.packetEnds(csv) == [0: 10.0, 1: 12.5])
+        #expect(Prober.packetEnds("").isEmpty)
+    }
+
+    /// A clip whose audio outlasts its video is not a truncated file: the container's duration
+    /// is compared with the furthest stream, and the audio's extent is measured for its check.
+    @Test func audioLongerThanVideoIsNotTruncation() async throws {
+        let folder = temporaryDirectory("pulse-longaudio")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/long-audio.mp4"
+        let made = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
+                                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
+                                        "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags", "+faststart", path])
+        try #require(made.status == 0, "\(made.err)")
+        let probe = try await Prober(configuration: testConfiguration(), logger: TestServices.logger).probe(.file(path))
+        #expect(abs(probe.duration - 3) < 0.1, "video \(probe.duration)")
+        #expect(abs((probe.audio?.duration ?? 0) - 6) < 0.1, "audio \(probe.audio?.duration ?? -1)")
+        let (root, result, _) = try await transcode(path, configuration: testConfiguration(segmentSeconds: 2))
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(result.renditions.allSatisfy { abs($0.duration - 3) < 0.5 }, "\(result.renditions.map { "\($0.name) \($0.duration)" })")
     }
 
     /// A tool that never finishes (here ffprobe blocked opening a FIFO nobody writes) is killed at
@@ -103,7 +121,7 @@ struct DurationTests {
         configuration.probeTimeout = .seconds(2)
         let started = ContinuousClock.now
         await expectCode(.toolTimeout) {
-            _ = try await Prober(configuration: configuration, logger: testLogger).probe(.file(fifo))
+            _ = try await Prober(configuration: configuration, logger: TestServices.logger).probe(.file(fifo))
         }
         #expect(ContinuousClock.now - started < .seconds(10))
         try await Task.sleep(for: .milliseconds(500))

@@ -1,11 +1,12 @@
 import Foundation
 import PulseMedia
+import PulseTestSupport
 import Testing
 
 @Suite("Probe")
 struct ProbeTests {
     func probe(_ path: String, _ configuration: MediaConfiguration = testConfiguration()) async throws -> ProbeResult {
-        try await Prober(configuration: configuration, logger: testLogger).probe(.file(path))
+        try await Prober(configuration: configuration, logger: TestServices.logger).probe(.file(path))
     }
 
     @Test func landscapeWithAudio() async throws {
@@ -75,7 +76,7 @@ struct ProbeTests {
         configuration.plainHTTP = PlainHTTPPolicy(allowAll: true)
         // Nothing listens on port 9 of loopback: connection refused. The signature must not leak.
         let input = try MediaInput.url("http://127.0.0.1:9/bucket/v.mp4?X-Amz-Signature=topsecret", plainHTTP: configuration.plainHTTP)
-        let prober = Prober(configuration: configuration, logger: testLogger)
+        let prober = Prober(configuration: configuration, logger: TestServices.logger)
         let error = await mediaError { _ = try await prober.probe(input) }
         #expect(error?.code == .storageUnavailable)
         #expect(error?.isOutage == true)

@@ -21,13 +21,14 @@ struct ProgressTests {
     }
 
     @Test func aggregatorWeightsUnitsAndNeverDecreases() {
-        var aggregator = ProgressAggregator(units: ["video-0": 60, "video-1": 60, "audio-0": 0])
+        let (video0, video1) = (WorkUnit.ID(stream: .video, index: 0), WorkUnit.ID(stream: .video, index: 1))
+        var aggregator = ProgressAggregator(units: [video0: 60, video1: 60, WorkUnit.ID(stream: .audio, index: 0): 0])
         #expect(aggregator.thumbnailDone() == 5)
-        #expect(abs(aggregator.update("video-0", fraction: 0.5) - (5 + 95 * 0.25)) < 1e-9)
+        #expect(abs(aggregator.update(video0, fraction: 0.5) - (5 + 95 * 0.25)) < 1e-9)
         // A late, lower report from the same unit does not move the percent back.
-        #expect(abs(aggregator.update("video-0", fraction: 0.2) - (5 + 95 * 0.25)) < 1e-9)
-        #expect(aggregator.update("video-0", fraction: 1) == 52.5)
-        #expect(aggregator.update("video-1", fraction: 1) == 100)
+        #expect(abs(aggregator.update(video0, fraction: 0.2) - (5 + 95 * 0.25)) < 1e-9)
+        #expect(aggregator.update(video0, fraction: 1) == 52.5)
+        #expect(aggregator.update(video1, fraction: 1) == 100)
     }
 
     @Test func watchdogFiresWhenSilent() async {

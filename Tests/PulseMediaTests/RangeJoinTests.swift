@@ -1,5 +1,6 @@
 import Foundation
 import PulseMedia
+import PulseTestSupport
 import Testing
 
 /// Ranges encoded apart (other processes, machines, or after a crash) must join into the same
@@ -63,7 +64,7 @@ struct SafetyTests {
         let root = temporaryDirectory("pulse-out")
         defer { try? FileManager.default.removeItem(atPath: root) }
         await expectCode(.nonVideo) {
-            _ = try await Transcoder(configuration: testConfiguration(), logger: testLogger).transcode(
+            _ = try await Transcoder(configuration: testConfiguration(), logger: TestServices.logger).transcode(
                 input: .file(try TestMedia.path("playlist_as.mp4")), output: DirectoryOutput(root: root), workDirectory: root + "/.work")
         }
     }
@@ -84,7 +85,7 @@ struct SafetyTests {
         var configuration = testConfiguration()
         configuration.encoding.preset = "veryslow"  // slow enough to be caught mid-encode
         let transcoding = Task {
-            try await Transcoder(configuration: configuration, logger: testLogger).transcode(
+            try await Transcoder(configuration: configuration, logger: TestServices.logger).transcode(
                 input: .file(source), output: DirectoryOutput(root: root), workDirectory: root + "/.work")
         }
         // Wait until an ffmpeg encodes into our folder, then cancel.

@@ -1,28 +1,8 @@
 import Foundation
 import Logging
 import PulseMedia
+import PulseTestSupport
 import Testing
-
-/// Where the test media lives: the generated cases and the real footage (bigbuckbunny.mp4, bikes.mp4),
-/// all made by `scripts/gen-test-media.sh` in `TestMedia/` (or `PULSE_TEST_MEDIA_DIR`).
-enum TestMedia {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static var directory: String {
-        ProcessInfo.processInfo.environment["PULSE_TEST_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? repositoryRoot + "/TestMedia"
-    }
-
-    /// A test medium; fails the test when `scripts/gen-test-media.sh` has not made it.
-    static func path(_ name: String) throws -> String {
-        let path = directory + "/" + name
-        try #require(FileManager.default.fileExists(atPath: path), "missing \(path): run scripts/gen-test-media.sh")
-        return path
-    }
-}
 
 /// Runs a command and returns its stdout, stderr and exit status (for ffprobe checks).
 func shell(_ executable: String, _ arguments: [String]) throws -> (out: String, err: String, status: Int32) {
@@ -60,12 +40,6 @@ func testConfiguration(segmentSeconds: Double = 10) -> MediaConfiguration {
     return configuration
 }
 
-let testLogger: Logger = {
-    var logger = Logger(label: "pulse.test")
-    logger.logLevel = .warning
-    return logger
-}()
-
 func temporaryDirectory(_ name: String = "pulse-test") -> String {
     let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -80,7 +54,7 @@ func transcode(
 ) async throws -> (String, TranscodeResult, [TranscodeProgress]) {
     let root = temporaryDirectory("pulse-out")
     let events = EventLog()
-    let result = try await Transcoder(configuration: configuration, logger: testLogger).transcode(
+    let result = try await Transcoder(configuration: configuration, logger: TestServices.logger).transcode(
         input: .file(input),
         output: DirectoryOutput(root: root),
         chunkSeconds: chunkSeconds,

@@ -1,5 +1,6 @@
 import Foundation
 import PulseMedia
+import PulseTestSupport
 import Testing
 
 @Suite("Transcode", .serialized)
@@ -94,7 +95,7 @@ struct TranscodeTests {
         let root = temporaryDirectory("pulse-out")
         defer { try? FileManager.default.removeItem(atPath: root) }
         await expectCode(.nonVideo) {
-            _ = try await Transcoder(configuration: testConfiguration(), logger: testLogger).transcode(
+            _ = try await Transcoder(configuration: testConfiguration(), logger: TestServices.logger).transcode(
                 input: .file(try TestMedia.path("not_video.mp4")), output: DirectoryOutput(root: root), workDirectory: root + "/.work")
         }
         #expect(!FileManager.default.fileExists(atPath: root + "/master.m3u8"))

@@ -3,10 +3,12 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import PulseTestSupport
 import Synchronization
 import Testing
 
 @testable import PulseStorage
+import PulseSupport
 import SigV4
 
 /// Against a real moto_server (`PULSE_TEST_S3_ENDPOINT`); each test makes its own bucket.

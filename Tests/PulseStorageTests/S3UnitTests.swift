@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import PulseStorage
@@ -6,25 +7,14 @@ import SigV4
 
 @Suite("S3 configuration, addressing and parsing (no I/O)")
 struct S3UnitTests {
-    @Test("configuration from the environment")
-    func environment() throws {
-        let env = [
-            "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_SESSION_TOKEN": "TOK",
-            "AWS_ENDPOINT_URL": "http://generic:9000", "AWS_ENDPOINT_URL_S3": "http://s3only:9000",
-        ]
-        let configuration = try S3Configuration.fromEnvironment(env)
-        #expect(configuration.credentials == SigV4Credentials(accessKeyID: "AK", secretAccessKey: "SK", sessionToken: "TOK"))
-        #expect(configuration.region == "us-east-1")
-        #expect(configuration.endpoint == "http://s3only:9000")
-        #expect(configuration.addressing == .path)  // an endpoint implies path-style
-
-        let aws = try S3Configuration.fromEnvironment(["AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_REGION": "eu-west-1"])
+    @Test("an endpoint implies path-style addressing; AWS itself is virtual-hosted")
+    func defaults() {
+        let credentials = SigV4Credentials(accessKeyID: "AK", secretAccessKey: "SK")
+        let endpoint = S3Configuration(credentials: credentials, endpoint: "http://s3only:9000")
+        #expect(endpoint.region == "us-east-1" && endpoint.addressing == .path)
+        let aws = S3Configuration(credentials: credentials, region: "eu-west-1")
         #expect(aws.endpoint == nil && aws.addressing == .virtualHosted && aws.region == "eu-west-1")
-        #expect(aws.credentials.sessionToken == nil)
-        #expect(throws: StorageError.self) { _ = try S3Configuration.fromEnvironment([:]) }
-        #expect(throws: StorageError.self) {
-            _ = try S3Configuration.fromEnvironment(["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "S", "AWS_ENDPOINT_URL": "minio:9000"])
-        }
+        // Reading the AWS_* variables is the configuration reader's (PulseAPITests' ConfigurationTests).
     }
 
     @Test("addressing: path-style, virtual-hosted, default ports")
@@ -46,16 +36,20 @@ struct S3UnitTests {
     @Test("the factory: file:// and s3:// URLs")
     func factory() throws {
         let folder = try temporaryFolder()
-        let local = try makeObjectStore(url: "file://\(folder)/store", environment: [:])
+        let logger = Logger(label: "factory-test")
+        let local = try makeObjectStore(url: "file://\(folder)/store", logger: logger)
         #expect((local as? LocalStore)?.root == folder + "/store")
-        let env = ["AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"]
-        let s3 = try #require(try makeObjectStore(url: "s3://media/pulse/dev", environment: env) as? S3Store)
+        let settings = S3Configuration(credentials: SigV4Credentials(accessKeyID: "AK", secretAccessKey: "SK"), endpoint: "http://127.0.0.1:9")
+        let s3 = try #require(try makeObjectStore(url: "s3://media/pulse/dev", s3: settings, logger: logger) as? S3Store)
         #expect(s3.bucket == "media" && s3.prefix == "pulse/dev/")
-        let bare = try #require(try makeObjectStore(url: "s3://media", environment: env) as? S3Store)
+        let bare = try #require(try makeObjectStore(url: "s3://media", s3: settings, logger: logger) as? S3Store)
         #expect(bare.prefix == "")
-        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "ftp://x", environment: env) }
-        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "s3://media/x", environment: [:]) }
-        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "file://relative", environment: [:]) }
+        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "ftp://x", s3: settings, logger: logger) }
+        // s3:// without S3 settings (no key pair configured).
+        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "s3://media/x", logger: logger) }
+        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "file://relative", logger: logger) }
+        #expect(try StorageLocation(url: "s3://media/pulse/dev") == .s3(bucket: "media", prefix: "pulse/dev"))
+        #expect(try StorageLocation(url: "file:///srv/pulse") == .folder("/srv/pulse"))
     }
 
     @Test(

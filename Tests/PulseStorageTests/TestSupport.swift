@@ -7,25 +7,6 @@ import Testing
 @testable import PulseStorage
 import SigV4
 
-/// The contract with the CI scripts: `PULSE_TEST_S3_ENDPOINT` is a plain moto_server,
-/// `PULSE_TEST_S3_AUTH_ENDPOINT` one started with `INITIAL_NO_AUTH_ACTION_COUNT=0`. Unset means
-/// skip, unless `PULSE_REQUIRE_SERVICES=1`, in which case the tests run and fail.
-enum TestServices {
-    static let environment = ProcessInfo.processInfo.environment
-    static let required = environment["PULSE_REQUIRE_SERVICES"] == "1"
-
-    static func shouldRun(_ variable: String) -> Bool {
-        required || !(environment[variable] ?? "").isEmpty
-    }
-
-    static func endpoint(_ variable: String) throws -> String {
-        try #require(environment[variable].flatMap { $0.isEmpty ? nil : $0 }, "\(variable) is not set")
-    }
-
-    static var plainEndpoint: String { get throws { try endpoint("PULSE_TEST_S3_ENDPOINT") } }
-    static var authEndpoint: String { get throws { try endpoint("PULSE_TEST_S3_AUTH_ENDPOINT") } }
-}
-
 /// A bucket name of its own for each test, so tests never see each other's objects.
 func uniqueBucket(_ label: String) -> String {
     "pulse-\(label)-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import PulseSupport
 @testable import SigV4
 
 /// The worked examples of the S3 developer guide ("Signature Calculations for the Authorization Header:

@@ -1,4 +1,4 @@
-import SigV4
+import PulseSupport
 public import Foundation
 
 /// The API key of the embedded default: generated on first start and kept in the data folder

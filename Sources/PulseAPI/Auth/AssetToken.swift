@@ -1,6 +1,6 @@
 import Crypto
 public import Foundation
-import SigV4
+import PulseSupport
 
 /// Short-lived per-asset tokens for browsers: `at1.<expiry>.<hex HMAC-SHA256>`, where the MAC covers
 /// the asset id and the expiry (Unix seconds) under a secret kept in the data folder. A token lets

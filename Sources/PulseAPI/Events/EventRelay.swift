@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWebSocket
 import Logging
 import PulseJobs
+import PulseSupport
 
 /// Runs one `GET /v1/assets/{id}/events` WebSocket: a snapshot of the asset, then its events as the
 /// bus delivers them (through an `EventFilter`), until a terminal event, the client leaving, or
@@ -89,7 +90,7 @@ struct EventRelay: Sendable {
                     if filter.admit(event) { pending = [event] }
                 case .recheck:
                     guard let stored = try await assets.get(assetID) else {
-                        pending = [AssetEvent(assetID: assetID, type: .failed, errorCode: "ERR_ASSET_DELETED", errorMessage: "the asset was deleted", at: Date().timeIntervalSince1970)]
+                        pending = [AssetEvent(assetID: assetID, type: .failed, errorCode: FailureCode.assetDeleted.rawValue, errorMessage: "the asset was deleted", at: Date().timeIntervalSince1970)]
                         _ = filter.admit(pending[0])
                         break
                     }
@@ -132,7 +133,7 @@ struct EventRelay: Sendable {
                 message.asset = try await AssetResource.make(asset, links: links, base: base)
             }
         case .failed:
-            message.error = PublicError.detail(code: event.errorCode, message: event.errorMessage)
+            message.error = AssetResource.ErrorDetail(recordedCode: event.errorCode, message: event.errorMessage)
         }
         return message
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 public import Prometheus
+import PulseDatabase
 import PulseJobs
 
 /// The service's own Prometheus metrics, registered directly on the registry `/metrics` exports

@@ -1,5 +1,6 @@
 import Foundation
 import PulseJobs
+import PulseSupport
 
 /// An asset as the API shows it (`GET /v1/assets/{id}`, lists, and the WebSocket snapshot).
 /// Every key is always present; unknown values are `null`.
@@ -68,7 +69,7 @@ struct AssetResource: Encodable, Sendable {
             size: asset.sourceSize,
             duration: asset.duration,
             rungs: rungs(of: asset),
-            error: asset.errorCode.map { PublicError.detail(code: $0, message: asset.errorMessage) },
+            error: asset.errorCode.map { ErrorDetail(recordedCode: $0, message: asset.errorMessage) },
             thumbnailURL: thumbnail,
             playlistURL: asset.status == .ready ? links.playlistURL(assetID: asset.id, base: base) : nil,
             createdAt: Timestamp.string(asset.createdAt),
@@ -77,13 +78,24 @@ struct AssetResource: Encodable, Sendable {
         )
     }
 
-    /// The rungs planned for the asset. `ladder_json` belongs to the pipeline; only its `rungs`
+    /// The rungs planned for the asset. `plan_json` belongs to the pipeline; only its `rungs`
     /// array (name, width, height) is read, and anything unreadable shows as no rungs.
     private static func rungs(of asset: Asset) -> [RungInfo] {
         struct Plan: Decodable { var rungs: [RungInfo] }
-        guard let text = asset.ladderJSON, let plan = try? JSONDecoder().decode(Plan.self, from: Data(text.utf8)) else {
+        guard let text = asset.planJSON, let plan = try? JSONDecoder().decode(Plan.self, from: Data(text.utf8)) else {
             return []
         }
         return plan.rungs
+    }
+}
+
+extension AssetResource.ErrorDetail {
+    /// What clients may read of a recorded failure (an asset's error, a `failed` event): the
+    /// worker's messages for media problems are written for people ("the video is 5 hours long;
+    /// the limit is 4"); for infrastructure failures they can carry internal detail, so those show
+    /// the code's fixed `publicMessage`. No code at all shows as `ERR_INTERNAL`.
+    init(recordedCode: String?, message: String?) {
+        let code = recordedCode.map(FailureCode.init) ?? .internalError
+        self.init(code: code.rawValue, message: code.publicMessage(recorded: message))
     }
 }

@@ -79,9 +79,8 @@ struct AssetRoutes: Sendable {
             throw APIError(.invalidRequest, "content_type must look like type/subtype")
         }
 
-        let id = UUID()
-        let key = "uploads/\(Links.id(id))/\(Self.sanitisedFilename(filename))"
-        let asset = try await d.assets.create(NewAsset(id: id, filename: filename, sourceKey: key, sourceSize: body.size))
+        let asset = try await d.lifecycle.create(filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size)
+        guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
         d.metrics.assetsCreated.increment()
 
         let now = d.now()
@@ -128,14 +127,8 @@ struct AssetRoutes: Sendable {
                 }
                 throw Self.tooLarge(d.configuration.maxUploadBytes)
             }
-            // Guarded in SQL: a concurrent complete may have moved it on already, and a worker's
-            // `processing` must not be put back to `queued`.
-            if try await d.assets.markUploaded(id, size: object.size) {
-                d.metrics.uploadsCompleted.increment()
-                try? await d.bus.publish(AssetEvent(assetID: id, type: .status, status: .queued, at: d.now().timeIntervalSince1970))
-            }
-            // Idempotent by (asset, kind): a second enqueue is a no-op.
-            try await d.queue.enqueue(assetID: id, kind: .prepare)
+            // A concurrent complete may have moved it on already: counted once.
+            if try await d.lifecycle.uploaded(id, size: object.size) { d.metrics.uploadsCompleted.increment() }
             asset = try await d.existingAsset(id)
         }
         let resource = try await AssetResource.make(asset, links: d.links, base: d.links.base(for: request))
@@ -202,7 +195,7 @@ struct AssetRoutes: Sendable {
         _ = try await d.existingAsset(id)
         // Objects, jobs, row, and the terminal event that ends open event sockets: the same
         // operation the reaper uses. Someone else deleting it meanwhile is no error.
-        try await AssetDeletion(assets: d.assets, queue: d.queue, store: d.store, bus: d.bus, logger: d.logger).delete(id)
+        try await d.lifecycle.delete(id)
         return Response(status: .noContent)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PulseJobs
 
 /// `GET /media/{id}/...`: an asset's playback files (`processed/{id}/...`) — the master playlist,
 /// rung playlists, segments and the thumbnail — with MIME types, byte ranges and CORS.
@@ -23,7 +24,7 @@ struct MediaRoutes: Sendable {
             return decoded
         }
         guard !rest.isEmpty else { throw APIError(.notFound, "no such object") }
-        let key = "processed/\(Links.id(id))/" + rest.joined(separator: "/")
+        let key = StorageKeys.processedPrefix(id) + rest.joined(separator: "/")
         // Playlists are rewritten if an asset is processed again; segments and thumbnails are not.
         let cache = key.hasSuffix(".m3u8") ? "public, max-age=10" : "public, max-age=86400"
         return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)

@@ -1,12 +1,13 @@
-/// Settings of the HTTP side; documented defaults, filled from flags and environment by `serve`
-/// (tests build their own).
+/// Settings of the HTTP side; documented defaults, filled from flags and environment by
+/// `PulseConfiguration` (tests build their own).
 public struct APIConfiguration: Sendable {
     /// Address to listen on (`--host`), default 127.0.0.1.
     public var host: String = "127.0.0.1"
     /// Port to listen on (`--port`), default 8080; 0 picks a free one (reported once bound).
     public var port: Int = 8080
-    /// The API key every `/v1` call needs (`PULSE_API_KEY`, or generated into the data folder).
-    public var apiKey: String
+    /// The API key every `/v1` call needs (`PULSE_API_KEY`). When nil, `PulseServer` uses the key
+    /// kept in the data folder, generating it on first start (`PulseServer.apiKey`).
+    public var apiKey: String?
     /// Largest accepted upload (`PULSE_MAX_UPLOAD_BYTES`), default 5 GiB.
     public var maxUploadBytes: Int64 = 5 << 30
     /// The base URL browsers reach this service at (`PULSE_PUBLIC_URL`). When nil, URLs are built
@@ -33,8 +34,8 @@ public struct APIConfiguration: Sendable {
     /// so a token made by one is accepted by the others.
     public var tokenSecret: [UInt8]?
 
-    /// A configuration with its defaults and this API key.
-    public init(apiKey: String) {
+    /// A configuration with its defaults and this API key (nil: the data folder's).
+    public init(apiKey: String? = nil) {
         self.apiKey = apiKey
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PulseDatabase
 import PulseJobs
 import PulseStorage
 
@@ -20,6 +21,9 @@ struct APIDependencies: Sendable {
     let incomingDirectory: String
     let logger: Logger
     let now: @Sendable () -> Date
+
+    /// Create, complete and delete, as domain operations.
+    var lifecycle: AssetLifecycle { AssetLifecycle(assets: assets, queue: queue, store: store, bus: bus, logger: logger) }
 
     /// The `id` path parameter as an asset id; an id that is not a UUID cannot exist.
     static func assetID(_ text: String?) throws -> UUID {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PulseJobs
 import PulseStorage
 import Synchronization
 
@@ -58,12 +59,12 @@ struct Links: Sendable {
     /// segments it names carry no signature.
     func playlistURL(assetID: UUID, base: String) -> String {
         if !isLocalStorage, let media = configuration.publicMediaURL {
-            return "\(Self.trimmed(media))/processed/\(Self.id(assetID))/master.m3u8"
+            return "\(Self.trimmed(media))/\(StorageKeys.master(assetID))"
         }
         return "\(base)/media/\(Self.id(assetID))/master.m3u8"
     }
 
-    static func id(_ id: UUID) -> String { id.uuidString.lowercased() }
+    static func id(_ id: UUID) -> String { StorageKeys.text(id) }
 
     private static func trimmed(_ url: String) -> String {
         url.hasSuffix("/") ? String(url.dropLast()) : url

@@ -14,7 +14,7 @@ public enum AssetStatus: String, Codable, Sendable, CaseIterable {
 
 /// An uploaded video and everything known about its processing, as stored in `assets`.
 ///
-/// JSON columns (`probe`, `ladder`) are carried as opaque text: their shapes belong to PulseMedia.
+/// JSON columns (`probe`, `plan`) are carried as opaque text: their shapes belong to PulseMedia.
 /// Times are epoch seconds.
 public struct Asset: Codable, Sendable, Hashable, Identifiable {
     public var id: UUID
@@ -28,9 +28,9 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
     public var sourceKey: String?
     public var sourceSize: Int64?
     public var probeJSON: String?
-    public var ladderJSON: String?
+    public var planJSON: String?
     public var thumbnailKey: String?
-    /// Rung name -> true once its playlist is complete (the seed's `hls_parts`).
+    /// Rung name -> true once that rung's playlist is complete (`hls_parts_json`).
     public var hlsParts: [String: Bool]
     public var chunkCount: Int?
     /// Seconds of media.
@@ -48,7 +48,7 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
         case sourceKey = "source_key"
         case sourceSize = "source_size"
         case probeJSON = "probe_json"
-        case ladderJSON = "ladder_json"
+        case planJSON = "plan_json"
         case thumbnailKey = "thumbnail_key"
         case hlsParts = "hls_parts"
         case chunkCount = "chunk_count"

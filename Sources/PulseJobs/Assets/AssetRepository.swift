@@ -1,4 +1,6 @@
 public import Foundation
+public import PulseMedia
+public import PulseDatabase
 
 /// Typed access to `assets` and their chunk checkpoints, the same on both engines.
 ///
@@ -16,7 +18,7 @@ public struct AssetRepository: Sendable {
 
     static let columns = """
         id, status, progress, error_code, error_message, filename, source_key, source_size, probe_json, \
-        ladder_json, thumbnail_key, hls_parts_json, chunk_count, duration, attempts, created_at, updated_at, \
+        plan_json, thumbnail_key, hls_parts_json, chunk_count, duration, attempts, created_at, updated_at, \
         ready_at
         """
 
@@ -108,12 +110,6 @@ public struct AssetRepository: Sendable {
         try await self.database.execute("DELETE FROM assets WHERE id = $1", [.text(id.databaseText)]) > 0
     }
 
-    /// Sets the status as given, with no guard (see `fail` and `markReady` for the terminal states).
-    @discardableResult
-    public func setStatus(_ id: UUID, _ status: AssetStatus) async throws -> Bool {
-        try await self.update(id, set: "status = $3", [.text(status.rawValue)])
-    }
-
     /// Marks the asset `processing` and counts one more attempt, unless it is already ready.
     @discardableResult
     public func beginAttempt(_ id: UUID) async throws -> Bool {
@@ -145,16 +141,10 @@ public struct AssetRepository: Sendable {
         try await self.update(id, set: "probe_json = $3, duration = $4", [.text(json), DatabaseValue(duration)])
     }
 
-    /// Records the ladder (opaque JSON).
+    /// Records the pipeline plan (opaque JSON).
     @discardableResult
-    public func setLadder(_ id: UUID, json: String) async throws -> Bool {
-        try await self.update(id, set: "ladder_json = $3", [.text(json)])
-    }
-
-    /// Records the duration in seconds.
-    @discardableResult
-    public func setDuration(_ id: UUID, seconds: Double) async throws -> Bool {
-        try await self.update(id, set: "duration = $3", [.double(seconds)])
+    public func setPlan(_ id: UUID, json: String) async throws -> Bool {
+        try await self.update(id, set: "plan_json = $3", [.text(json)])
     }
 
     /// Records how many video chunks the asset was cut into.
@@ -167,12 +157,6 @@ public struct AssetRepository: Sendable {
     @discardableResult
     public func setThumbnail(_ id: UUID, key: String) async throws -> Bool {
         try await self.update(id, set: "thumbnail_key = $3", [.text(key)])
-    }
-
-    /// Marks one rung's playlist complete in `hls_parts`.
-    @discardableResult
-    public func markHLSPart(_ id: UUID, rung: String) async throws -> Bool {
-        try await self.markHLSParts(id, rungs: [rung])
     }
 
     /// Marks rungs complete in `hls_parts`, keeping the ones already there.
@@ -252,7 +236,7 @@ public struct AssetRepository: Sendable {
     @discardableResult
     public func markChunkDone(
         _ assetID: UUID,
-        kind: ChunkKind,
+        kind: WorkUnit.Stream,
         index: Int,
         resultJSON: String,
         lease: Job? = nil
@@ -289,7 +273,7 @@ public struct AssetRepository: Sendable {
             [.text(assetID.databaseText)]
         ).map { row in
             Chunk(
-                kind: try Self.enumValue(ChunkKind.self, row, "kind"),
+                kind: try Self.enumValue(WorkUnit.Stream.self, row, "kind"),
                 index: Int(try row.int("idx")),
                 startSeconds: try row.double("start_seconds"),
                 endSeconds: try row.double("end_seconds"),
@@ -341,7 +325,7 @@ public struct AssetRepository: Sendable {
             sourceKey: try row.optionalText("source_key"),
             sourceSize: try row.optionalInt("source_size"),
             probeJSON: try row.optionalText("probe_json"),
-            ladderJSON: try row.optionalText("ladder_json"),
+            planJSON: try row.optionalText("plan_json"),
             thumbnailKey: try row.optionalText("thumbnail_key"),
             hlsParts: try decodeParts(try row.text("hls_parts_json")),
             chunkCount: try row.optionalInt("chunk_count").map { Int($0) },

@@ -2,7 +2,8 @@ public import Foundation
 
 /// The embedded default: events go straight to this process's subscribers, no I/O.
 public final class InProcessEventBus: EventBus {
-    private let registry = SubscriberRegistry()
+    /// Package-visible so test support can observe subscribers.
+    package let registry = SubscriberRegistry()
 
     /// An empty bus.
     public init() {}
@@ -13,10 +14,5 @@ public final class InProcessEventBus: EventBus {
 
     public func subscribe(assetID: UUID) -> AsyncStream<AssetEvent> {
         self.registry.subscribe(assetID: assetID)
-    }
-
-    /// How many subscribers an asset has now.
-    public func subscriberCount(assetID: UUID) -> Int {
-        self.registry.count(assetID: assetID)
     }
 }

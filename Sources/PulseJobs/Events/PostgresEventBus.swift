@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 import PostgresNIO
+public import PulseDatabase
 public import ServiceLifecycle
 
 /// Events across processes and machines through PostgreSQL `LISTEN`/`NOTIFY`.
@@ -16,8 +17,9 @@ public final class PostgresEventBus: EventBus, Service {
     static let maximumPayloadBytes = 7900
 
     private let engine: PostgresEngine
-    private let registry = SubscriberRegistry()
-    private let listening = ReadinessSignal()
+    /// Package-visible so test support can observe subscribers and the LISTEN connection.
+    package let registry = SubscriberRegistry()
+    package let listening = ReadinessSignal()
     private let reconnectBackoff: Backoff
     private let logger: Logger
 
@@ -43,19 +45,6 @@ public final class PostgresEventBus: EventBus, Service {
 
     public func subscribe(assetID: UUID) -> AsyncStream<AssetEvent> {
         self.registry.subscribe(assetID: assetID)
-    }
-
-    /// How many local subscribers an asset has now.
-    public func subscriberCount(assetID: UUID) -> Int {
-        self.registry.count(assetID: assetID)
-    }
-
-    /// True while the LISTEN connection is up.
-    public var isListening: Bool { self.listening.isReady }
-
-    /// Waits until the LISTEN connection is up, at most `timeout`; true when it is.
-    public func waitUntilListening(timeout: Duration) async -> Bool {
-        await self.listening.wait(timeout: timeout)
     }
 
     /// Listens until cancelled or graceful shutdown, then ends every subscriber's stream.

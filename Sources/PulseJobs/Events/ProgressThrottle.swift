@@ -1,6 +1,7 @@
-/// Decides which progress reports reach subscribers and which reach the database, as the seed's
-/// `on_progress` did: subscribers at every change of at least 2 points, the database at every change
-/// of at least 10, and 100 exactly once to both. Progress never goes back: lower values are ignored.
+/// Decides which progress reports reach subscribers and which reach the database, by the reference
+/// design's rule: subscribers at every change of at least 2 points, the database at every change of
+/// at least 10 (each counted from its own last value), and 100 exactly once to both. Progress never
+/// goes back: lower values are ignored.
 ///
 /// Pure and synchronous; the caller keeps one per job and acts on the answers.
 public struct ProgressThrottle: Sendable, Hashable {

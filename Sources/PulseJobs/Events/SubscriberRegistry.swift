@@ -1,8 +1,8 @@
-import Foundation
+package import Foundation
 import Synchronization
 
 /// Local subscribers by asset id: the fan-out both buses share.
-final class SubscriberRegistry: Sendable {
+package final class SubscriberRegistry: Sendable {
     private struct State {
         var nextID = 0
         var byAsset: [UUID: [Int: AsyncStream<AssetEvent>.Continuation]] = [:]
@@ -40,8 +40,8 @@ final class SubscriberRegistry: Sendable {
         }
     }
 
-    /// Subscribers of one asset (for tests and metrics).
-    func count(assetID: UUID) -> Int {
+    /// Subscribers of one asset.
+    package func count(assetID: UUID) -> Int {
         self.state.withLock { $0.byAsset[assetID]?.count ?? 0 }
     }
 

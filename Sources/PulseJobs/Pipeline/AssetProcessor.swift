@@ -1,13 +1,15 @@
 import Foundation
 import Logging
 import Metrics
+import PulseDatabase
 import PulseMedia
 import PulseStorage
 
-/// Does the work of one job, the seed's flow split into durable steps:
-/// `prepare` (probe, thumbnail announced at once, ladder, chunk plan) -> one `chunk` job per
-/// segment-aligned range and one `audio` job, each checkpointed once its segments are stored ->
-/// `finalize` (playlists, `ready`, then and only then the original is deleted).
+/// Runs the pipeline (`PipelinePlan`) as durable jobs, one step each:
+/// `prepare` (probe, thumbnail announced at once, the plan, a checkpoint row and a job per unit)
+/// -> one job per unit, checkpointed once its segments are stored -> `finalize` (playlists,
+/// `ready`, then and only then the original is deleted). `Transcoder` runs the same steps in one
+/// process.
 ///
 /// Every step is idempotent: a job delivered again after its worker died redoes at most itself.
 struct AssetProcessor: Sendable {
@@ -18,6 +20,8 @@ struct AssetProcessor: Sendable {
     let configuration: PipelineConfiguration
     let logger: Logger
 
+    private var pipeline: MediaPipeline { MediaPipeline(configuration: configuration.media, logger: logger) }
+
     func process(_ job: Job) async throws {
         guard let asset = try await assets.get(job.assetID) else {
             logger.info("asset gone; job dropped", metadata: ["job.id": "\(job.id)"])
@@ -25,10 +29,9 @@ struct AssetProcessor: Sendable {
         }
         // A failed asset's remaining jobs have nothing to do; a ready one only finalizes again.
         if asset.status == .failed { return }
+        if let unit = job.unit { return try await encode(asset, unit: unit, lease: job) }
         switch job.kind {
         case .prepare: try await prepare(asset)
-        case .chunk: try await encode(asset, kind: .video, index: job.chunkIndex ?? 0, lease: job)
-        case .audio: try await encode(asset, kind: .audio, index: 0, lease: job)
         case .finalize: try await finalize(asset)
         default: throw MediaError(.encoderFailed, "unknown job kind \(job.kind)")
         }
@@ -48,14 +51,14 @@ struct AssetProcessor: Sendable {
         if let stored = asset.probeJSON, let decoded = try? JSONDecoder().decode(ProbeResult.self, text: stored) {
             probe = decoded
         } else {
-            probe = try await Prober(configuration: configuration.media, logger: logger).probe(input)
+            probe = try await pipeline.probe(input)
             try await assets.setProbe(asset.id, json: JSONEncoder.sorted.text(probe), duration: probe.duration)
         }
 
         if asset.thumbnailKey == nil {
             let local = try workPath(asset.id, "thumbnail") + ".jpg"
             defer { try? FileManager.default.removeItem(atPath: local) }
-            try await Thumbnailer(configuration: configuration.media, logger: logger).makeThumbnail(input: input, probe: probe, to: local)
+            try await pipeline.thumbnail(input, probe: probe, to: local)
             let key = StorageKeys.thumbnail(asset.id)
             try await store.put(fileAt: local, key: key, contentType: ContentType.jpeg, mode: .move)
             _ = try await assets.setThumbnail(asset.id, key: key)
@@ -64,72 +67,67 @@ struct AssetProcessor: Sendable {
             await publisher.progress(ProgressAggregator.transcodeStart, eta: nil, speed: nil)
         }
 
-        let plan: AssetPlan
-        if let stored = asset.ladderJSON, let decoded = try? JSONDecoder().decode(AssetPlan.self, text: stored) {
+        let plan: PipelinePlan
+        if let stored = asset.planJSON, let decoded = try? JSONDecoder().decode(PipelinePlan.self, text: stored) {
             plan = decoded
         } else {
-            let units = WorkPlanner.plan(duration: probe.duration, hasAudio: probe.audio != nil, chunkSeconds: configuration.chunkSeconds, settings: configuration.media.encoding)
-            plan = AssetPlan(rungs: LadderPlanner.plan(for: probe.video), units: units, segmentSeconds: configuration.media.encoding.segmentSeconds)
-            _ = try await assets.setLadder(asset.id, json: JSONEncoder.sorted.text(plan))
+            plan = pipeline.plan(probe, chunkSeconds: configuration.chunkSeconds)
+            _ = try await assets.setPlan(asset.id, json: JSONEncoder.sorted.text(plan))
         }
-        _ = try await assets.createChunks(asset.id, plan.units.map { AssetPlan.chunkPlan($0, duration: probe.duration) })
+        _ = try await assets.createChunks(asset.id, plan.units.map { ChunkPlan($0, duration: probe.duration) })
         _ = try await assets.setChunkCount(asset.id, plan.units.count)
 
-        let done = Set(try await assets.chunks(asset.id).filter { $0.status == .done }.map { "\($0.kind)-\($0.index)" })
-        for unit in plan.units where !done.contains("\(AssetPlan.chunkKind(of: unit))-\(unit.index)") {
-            let kind: JobKind = unit.kind == .audio ? .audio : .chunk
-            try await queue.enqueue(assetID: asset.id, kind: kind, chunkIndex: kind == .chunk ? unit.index : nil)
+        let done = Set(try await assets.chunks(asset.id).filter { $0.status == .done }.map(\.unit))
+        for unit in plan.units where !done.contains(unit.id) {
+            let job = JobKind.encoding(unit.id)
+            try await queue.enqueue(assetID: asset.id, kind: job.kind, chunkIndex: job.chunkIndex)
         }
         try await enqueueFinalizeIfComplete(asset.id)
     }
 
-    // MARK: - chunk / audio
+    // MARK: - units
 
-    private func encode(_ asset: Asset, kind: ChunkKind, index: Int, lease: Job) async throws {
+    private func encode(_ asset: Asset, unit id: WorkUnit.ID, lease: Job) async throws {
         let (probe, plan) = try decodePlan(asset)
-        guard let unit = plan.unit(kind, index: index) else {
-            throw MediaError(.encoderFailed, "the plan of asset \(asset.id) has no \(kind) unit \(index)")
+        guard let unit = plan.unit(id) else {
+            throw MediaError(.encoderFailed, "the plan of asset \(asset.id) has no unit \(id)")
         }
         let chunks = try await assets.chunks(asset.id)
-        if chunks.contains(where: { $0.kind == kind && $0.index == index && $0.status == .done }) {
+        let done = Set(chunks.filter { $0.status == .done }.map(\.unit))
+        if done.contains(id) {
             // Checkpointed before the crash: never encoded again.
             try await enqueueFinalizeIfComplete(asset.id)
             return
         }
 
-        var aggregator = ProgressAggregator(units: plan.weights(duration: probe.duration))
-        _ = aggregator.thumbnailDone()
-        for chunk in chunks where chunk.status == .done {
-            if let done = plan.unit(chunk.kind, index: chunk.index) { aggregator.alreadyDone(ProgressAggregator.key(done)) }
-        }
-        let publisher = publisher(for: asset, heard: aggregator.percent)
+        let startingProgress = plan.progress(duration: probe.duration, thumbnailDone: true, done: done)
+        let publisher = publisher(for: asset, heard: startingProgress.percent)
         let input = try await mediaInput(asset)
-        let staging = try workPath(asset.id, "\(kind)-\(index)")
+        let staging = try workPath(asset.id, "\(id)")
         defer { try? FileManager.default.removeItem(atPath: staging) }
 
-        let key = ProgressAggregator.key(unit)
-        let startingAggregator = aggregator
         let (reports, continuation) = AsyncStream.makeStream(of: (Double, Double?).self, bufferingPolicy: .bufferingNewest(16))
         let prefix = StorageKeys.processedPrefix(asset.id)
-        let encoder = HLSEncoder(configuration: configuration.media, logger: logger)
+        let pipeline = self.pipeline
+        let store = self.store
         let result = try await withThrowingTaskGroup(of: UnitResult?.self) { group in
             // Reports arrive on ffmpeg's progress socket; publishing waits on the bus and the
             // database, so it runs beside the encode, never inside the socket's callback.
             group.addTask {
-                var aggregator = startingAggregator
+                var progress = startingProgress
                 let speedGauge = Gauge(label: "pulse_encode_speed")
                 for await (fraction, speed) in reports {
                     if let speed, speed > 0 { speedGauge.record(speed) }
                     // 100 is finalize's to announce, once, when the playlists exist.
-                    let percent = min(aggregator.update(key, fraction: fraction), 99.9)
-                    await publisher.progress(percent, eta: aggregator.etaSeconds(), speed: speed)
+                    let percent = min(progress.update(id, fraction: fraction), 99.9)
+                    await publisher.progress(percent, eta: progress.etaSeconds(), speed: speed)
                 }
                 return nil
             }
             group.addTask {
                 defer { continuation.finish() }
-                return try await encoder.encode(
-                    unit: unit, input: input, probe: probe, rungs: plan.rungs, staging: staging,
+                return try await pipeline.encode(
+                    unit, of: plan, probe: probe, input: input, staging: staging,
                     onProgress: { fraction, speed in continuation.yield((fraction, speed)) },
                     onSegment: { segment in
                         try await store.put(fileAt: segment.path, key: prefix + "\(segment.rendition)/\(segment.fileName)", contentType: ContentType.transportStream, mode: .move)
@@ -146,13 +144,13 @@ struct AssetProcessor: Sendable {
             _ = try? await store.deletePrefix(prefix)
             return
         }
-        // The checkpoint: written only after every segment of the chunk is stored, and only while
+        // The checkpoint: written only after every segment of the unit is stored, and only while
         // this worker still holds the job.
-        let recorded = try await assets.markChunkDone(asset.id, kind: kind, index: index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
-        if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.kind == kind && $0.index == index && $0.status == .done }) {
+        let recorded = try await assets.markChunkDone(asset.id, kind: id.stream, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
+        if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.unit == id && $0.status == .done }) {
             throw LeaseLost()
         }
-        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(kind)", "chunk.index": "\(index)"])
+        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.stream.rawValue)", "chunk.index": "\(id.index)"])
         try await enqueueFinalizeIfComplete(asset.id)
     }
 
@@ -169,13 +167,13 @@ struct AssetProcessor: Sendable {
             let (_, plan) = try decodePlan(asset)
             let chunks = try await assets.chunks(asset.id)
             guard chunks.allSatisfy({ $0.status == .done }) else {
-                throw MediaError(.outputMissing, "finalize ran before every chunk was done")
+                throw MediaError(.outputMissing, "finalize ran before every unit was done")
             }
             let results = try chunks.map { chunk in
                 try JSONDecoder().decode(UnitResult.self, text: chunk.resultJSON ?? "")
             }
             let output = ObjectStoreOutput(store: store, prefix: StorageKeys.processedPrefix(asset.id))
-            _ = try await Transcoder.writePlaylists(results: results, rungs: plan.rungs, to: output)
+            _ = try await pipeline.finish(results, of: plan, to: output)
             _ = try await assets.markHLSParts(asset.id, rungs: plan.rungs.map(\.name))
             _ = try await assets.markReady(asset.id)
             let publisher = publisher(for: asset)
@@ -193,11 +191,11 @@ struct AssetProcessor: Sendable {
 
     // MARK: - helpers
 
-    private func decodePlan(_ asset: Asset) throws -> (ProbeResult, AssetPlan) {
-        guard let probeText = asset.probeJSON, let planText = asset.ladderJSON else {
+    private func decodePlan(_ asset: Asset) throws -> (ProbeResult, PipelinePlan) {
+        guard let probeText = asset.probeJSON, let planText = asset.planJSON else {
             throw MediaError(.outputMissing, "asset \(asset.id) has no plan yet")
         }
-        return (try JSONDecoder().decode(ProbeResult.self, text: probeText), try JSONDecoder().decode(AssetPlan.self, text: planText))
+        return (try JSONDecoder().decode(ProbeResult.self, text: probeText), try JSONDecoder().decode(PipelinePlan.self, text: planText))
     }
 
     private func mediaInput(_ asset: Asset) async throws -> MediaInput {

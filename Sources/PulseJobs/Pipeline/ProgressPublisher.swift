@@ -1,9 +1,10 @@
 import Foundation
 import Logging
+import PulseDatabase
 import PulseMedia
 
-/// The seed's notification throttle at work: subscribers hear every >= 2 % change, the database is
-/// written every >= 10 %, the thumbnail and terminal states go out at once.
+/// Progress throttled as the reference design does: subscribers hear every >= 2 % change, the
+/// database is written every >= 10 %, the thumbnail and terminal states go out at once.
 actor ProgressPublisher {
     private let assetID: UUID
     private let assets: AssetRepository

@@ -1,4 +1,5 @@
 public import Foundation
+public import PulseMedia
 
 /// What a job does. Opaque to the queue; the pipeline defines the meanings.
 public struct JobKind: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral,
@@ -11,10 +12,19 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, Codable, Expressibl
 
     /// Probe, thumbnail, ladder, chunk plan.
     public static let prepare: JobKind = "prepare"
-    /// Encode one video chunk (every rung).
+    /// Encode one video unit (every rung; with the audio when the video is one range).
     public static let chunk: JobKind = "chunk"
-    /// Encode the audio rendition.
+    /// Encode the audio unit.
     public static let audio: JobKind = "audio"
+
+    /// The job that encodes `unit`, with its chunk index: the one mapping between the pipeline's
+    /// units and the queue's job kinds.
+    public static func encoding(_ unit: WorkUnit.ID) -> (kind: JobKind, chunkIndex: Int?) {
+        switch unit.stream {
+        case .video: (.chunk, unit.index)
+        case .audio: (.audio, nil)
+        }
+    }
     /// Write playlists, mark ready, delete the original.
     public static let finalize: JobKind = "finalize"
 }
@@ -48,6 +58,15 @@ public struct Job: Sendable, Hashable, Codable, Identifiable {
     public var outageSince: Double?
     public var createdAt: Double
     public var updatedAt: Double
+
+    /// The unit an encoding job is for (nil for prepare and finalize).
+    public var unit: WorkUnit.ID? {
+        switch kind {
+        case .chunk: WorkUnit.ID(stream: .video, index: chunkIndex ?? 0)
+        case .audio: WorkUnit.ID(stream: .audio, index: 0)
+        default: nil
+        }
+    }
 }
 
 /// What `claim` found.

@@ -1,5 +1,6 @@
 public import Foundation
 import Metrics
+public import PulseDatabase
 
 /// The durable job queue: at-least-once delivery with leases, on both engines.
 ///
@@ -143,12 +144,6 @@ public struct JobQueue: Sendable {
         return claim
     }
 
-    /// Fails jobs whose lease expired with no attempts left, and returns them (each once). `claim`
-    /// does this too; this is for callers that want it without claiming.
-    public func reapExhausted() async throws -> [Job] {
-        try await Self.reap(on: self.database, now: self.clock.now())
-    }
-
     private static func claimSteps(
         on executor: any DatabaseExecutor,
         workerID: String,
@@ -192,11 +187,12 @@ public struct JobQueue: Sendable {
     // MARK: - Lease holder's calls
 
     /// Extends the lease to `leaseSeconds` from now. False means the lease is lost (taken over after
-    /// it expired, or the job was failed): stop working on the job.
+    /// it expired, or the job was failed): stop working on the job. A job that lives to renew its
+    /// lease is past any outage it waited out: the next one is a new outage, with its own budget.
     public func heartbeat(_ job: Job, leaseSeconds: Double) async throws -> Bool {
         let now = self.clock.now()
         let extended = try await self.updateLeased(
-            job, set: "lease_expires_at = $4", [.double(now + leaseSeconds)], now: now
+            job, set: "lease_expires_at = $4, outage_since = NULL", [.double(now + leaseSeconds)], now: now
         )
         if !extended { self.metrics.leaseLost.increment() }
         return extended
@@ -297,17 +293,6 @@ public struct JobQueue: Sendable {
     /// Jobs not finished yet: queued (now or later) or running.
     public func pendingCount() async throws -> Int {
         try await self.count("status IN ('queued', 'running')", [])
-    }
-
-    /// Jobs a `claim` could take right now.
-    public func readyCount() async throws -> Int {
-        try await self.count(
-            """
-            (status = 'queued' AND run_at <= $1)
-            OR (status = 'running' AND lease_expires_at < $1 AND attempts < max_attempts)
-            """,
-            [.double(self.clock.now())]
-        )
     }
 
     /// An asset's jobs, oldest first.

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import PulseDatabase
 public import PulseStorage
 public import ServiceLifecycle
 
@@ -27,7 +28,7 @@ public struct PulseRuntime: Sendable {
         } else {
             self.localURLSigner = nil
         }
-        self.store = try makeObjectStore(url: configuration.storageURL, environment: configuration.environment, localURLSigner: localURLSigner, logger: logger)
+        self.store = try makeObjectStore(url: configuration.storageURL, s3: configuration.s3, localURLSigner: localURLSigner, logger: logger)
         if let postgres = database as? PostgresEngine {
             let bus = PostgresEventBus(engine: postgres, logger: logger)
             self.bus = bus
@@ -36,6 +37,12 @@ public struct PulseRuntime: Sendable {
             self.bus = InProcessEventBus()
             self.services = [database]
         }
+    }
+
+    /// The asset operations (create, uploaded, submit, delete) on this runtime's parts.
+    public func lifecycle(logger: Logger) -> AssetLifecycle {
+        let queue = JobQueue(database: database)
+        return AssetLifecycle(assets: AssetRepository(database: database, clock: queue.clock), queue: queue, store: store, bus: bus, logger: logger)
     }
 
     /// Runs the runtime's services around `body`, for commands without a `ServiceGroup`.

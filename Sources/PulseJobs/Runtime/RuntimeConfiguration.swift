@@ -1,6 +1,10 @@
 public import Foundation
+public import PulseStorage
+import PulseDatabase
 
 /// Where Pulse keeps its state; one configuration for `serve`, `worker` and the short commands.
+/// Typed values only: the process reads flags and environment once, at start-up
+/// (`PulseConfiguration` in PulseAPI), and passes this down; nothing here reads the environment.
 ///
 /// Embedded default: everything under `dataDirectory` (SQLite file, local storage folder, scratch).
 /// Scale-out: `PULSE_DATABASE_URL=postgres://...` and `PULSE_STORAGE_URL=s3://bucket/prefix`.
@@ -16,17 +20,31 @@ public struct RuntimeConfiguration: Sendable {
     /// `PULSE_PUBLIC_URL`: the base URL browsers reach this service at (local storage URLs are
     /// built on it), default `http://127.0.0.1:8080`.
     public var publicURL: String
-    /// The process environment (AWS settings for S3 are read from it).
-    public var environment: [String: String]
+    /// S3 settings (from the `AWS_*` variables) for `s3://` storage; nil when no key pair is set.
+    public var s3: S3Configuration?
 
-    public init(dataDirectory: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let data = Self.absolute(dataDirectory ?? environment["PULSE_DATA_DIR"] ?? "./data")
+    /// The data folder when neither `--data` nor `PULSE_DATA_DIR` is given.
+    public static let defaultDataDirectory = "./data"
+    /// The public URL when `PULSE_PUBLIC_URL` is not set (and `serve` does not know better).
+    public static let defaultPublicURL = "http://127.0.0.1:8080"
+
+    /// A configuration under `dataDirectory` (made absolute); every value not given takes its
+    /// documented default, derived from the data folder.
+    public init(
+        dataDirectory: String = Self.defaultDataDirectory,
+        databaseURL: String? = nil,
+        storageURL: String? = nil,
+        workDirectory: String? = nil,
+        publicURL: String? = nil,
+        s3: S3Configuration? = nil
+    ) {
+        let data = Self.absolute(dataDirectory)
         self.dataDirectory = data
-        self.databaseURL = environment["PULSE_DATABASE_URL"] ?? "sqlite://\(data)/pulse.sqlite"
-        self.storageURL = environment["PULSE_STORAGE_URL"] ?? "file://\(data)/storage"
-        self.workDirectory = environment["PULSE_WORK_DIR"].map(Self.absolute) ?? "\(data)/work"
-        self.publicURL = environment["PULSE_PUBLIC_URL"] ?? "http://127.0.0.1:8080"
-        self.environment = environment
+        self.databaseURL = databaseURL ?? "sqlite://\(data)/pulse.sqlite"
+        self.storageURL = storageURL ?? "file://\(data)/storage"
+        self.workDirectory = workDirectory.map(Self.absolute) ?? "\(data)/work"
+        self.publicURL = publicURL ?? Self.defaultPublicURL
+        self.s3 = s3
     }
 
     /// Creates the data folder and, for a SQLite URL, the folder of its file.
@@ -37,7 +55,8 @@ public struct RuntimeConfiguration: Sendable {
         }
     }
 
-    static func absolute(_ path: String) -> String {
+    /// `path` made absolute against the current directory, and standardised.
+    public static func absolute(_ path: String) -> String {
         URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
     }
 

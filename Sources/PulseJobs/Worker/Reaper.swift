@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 import Metrics
+public import PulseDatabase
 public import PulseStorage
 public import ServiceLifecycle
 
@@ -58,7 +59,7 @@ public struct ReaperConfigurationError: Error, CustomStringConvertible, Equatabl
 
 /// Deletes assets nobody will use, on a schedule: `failed` ones kept past their retention
 /// (`updated_at` older than `failedAfterSeconds`) and abandoned ones still `awaiting_upload` after
-/// `abandonedAfterSeconds` (their upload URL expired long ago). Each goes through `AssetDeletion`,
+/// `abandonedAfterSeconds` (their upload URL expired long ago). Each goes through `AssetLifecycle`,
 /// exactly as `DELETE /v1/assets/{id}` would delete it.
 ///
 /// A pass every `intervalSeconds` (the first `initialDelay` after start), at most `batchSize` assets
@@ -66,7 +67,7 @@ public struct ReaperConfigurationError: Error, CustomStringConvertible, Equatabl
 /// already deleted is harmless. Errors are logged and the loop goes on; graceful shutdown stops it.
 public struct Reaper: Service {
     let assets: AssetRepository
-    let deletion: AssetDeletion
+    let deletion: AssetLifecycle
     let configuration: ReaperConfiguration
     let logger: Logger
 
@@ -83,7 +84,7 @@ public struct Reaper: Service {
         self.assets = assets
         var logger = logger
         logger[metadataKey: "service"] = "reaper"
-        self.deletion = AssetDeletion(assets: assets, queue: queue, store: store, bus: bus, logger: logger)
+        self.deletion = AssetLifecycle(assets: assets, queue: queue, store: store, bus: bus, logger: logger)
         self.configuration = configuration
         self.logger = logger
     }

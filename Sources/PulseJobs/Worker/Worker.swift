@@ -1,12 +1,14 @@
 import Foundation
 public import Logging
 import Metrics
+public import PulseDatabase
 public import PulseStorage
+import PulseSupport
 public import ServiceLifecycle
 import Synchronization
 
-/// Claims jobs and runs them: the seed's Celery worker with `acks_late` and
-/// `reject_on_worker_lost`. A job is acknowledged only when done; a dead worker's lease expires
+/// Claims jobs and runs them, with the delivery of a Celery worker with `acks_late` and
+/// `reject_on_worker_lost`: a job is acknowledged only when done; a dead worker's lease expires
 /// and the job is delivered again. On SIGTERM (graceful shutdown) it stops taking work, stops
 /// ffmpeg and releases its leases so another worker resumes at once.
 public struct Worker: Service {
@@ -39,6 +41,7 @@ public struct Worker: Service {
     }
 
     public func run() async throws {
+        try configuration.validate()
         try FileManager.default.createDirectory(atPath: pipeline.workDirectory, withIntermediateDirectories: true)
         let stale = WorkDirectories.removeStale(root: pipeline.workDirectory)
         if stale > 0 { logger.info("removed stale work folders", metadata: ["count": "\(stale)"]) }
@@ -95,7 +98,7 @@ public struct Worker: Service {
         let claim = try await queue.claim(workerID: configuration.workerID, leaseSeconds: configuration.leaseSeconds)
         for dead in claim.exhausted {
             // Its worker died on every attempt (a source that kills ffmpeg or the machine).
-            await failAsset(dead.assetID, code: "ERR_WORKER_LOST", message: "processing was interrupted on every attempt")
+            await failAsset(dead.assetID, code: .workerLost, message: "processing was interrupted on every attempt")
         }
         return claim.job
     }
@@ -123,8 +126,9 @@ public struct Worker: Service {
     }
 
     /// Renews the lease every third of its length; throws `LeaseLost` if someone else has it.
-    /// A heartbeat that fails (a database blip) is tried again every second while the lease
-    /// lasts: one error must not kill a healthy encode. Only a lease that ran out unrenewed is lost.
+    /// A heartbeat that fails or hangs (a database blip) is tried again every second: one error
+    /// must not kill a healthy encode. Unrenewed for two thirds of the lease, the worker gives the
+    /// job up itself, before the lease expires and another worker may claim it: never two at once.
     private func keepLease(_ job: Job) async throws {
         let lease = Duration.seconds(configuration.leaseSeconds)
         var renewed = ContinuousClock.now
@@ -132,14 +136,34 @@ public struct Worker: Service {
         while true {
             try await Task.sleep(for: wait)
             do {
-                if try await !queue.heartbeat(job, leaseSeconds: configuration.leaseSeconds) { throw LeaseLost() }
+                let queue = self.queue
+                let seconds = configuration.leaseSeconds
+                let held = try await withDeadline(lease / 3) { try await queue.heartbeat(job, leaseSeconds: seconds) }
+                if !held { throw LeaseLost() }
                 renewed = .now
                 wait = lease / 3
             } catch let error where !(error is LeaseLost || error is CancellationError) {
-                if ContinuousClock.now - renewed >= lease { throw LeaseLost() }
+                if ContinuousClock.now - renewed >= lease * 2 / 3 {
+                    logger.warning("lease not renewed for two thirds of it; giving the job up", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                    throw LeaseLost()
+                }
                 logger.warning("heartbeat failed; retrying within the lease", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
                 wait = .seconds(1)
             }
+        }
+    }
+
+    /// `body`'s result, or a `HeartbeatTimeout` once `deadline` has passed.
+    private func withDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw HeartbeatTimeout() }
+            return value
         }
     }
 
@@ -196,11 +220,11 @@ public struct Worker: Service {
         }
     }
 
-    private func failAsset(_ id: UUID, code: String, message: String) async {
+    private func failAsset(_ id: UUID, code: FailureCode, message: String) async {
         do {
-            guard try await assets.fail(id, code: code, message: message) else { return }
+            guard try await assets.fail(id, code: code.rawValue, message: message) else { return }
             Counter(label: "pulse_assets_total", dimensions: [("outcome", "failed")]).increment()
-            try await bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: code, errorMessage: message, status: .failed, at: queue.clock.now()))
+            try await bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: code.rawValue, errorMessage: message, status: .failed, at: queue.clock.now()))
         } catch {
             logger.error("could not record the failure", metadata: ["asset.id": "\(id)", "error": "\(error)"])
         }

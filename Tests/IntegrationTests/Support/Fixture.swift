@@ -1,7 +1,10 @@
 import Foundation
 import Logging
+import PulseDatabase
 import PulseJobs
 import PulseStorage
+import PulseTestSupport
+import SigV4
 import Synchronization
 import Testing
 
@@ -36,7 +39,12 @@ final class Fixture: Sendable {
         self.database = database
         self.assets = AssetRepository(database: database)
         self.queue = JobQueue(database: database)
-        self.store = try makeObjectStore(url: "s3://\(bucket)", environment: Self.awsEnvironment(endpoint: motoEndpoint), logger: TestServices.logger)
+        self.store = try makeObjectStore(url: "s3://\(bucket)", s3: Self.s3Configuration(endpoint: motoEndpoint), logger: TestServices.logger)
+    }
+
+    /// The same settings as `awsEnvironment`, typed, for this process's own store.
+    static func s3Configuration(endpoint: String) -> S3Configuration {
+        S3Configuration(credentials: SigV4Credentials(accessKeyID: "test", secretAccessKey: "test"), region: "us-east-1", endpoint: endpoint)
     }
 
     static func awsEnvironment(endpoint: String) -> [String: String] {
@@ -184,9 +192,9 @@ func withFixture<T: Sendable>(_ body: (Fixture) async throws -> T) async throws 
     }
     let schema = "it_\(name)"
     let bucket = "pulse-it-\(name)"
-    let base = try TestServices.postgresURL
+    let base = try TestServices.require("PULSE_TEST_POSTGRES_URL")
     let databaseURL = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
-    let moto = try TestServices.s3Endpoint
+    let moto = try TestServices.plainEndpoint
     let created = try await runCommand("/usr/bin/env", ["curl", "-sS", "-f", "-X", "PUT", "\(moto)/\(bucket)"], logDirectory: "\(root)/logs", timeout: .seconds(30))
     try #require(created.status == 0, "could not create bucket \(bucket): \(created.stderr)")
 
@@ -208,7 +216,7 @@ func withFixture<T: Sendable>(_ body: (Fixture) async throws -> T) async throws 
         // The schema name is "it_" and hex digits: a plain identifier.
         try await database.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
     }
-    if let store = try? makeObjectStore(url: "s3://\(bucket)", environment: Fixture.awsEnvironment(endpoint: moto), logger: TestServices.logger) {
+    if let store = try? makeObjectStore(url: "s3://\(bucket)", s3: Fixture.s3Configuration(endpoint: moto), logger: TestServices.logger) {
         for object in (try? await store.list(prefix: "")) ?? [] { try? await store.delete(key: object.key) }
     }
     _ = try? await runCommand("/usr/bin/env", ["curl", "-sS", "-X", "DELETE", "\(moto)/\(bucket)"], logDirectory: "\(root)/logs", timeout: .seconds(30))

@@ -2,7 +2,7 @@ import Synchronization
 
 /// A flag that tasks can wait on to become true (e.g. "the LISTEN connection is up"); the wait ends
 /// early when the waiting task is cancelled.
-final class ReadinessSignal: Sendable {
+package final class ReadinessSignal: Sendable {
     private struct State {
         var isReady = false
         var nextID = 0
@@ -11,9 +11,11 @@ final class ReadinessSignal: Sendable {
 
     private let state = Mutex(State())
 
-    var isReady: Bool { self.state.withLock { $0.isReady } }
+    package init() {}
 
-    func set(_ ready: Bool) {
+    package var isReady: Bool { self.state.withLock { $0.isReady } }
+
+    package func set(_ ready: Bool) {
         let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.isReady = ready
             guard ready else { return [] }
@@ -24,7 +26,7 @@ final class ReadinessSignal: Sendable {
     }
 
     /// Returns once ready (at once if it already is), or when the task is cancelled.
-    func wait() async {
+    package func wait() async {
         let id = self.state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -46,7 +48,7 @@ final class ReadinessSignal: Sendable {
     }
 
     /// Waits until ready or until `timeout` passes; true when ready.
-    func wait(timeout: Duration) async -> Bool {
+    package func wait(timeout: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await self.wait()

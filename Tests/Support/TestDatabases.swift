@@ -1,39 +1,28 @@
-import Foundation
-import Logging
+public import Foundation
+public import PulseDatabase
 import PulseJobs
-import Testing
+public import Testing
 
 /// The engines a parameterised test runs on: SQLite always; PostgreSQL when
 /// `PULSE_TEST_POSTGRES_URL` is set, or when `PULSE_REQUIRE_SERVICES=1` (then a missing URL fails).
-enum Engine: String, Sendable, CustomTestStringConvertible {
+public enum Engine: String, Sendable, CustomTestStringConvertible {
     case sqlite
     case postgres
 
-    var testDescription: String { self.rawValue }
+    public var testDescription: String { self.rawValue }
 
-    static let all: [Engine] = TestServices.postgresURL != nil || TestServices.required ? [.sqlite, .postgres] : [.sqlite]
-    static let postgresOnly: [Engine] = TestServices.postgresURL != nil || TestServices.required ? [.postgres] : []
+    public static let all: [Engine] = TestServices.postgresURL != nil || TestServices.required ? [.sqlite, .postgres] : [.sqlite]
+    public static let postgresOnly: [Engine] = TestServices.postgresURL != nil || TestServices.required ? [.postgres] : []
 }
 
-enum TestServices {
-    static let postgresURL = ProcessInfo.processInfo.environment["PULSE_TEST_POSTGRES_URL"].flatMap {
-        $0.isEmpty ? nil : $0
-    }
-    static let required = ProcessInfo.processInfo.environment["PULSE_REQUIRE_SERVICES"] == "1"
-    static let logger: Logger = {
-        var logger = Logger(label: "pulse-jobs-tests")
-        logger.logLevel = .warning
-        return logger
-    }()
-}
-
-struct MissingServiceError: Error, CustomStringConvertible {
-    var description: String { "PULSE_REQUIRE_SERVICES=1 but PULSE_TEST_POSTGRES_URL is not set" }
+public struct MissingServiceError: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "PULSE_REQUIRE_SERVICES=1 but PULSE_TEST_POSTGRES_URL is not set" }
 }
 
 /// A fresh, empty place for one test: a SQLite file in its own temporary folder, or a PostgreSQL
 /// schema of its own (dropped afterwards), so tests run in parallel without seeing each other.
-func withTestLocation<T: Sendable>(
+public func withTestLocation<T: Sendable>(
     _ engine: Engine,
     _ body: (DatabaseURL) async throws -> T
 ) async throws -> T {
@@ -56,7 +45,7 @@ func withTestLocation<T: Sendable>(
             result = .failure(error)
         }
         location.schema = nil
-        try await withDatabase(url: .postgres(location), logger: TestServices.logger) { database in
+        _ = try await withDatabase(url: .postgres(location), logger: TestServices.logger) { database in
             // The schema name was generated above from hex digits: a plain identifier.
             try await database.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
         }
@@ -65,7 +54,7 @@ func withTestLocation<T: Sendable>(
 }
 
 /// `count` independent engines (own connection or pool each) on one location, running while `body` runs.
-func withEngines<T: Sendable>(
+public func withEngines<T: Sendable>(
     _ url: DatabaseURL,
     count: Int,
     _ body: ([any ServiceDatabase]) async throws -> T
@@ -89,7 +78,7 @@ func withEngines<T: Sendable>(
 }
 
 /// One migrated database on a fresh location.
-func withTestDatabase<T: Sendable>(
+public func withTestDatabase<T: Sendable>(
     _ engine: Engine,
     _ body: (any Database) async throws -> T
 ) async throws -> T {
@@ -102,32 +91,8 @@ func withTestDatabase<T: Sendable>(
 }
 
 /// Creates an asset to hang jobs and chunks on (foreign keys require one).
-func makeAsset(_ database: any Database, clock: ManualClock) async throws -> UUID {
+public func makeAsset(_ database: any Database, clock: ManualClock) async throws -> UUID {
     try await AssetRepository(database: database, clock: clock.clock)
         .create(NewAsset(status: .queued, filename: "clip.mp4", sourceKey: "uploads/x/clip.mp4"))
         .id
-}
-
-/// Runs `operation`, failing if it takes longer than `timeout`.
-func withTimeout<T: Sendable>(
-    _ timeout: Duration,
-    _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw TimeoutError(timeout: timeout)
-        }
-        return value
-    }
-}
-
-struct TimeoutError: Error, CustomStringConvertible {
-    let timeout: Duration
-    var description: String { "timed out after \(self.timeout)" }
 }

@@ -1,4 +1,5 @@
-/// Lowercase hexadecimal, as SigV4 writes hashes and signatures; shared by every target that signs.
+/// Lowercase hexadecimal, as SigV4 writes hashes and signatures; shared by every target that signs
+/// (SigV4, the local URL signer, asset tokens, API keys).
 public enum Hex {
     /// `[0xAB, 0x01]` -> `"ab01"`.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {

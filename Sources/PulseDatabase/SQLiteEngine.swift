@@ -1,4 +1,5 @@
 public import Logging
+import PulseSupport
 public import ServiceLifecycle
 import NIOCore
 import SQLiteNIO

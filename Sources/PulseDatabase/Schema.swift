@@ -75,4 +75,8 @@ let schemaMigrations: [Migration] = [
     Migration(version: 2, name: "jobs.outage_since") { _ in
         ["ALTER TABLE jobs ADD COLUMN outage_since DOUBLE PRECISION"]
     },
+    // The column holds the whole pipeline plan (rungs, units, segment length), not a ladder.
+    Migration(version: 3, name: "assets.plan_json") { _ in
+        ["ALTER TABLE assets RENAME COLUMN ladder_json TO plan_json"]
+    },
 ]

@@ -2,10 +2,11 @@ import Synchronization
 
 /// A first-come, first-served lock that can be held across `await`.
 ///
-/// SQLite gives one connection one transaction at a time, and an actor would not do: it lets another
-/// call in at every `await`, which would interleave statements of two transactions on one connection.
-/// Waiting is not cancellable: holders only ever run a few short statements.
-final class AsyncSerialLock: Sendable {
+/// An actor would not do: it lets another call in at every `await`, which would, for example,
+/// interleave the statements of two SQLite transactions on one connection, or two scans of one
+/// segment folder. Ownership passes straight from the holder to the longest waiter, so nobody can
+/// barge in between. Waiting is not cancellable: holders only ever run short critical sections.
+public final class AsyncSerialLock: Sendable {
     private struct State {
         var isLocked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -13,8 +14,11 @@ final class AsyncSerialLock: Sendable {
 
     private let state = Mutex(State())
 
+    /// An unlocked lock.
+    public init() {}
+
     /// Runs `body` while holding the lock.
-    func withLock<T>(
+    public func withLock<T>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> sending T
     ) async throws -> sending T {

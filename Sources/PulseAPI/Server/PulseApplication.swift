@@ -1,0 +1,87 @@
+public import Logging
+import PulseDatabase
+public import PulseJobs
+public import ServiceLifecycle
+
+/// What a process made by ``buildApplication(_:role:logger:metrics:onListening:)`` does.
+public enum PulseRole: Sendable {
+    /// `serve`: the HTTP API, `embeddedWorkers` workers and the reaper.
+    case serve
+    /// `worker`: one worker and no HTTP; with `drain`, it ends the group once the queue is empty.
+    case worker(drain: Bool)
+}
+
+/// A Pulse process's parts, made from one `PulseConfiguration`, and the services to run them.
+public struct PulseApplication: Sendable {
+    /// The configuration it was built from.
+    public let configuration: PulseConfiguration
+    /// Database, store and event bus.
+    public let runtime: PulseRuntime
+    /// The HTTP server (nil for a worker process).
+    public let server: PulseServer?
+    /// The workers, embedded (`serve`) or the process's one (`worker`).
+    public let workers: [Worker]
+    /// For a `ServiceGroup`, in start order: the runtime's services (database first, so it stops
+    /// last), the workers, the reaper, and the HTTP server last (the first to stop on SIGTERM).
+    public let services: [ServiceGroupConfiguration.ServiceConfiguration]
+}
+
+/// The one place a Pulse process is put together (the shape of hummingbird-examples'
+/// `buildApplication`): `serve`, `worker`, the API tests and the thumbnail benchmark all call it.
+/// Applies migrations on a short-lived connection of their own (the runtime's database may run
+/// only once, inside the group), then builds the runtime, the workers, the reaper and the HTTP
+/// application from `configuration`, which it takes as read (it reads no environment).
+/// - Parameters:
+///   - role: what the process runs.
+///   - logger: passed to every part.
+///   - metrics: the API's metrics (`serve`; `APIMetrics.bootstrappingSwiftMetrics()` once per process).
+///   - onListening: called with `http://host:port` once the HTTP server is bound (`serve`).
+public func buildApplication(
+    _ configuration: PulseConfiguration,
+    role: PulseRole = .serve,
+    logger: Logger,
+    metrics: APIMetrics? = nil,
+    onListening: @escaping @Sendable (String) async -> Void = { _ in }
+) async throws -> PulseApplication {
+    try configuration.runtime.makeDirectories()
+    _ = try await withDatabase(url: configuration.runtime.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
+    let runtime = try PulseRuntime(configuration: configuration.runtime, logger: logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.services.map { .init(service: $0) }
+    let pipeline = configuration.pipeline
+
+    func worker(_ workerConfiguration: WorkerConfiguration) -> Worker {
+        Worker(database: runtime.database, store: runtime.store, bus: runtime.bus, pipeline: pipeline, configuration: workerConfiguration, logger: logger)
+    }
+
+    switch role {
+    case .worker(let drain):
+        var workerConfiguration = configuration.worker
+        workerConfiguration.drain = drain
+        let worker = worker(workerConfiguration)
+        // A draining worker ends the group itself; SIGTERM/SIGINT stop it gracefully.
+        services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+        return PulseApplication(configuration: configuration, runtime: runtime, server: nil, workers: [worker], services: services)
+
+    case .serve:
+        let server = try PulseServer(
+            runtime: runtime, configuration: configuration.api, metrics: metrics ?? APIMetrics(), logger: logger, onListening: onListening)
+        let workers = (0..<configuration.embeddedWorkers).map { index in
+            var perWorker = configuration.worker
+            perWorker.workerID += "-\(index)"
+            return worker(perWorker)
+        }
+        services += workers.map { .init(service: $0) }
+        // Failed and abandoned assets are deleted on a schedule by every API process (several at
+        // once are harmless); separate `pulse-video worker` processes do not run it.
+        if configuration.reaper.isEnabled {
+            services.append(.init(service: Reaper(
+                database: runtime.database, store: runtime.store, bus: runtime.bus, configuration: configuration.reaper, logger: logger)))
+        }
+        services.append(.init(service: server.makeApplication()))
+        logger.info("starting", metadata: [
+            "serve.workers": "\(workers.count)",
+            "serve.storage": "\(configuration.runtime.storageURL.hasPrefix("s3://") ? "s3" : "local")",
+        ])
+        return PulseApplication(configuration: configuration, runtime: runtime, server: server, workers: workers, services: services)
+    }
+}

@@ -1,0 +1,91 @@
+public import Foundation
+public import Logging
+public import PulseStorage
+import PulseSupport
+
+/// An asset's life as domain operations, one place each, for the API, the CLI, the reaper and
+/// the benchmarks: `create` (waiting for its upload), `uploaded` (processing queued), `submit`
+/// (an object already in storage, queued at once) and `delete`.
+///
+/// Deleting, in order: the objects under `processed/{id}/` and `uploads/{id}/`, the asset's jobs, the asset's
+/// row (its chunks go with it), then a terminal `failed` event `ERR_ASSET_DELETED` so open event
+/// sockets end instead of waiting for nothing. Objects go first: if the store fails, the row is still
+/// there and a later call finishes the work, so no object is left without an asset pointing at it.
+///
+/// Idempotent and safe to run from several processes at once: deleting an asset that is already
+/// gone deletes nothing and returns false.
+public struct AssetLifecycle: Sendable {
+    let assets: AssetRepository
+    let queue: JobQueue
+    let store: any ObjectStore
+    let bus: any EventBus
+    let logger: Logger
+
+    public init(assets: AssetRepository, queue: JobQueue, store: any ObjectStore, bus: any EventBus, logger: Logger) {
+        self.assets = assets
+        self.queue = queue
+        self.store = store
+        self.bus = bus
+        self.logger = logger
+    }
+
+    /// The error code of the event that tells subscribers their asset was deleted.
+    public static let deletedErrorCode = FailureCode.assetDeleted.rawValue
+
+    /// A new asset waiting for its upload at `StorageKeys.upload(id, filename:)`; `filename` must
+    /// be a safe key segment. `declaredSize` is the client's word, checked when the upload arrives.
+    public func create(filename: String, originalName: String? = nil, declaredSize: Int64? = nil) async throws -> Asset {
+        let id = UUID()
+        return try await assets.create(NewAsset(
+            id: id, filename: originalName ?? filename, sourceKey: StorageKeys.upload(id, filename: filename), sourceSize: declaredSize))
+    }
+
+    /// The upload is in storage with `size` bytes: the asset moves from `awaiting_upload` to
+    /// `queued` (guarded in SQL: a worker's `processing` is never put back) and its processing is
+    /// queued. Idempotent; returns true when this call moved it.
+    @discardableResult
+    public func uploaded(_ id: UUID, size: Int64) async throws -> Bool {
+        let moved = try await assets.markUploaded(id, size: size)
+        if moved {
+            await publish(AssetEvent(assetID: id, type: .status, status: .queued, at: assets.clock.now()))
+        }
+        // Idempotent by (asset, kind): a second enqueue is a no-op.
+        try await queue.enqueue(assetID: id, kind: .prepare)
+        return moved
+    }
+
+    /// An asset for an object already in storage (`pulse-video submit`, benchmarks), queued.
+    public func submit(sourceKey: String, size: Int64?) async throws -> Asset {
+        let asset = try await assets.create(NewAsset(
+            status: .queued, filename: (sourceKey as NSString).lastPathComponent, sourceKey: sourceKey, sourceSize: size))
+        try await queue.enqueue(assetID: asset.id, kind: .prepare)
+        return asset
+    }
+
+    /// Deletes the asset's objects, jobs and row. Returns true when this call removed the row (and
+    /// published the event); false when there was no such asset any more.
+    @discardableResult
+    public func delete(_ id: UUID) async throws -> Bool {
+        let processed = try await store.deletePrefix(StorageKeys.processedPrefix(id))
+        let uploads = try await store.deletePrefix(StorageKeys.uploadsPrefix(id))
+        let jobs = try await queue.deleteJobs(assetID: id)
+        guard try await assets.delete(id) else { return false }
+        logger.debug("asset deleted", metadata: [
+            "asset.id": "\(id)", "storage.processed": "\(processed)", "storage.uploads": "\(uploads)", "jobs": "\(jobs)",
+        ])
+        await publish(AssetEvent(
+            assetID: id, type: .failed, errorCode: Self.deletedErrorCode, errorMessage: "the asset was deleted",
+            status: .failed, at: assets.clock.now()
+        ))
+        return true
+    }
+
+    /// Best effort, like every event: the state is stored whether or not anyone heard.
+    private func publish(_ event: AssetEvent) async {
+        do {
+            try await bus.publish(event)
+        } catch {
+            logger.warning("event not published", metadata: ["asset.id": "\(event.assetID)", "error": "\(error)"])
+        }
+    }
+}
