@@ -222,7 +222,7 @@ import Testing
         }
     }
 
-    @Test("the asset is read again before deletion: an upload completed meanwhile is kept", arguments: Engine.all)
+    @Test("an upload completed after the listing no longer passes the rule the reaper checks again before deleting", arguments: Engine.all)
     func recheckBeforeDeleting(engine: Engine) async throws {
         try await withFixture(engine) { f in
             let id = try await f.asset(.awaitingUpload, objects: ["uploads/{id}/clip.mp4"])
