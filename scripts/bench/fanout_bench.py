@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""WebSocket fan-out in a chat's shape (issue 11): many assets, few watchers each.
+
+    scripts/bench/fanout_bench.py [--assets 5000] [--per-asset 2] [--rounds 3] [--binary PATH]
+
+`pulse-video serve --no-worker` on PostgreSQL (scripts/test-services.sh env gives the URL; a schema
+of its own) and local storage in a temporary folder. The benchmark creates ASSETS assets through the
+API, opens PER-ASSET WebSockets on each with the asset's own token (in 4 client processes), then
+sends ROUNDS progress events for every asset the way remote workers do: `NOTIFY pulse_events` on
+PostgreSQL, each stamped with the database's clock at sending. Figures:
+  - delivery latency (receive time - the event's `emitted_at`) p50 / p99 / max, deliveries counted;
+  - server RSS before the sockets and with every socket open and idle: the difference per socket;
+  - server CPU seconds (user + sys, from /proc) while the events were delivered.
+
+Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
+"""
+import argparse, asyncio, json, multiprocessing, os, resource, shutil, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def ensure_tools():
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "websockets"], check=True)
+    if not shutil.which("psql"):
+        sys.exit("psql not found: run scripts/setup.sh --test")
+
+
+def request(method, url, key=None, body=None):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers)) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client_process(urls, expected, opened, results):
+    """One client process: its share of the sockets on one event loop. Each socket reads until it
+    has seen `expected` progress events, or until the run's end."""
+    async def one(url, collected, on_open):
+        import websockets
+        latencies = []
+        try:
+            async with websockets.connect(url, max_queue=None, open_timeout=120, ping_interval=None) as socket:
+                on_open()
+                async for text in socket:
+                    message = json.loads(text)
+                    if message.get("type") == "progress" and "emitted_at" in message:
+                        latencies.append(time.time() - message["emitted_at"])
+                        if len(latencies) >= expected:
+                            break
+        except Exception as error:  # a refused or dropped socket is counted, not fatal
+            collected.append(("error", repr(error)[:200]))
+            return
+        collected.append(("ok", latencies))
+
+    async def run():
+        collected, count = [], [0]
+
+        def on_open():
+            count[0] += 1
+            if count[0] == len(urls):
+                opened.put(len(urls))
+
+        tasks = []
+        for index, url in enumerate(urls):
+            tasks.append(asyncio.create_task(one(url, collected, on_open)))
+            if index % 100 == 99:
+                await asyncio.sleep(0.05)
+        done, pending = await asyncio.wait(tasks, timeout=600)
+        for task in pending:
+            task.cancel()
+        return collected
+
+    results.put(asyncio.run(run()))
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--assets", type=int, default=5000)
+    parser.add_argument("--per-asset", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--round-seconds", type=float, default=2.0, help="pause between rounds of events")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "pulse-video"))
+    args = parser.parse_args()
+    ensure_tools()
+    postgres = os.environ.get("PULSE_TEST_POSTGRES_URL")
+    if not postgres:
+        sys.exit('PULSE_TEST_POSTGRES_URL is not set: eval "$(scripts/test-services.sh env)"')
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    data = tempfile.mkdtemp(prefix="pulse-fanout-")
+    key = "bench-" + os.urandom(12).hex()
+    schema = "fanout" + os.urandom(4).hex()
+    sockets = args.assets * args.per_asset
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
+    env.update(PULSE_API_KEY=key, PULSE_LOG_LEVEL="warning", PULSE_DATABASE_URL=f"{postgres}?schema={schema}")
+    # The bench's own socket counts, above the service's defaults if it has caps.
+    env.update(PULSE_MAX_WEBSOCKETS=str(sockets + 100), PULSE_MAX_WEBSOCKETS_PER_TOKEN=str(args.per_asset + 2))
+    server = subprocess.Popen([args.binary, "serve", "--no-worker", "--data", data, "--port", "0"], env=env,
+                              stdout=subprocess.PIPE, text=True, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard)))
+    try:
+        base = None
+        while base is None:
+            line = server.stdout.readline()
+            if not line:
+                sys.exit("serve ended before listening")
+            if "listening on" in line:
+                base = line.strip().rsplit(" ", 1)[-1]
+        ws_base = base.replace("http://", "ws://")
+        started = time.monotonic()
+        assets = []
+        for _ in range(args.assets):
+            created = request("POST", f"{base}/v1/assets", key, {"filename": "clip.mp4"})
+            assets.append((created["id"], created["token"]))
+        print(f"created {args.assets} assets in {time.monotonic() - started:.1f} s")
+        time.sleep(2)
+        rss_before = rss_kib(server.pid)
+
+        urls = [f"{ws_base}/v1/assets/{asset}/events?token={token}" for asset, token in assets for _ in range(args.per_asset)]
+        shares = [urls[i::args.clients] for i in range(args.clients)]
+        opened, results = multiprocessing.Queue(), multiprocessing.Queue()
+        clients = [multiprocessing.Process(target=client_process, args=(share, args.rounds, opened, results)) for share in shares]
+        started = time.monotonic()
+        for client in clients:
+            client.start()
+        for _ in clients:
+            opened.get(timeout=300)
+        print(f"opened {sockets} sockets in {time.monotonic() - started:.1f} s")
+        time.sleep(5)
+        rss_open = rss_kib(server.pid)
+
+        cpu_start = cpu_seconds(server.pid)
+        for round_index in range(args.rounds):
+            percent = 10 * (round_index + 1)
+            statements = "".join(
+                "SELECT pg_notify('pulse_events', json_build_object('asset_id', '%s', 'type', 'progress', 'percent', %d, "
+                "'at', extract(epoch from clock_timestamp()))::text);\n" % (asset, percent)
+                for asset, _ in assets)
+            subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", postgres, "-o", "/dev/null"], input=statements,
+                           text=True, check=True)
+            time.sleep(args.round_seconds)
+        collected = [item for _ in clients for item in results.get(timeout=600)]
+        cpu_used = cpu_seconds(server.pid) - cpu_start
+        for client in clients:
+            client.join(timeout=30)
+
+        latencies = [value for status, values in collected if status == "ok" for value in values]
+        errors = [values for status, values in collected if status == "error"]
+        expected = sockets * args.rounds
+        print(f"{args.assets} assets x {args.per_asset} sockets = {sockets} sockets, {args.rounds} rounds of one progress "
+              f"event per asset (NOTIFY): {len(latencies)} of {expected} deliveries, {len(errors)} sockets failed")
+        print(f"latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms "
+              f"(goal < 100), max {max(latencies, default=float('nan')) * 1000:.1f} ms")
+        print(f"server RSS: {rss_before / 1024:.1f} MiB before the sockets, {rss_open / 1024:.1f} MiB with them open and idle: "
+              f"{(rss_open - rss_before) / max(sockets, 1):.1f} KiB per socket (goal < 20 KiB)")
+        print(f"server CPU while delivering: {cpu_used:.2f} s for {len(latencies)} deliveries")
+        if errors:
+            print("first socket errors:", errors[:3])
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(data, ignore_errors=True)
+        subprocess.run(["psql", "-q", "-X", postgres, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    main()
