@@ -79,4 +79,20 @@ let schemaMigrations: [Migration] = [
     Migration(version: 3, name: "assets.plan_json") { _ in
         ["ALTER TABLE assets RENAME COLUMN ladder_json TO plan_json"]
     },
+    // The upload is a one-time door, and DELETE means gone:
+    // - source_identity: the object `complete` accepted (size with its ETag, or its modification
+    //   time where the store has no ETag); the worker checks it before probing and around each
+    //   unit, so a source replaced afterwards fails with ERR_SOURCE_CHANGED.
+    // - deleting_at: set first by a delete; a row being deleted takes no more writes, is not
+    //   shown, and fences the workers (they check it around every object they store).
+    // - uploads_swept_at: when the reaper last swept `uploads/{id}/` of a ready asset whose upload
+    //   URL had expired (an S3 presigned PUT cannot be revoked: one sweep after expiry suffices).
+    // A column, not a status: SQLite cannot alter the status CHECK constraint.
+    Migration(version: 4, name: "assets.source_identity, deleting_at, uploads_swept_at") { _ in
+        [
+            "ALTER TABLE assets ADD COLUMN source_identity TEXT",
+            "ALTER TABLE assets ADD COLUMN deleting_at DOUBLE PRECISION",
+            "ALTER TABLE assets ADD COLUMN uploads_swept_at DOUBLE PRECISION",
+        ]
+    },
 ]

@@ -49,6 +49,9 @@ extension FailureCode {
     /// The declared or uploaded size is above the limit (an HTTP answer, and recorded on the asset
     /// when an upload turns out larger than declared).
     public static let uploadTooLarge = FailureCode("ERR_UPLOAD_TOO_LARGE")
+    /// The uploaded object is no longer the one `complete` accepted (another upload replaced it,
+    /// e.g. through an S3 presigned PUT that cannot be revoked): never processed, never retried.
+    public static let sourceChanged = FailureCode("ERR_SOURCE_CHANGED")
 
     // The tools (the pipeline): transient.
 
@@ -112,8 +115,11 @@ extension FailureCode {
     public static let upgradeRequired = FailureCode("ERR_UPGRADE_REQUIRED")
     /// A `Range` header outside the object.
     public static let rangeNotSatisfiable = FailureCode("ERR_RANGE_NOT_SATISFIABLE")
-    /// The database or the storage cannot be reached right now.
+    /// The database or the storage cannot be reached right now, or the process has as many
+    /// events WebSockets open as it allows.
     public static let unavailable = FailureCode("ERR_UNAVAILABLE")
+    /// One asset token already has as many events WebSockets open as it may.
+    public static let tooManyConnections = FailureCode("ERR_TOO_MANY_CONNECTIONS")
     /// Anything unexpected; the detail is in the server's log. Also what a failure with no code shows as.
     public static let internalError = FailureCode("ERR_INTERNAL")
 }
@@ -175,6 +181,7 @@ extension FailureCode {
         Meaning(.sourceNotFound, .never, shown: nil),
         Meaning(.inputNotAllowed, .never, shown: "the upload could not be read from storage"),
         Meaning(.uploadTooLarge, .never, shown: nil, http: 413),
+        Meaning(.sourceChanged, .never, shown: "the uploaded file was replaced after the upload was completed; upload it again as a new video"),
         // The tools: transient.
         Meaning(.toolTimeout, .counted, shown: "reading the video took too long"),
         Meaning(.stalled, .counted, shown: "encoding stopped making progress"),
@@ -206,6 +213,7 @@ extension FailureCode {
         Meaning(.upgradeRequired, .notApplicable, shown: genericPublicMessage, http: 426),
         Meaning(.rangeNotSatisfiable, .notApplicable, shown: genericPublicMessage, http: 416),
         Meaning(.unavailable, .notApplicable, shown: genericPublicMessage, http: 503),
+        Meaning(.tooManyConnections, .notApplicable, shown: genericPublicMessage, http: 429),
         Meaning(.internalError, .notApplicable, shown: genericPublicMessage, http: 500),
     ]
 
@@ -232,10 +240,53 @@ extension FailureCode {
     public var httpStatus: Int { meaning?.httpStatus ?? 500 }
 
     /// What clients may read of a recorded failure with this code: the fixed sentence, or the
-    /// recorded message when it is meant for people (and not empty).
+    /// recorded message when it is meant for people (and not empty) and names no place: a
+    /// message with a path, a URL or a host in it (`file:/srv/.../uploads/...`, `https://...`,
+    /// `minio.internal:9000`) is replaced by the generic sentence, whatever wrote it.
     public func publicMessage(recorded message: String?) -> String {
         if let fixed = publicMessage { return fixed }
-        if let message, !message.isEmpty { return message }
+        if let message, !message.isEmpty, !Self.namesAPlace(message) { return message }
         return Self.genericPublicMessage
     }
+
+    /// Whether `text` carries a path, a URL or a host name: a scheme (`file:`, `https://`), an
+    /// absolute or home-relative path, a Windows drive path, a dotted host name or address, or a
+    /// `host:port`. Conservative: a message written for people has none of these.
+    public static func namesAPlace(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        if lower.contains("://") || lower.contains("file:") || lower.contains("localhost") || lower.contains("\\") { return true }
+        let separators: Set<Character> = [" ", "\t", "\n", "\"", "'", "(", ")", "[", "]", "<", ">", ",", ";", "=", "`"]
+        for token in lower.split(whereSeparator: { separators.contains($0) }) {
+            var word = Substring(token)
+            while let last = word.last, ".:!?".contains(last) { word = word.dropLast() }
+            guard !word.isEmpty else { continue }
+            // A path: /srv/..., ~/..., ./x, ../x, C:\ (backslashes are caught above), a/b/c.
+            if word.hasPrefix("/") || word.hasPrefix("~/") || word.hasPrefix("./") || word.hasPrefix("../") { return true }
+            if word.filter({ $0 == "/" }).count >= 2 { return true }
+            if word.count >= 3, word.dropFirst().first == ":", word.first!.isLetter, word.dropFirst(2).first == "/" { return true }
+            // host:port (letters in the host, digits after the colon).
+            if let colon = word.lastIndex(of: ":"), colon != word.startIndex {
+                let host = word[..<colon], port = word[word.index(after: colon)...]
+                if !port.isEmpty, port.allSatisfy(\.isNumber), host.contains(where: \.isLetter) || host.contains(".") { return true }
+            }
+            // A dotted name: an IPv4 address, or labels ending in a top-level domain of letters
+            // (a file name such as clip.mp4 or a number such as 5.5 is not one).
+            let labels = word.split(separator: ".", omittingEmptySubsequences: false)
+            if labels.count == 4, labels.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) }) { return true }
+            if labels.count >= 3, labels.allSatisfy({ !$0.isEmpty }), let tld = labels.last, tld.count >= 2, tld.allSatisfy(\.isLetter) {
+                return true
+            }
+            if labels.count == 2, let tld = labels.last, Self.hostSuffixes.contains(String(tld)), labels[0].contains(where: \.isLetter) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Top-level domains and internal suffixes a two-label host name ends in (`example.com`,
+    /// `minio.internal`); longer names are caught by their shape.
+    private static let hostSuffixes: Set<String> = [
+        "com", "net", "org", "io", "dev", "app", "cloud", "internal", "local", "lan", "localdomain", "corp", "home",
+        "aws", "amazonaws", "svc", "cluster",
+    ]
 }

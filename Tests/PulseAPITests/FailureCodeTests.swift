@@ -13,6 +13,8 @@ struct FailureCodeTests {
     static let awaitingPageSentence: Set<String> = [
         "ERR_NOT_FOUND", "ERR_CONFLICT", "ERR_METHOD_NOT_ALLOWED", "ERR_UPGRADE_REQUIRED",
         "ERR_RANGE_NOT_SATISFIABLE",
+        // Answered to a WebSocket handshake, which a browser's page cannot read.
+        "ERR_TOO_MANY_CONNECTIONS",
     ]
 
     /// The keys of the `MESSAGES` object in Sources/PulseAPI/Page/app.js.
@@ -52,7 +54,7 @@ struct FailureCodeTests {
         #expect(codes(.never) == [
             "ERR_NON_VIDEO", "ERR_NO_VIDEO_STREAM", "ERR_MALFORMED_VIDEO", "ERR_DURATION_TOO_SHORT",
             "ERR_DURATION_EXCEED_CONSTRAINT", "ERR_RESOLUTION_EXCEED_CONSTRAINT", "ERR_SOURCE_NOT_FOUND",
-            "ERR_INPUT_NOT_ALLOWED", "ERR_UPLOAD_TOO_LARGE",
+            "ERR_INPUT_NOT_ALLOWED", "ERR_UPLOAD_TOO_LARGE", "ERR_SOURCE_CHANGED",
         ])
         // Outages: waited out without using attempts.
         #expect(codes(.outage) == ["ERR_STORAGE_UNAVAILABLE", "ERR_DATABASE_UNAVAILABLE"])
@@ -66,7 +68,7 @@ struct FailureCodeTests {
             "ERR_ASSET_DELETED", "ERR_UNAUTHORIZED", "ERR_TOKEN_EXPIRED", "ERR_FORBIDDEN", "ERR_INVALID_SIGNATURE",
             "ERR_URL_EXPIRED", "ERR_NOT_FOUND", "ERR_UPLOAD_NOT_FOUND", "ERR_INVALID_JSON", "ERR_INVALID_REQUEST",
             "ERR_CONFLICT", "ERR_METHOD_NOT_ALLOWED", "ERR_UPGRADE_REQUIRED", "ERR_RANGE_NOT_SATISFIABLE",
-            "ERR_UNAVAILABLE", "ERR_INTERNAL",
+            "ERR_UNAVAILABLE", "ERR_TOO_MANY_CONNECTIONS", "ERR_INTERNAL",
         ])
         #expect(Set(FailureCode.all.map(\.rawValue)).count == FailureCode.table.count, "a code is in the table twice")
     }
@@ -112,7 +114,8 @@ struct FailureCodeTests {
             (.invalidRequest, "ERR_INVALID_REQUEST", 400), (.uploadTooLarge, "ERR_UPLOAD_TOO_LARGE", 413),
             (.conflict, "ERR_CONFLICT", 409), (.methodNotAllowed, "ERR_METHOD_NOT_ALLOWED", 405),
             (.upgradeRequired, "ERR_UPGRADE_REQUIRED", 426), (.rangeNotSatisfiable, "ERR_RANGE_NOT_SATISFIABLE", 416),
-            (.unavailable, "ERR_UNAVAILABLE", 503), (.internalError, "ERR_INTERNAL", 500),
+            (.unavailable, "ERR_UNAVAILABLE", 503), (.tooManyConnections, "ERR_TOO_MANY_CONNECTIONS", 429),
+            (.internalError, "ERR_INTERNAL", 500),
         ]
         for (code, raw, status) in expected {
             #expect(code.rawValue == raw)

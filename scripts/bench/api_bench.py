@@ -92,7 +92,9 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     data = tempfile.mkdtemp(prefix="pulse-api-bench-")
     key = "bench-" + os.urandom(12).hex()
-    env = dict(os.environ, PULSE_API_KEY=key, PULSE_LOG_LEVEL="warning", PULSE_SEGMENT_SECONDS="2", PULSE_CHUNK_SECONDS="2")
+    env = dict(os.environ, PULSE_API_KEY=key, PULSE_LOG_LEVEL="warning", PULSE_SEGMENT_SECONDS="2", PULSE_CHUNK_SECONDS="2",
+               # Every subscriber uses the asset's one token: raise the per-token cap for the bench.
+               PULSE_MAX_WEBSOCKETS_PER_TOKEN=str(args.subscribers + 10), PULSE_MAX_WEBSOCKETS=str(args.subscribers + 100))
     server = subprocess.Popen([args.binary, "serve", "--data", data, "--port", "0"], env=env, stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()

@@ -36,17 +36,37 @@ public struct AssetTokenSigner: Sendable {
     }
 
     /// Checks a token; the MAC is compared in constant time, and only then the expiry.
-    public func verify(_ token: String, now: Date) -> Verdict {
-        guard token.hasPrefix(Self.prefix) else { return .invalid }
+    public func verify(_ token: String, now: Date) -> Verdict { inspect(token, now: now).verdict }
+
+    /// The verdict, and for a genuine token its expiry (Unix seconds; also when it has passed).
+    ///
+    /// Only the form ``token(for:expires:)`` writes is accepted: the expiry as plain decimal digits
+    /// (no sign, no leading zero), the asset id as a lower-case UUID and the MAC as 64 lower-case
+    /// hex digits. Every other spelling of the same values (`+N`, `0N`, an upper-case UUID) is
+    /// `invalid`, so one token has exactly one string, which the events WebSocket counts by.
+    func inspect(_ token: String, now: Date) -> (verdict: Verdict, expires: Int64?) {
+        guard token.hasPrefix(Self.prefix) else { return (.invalid, nil) }
         let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let expires = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])),
-            let given = Hex.decode(parts[2]), given.count == 32
-        else { return .invalid }
+        guard parts.count == 3, Self.isCanonicalDecimal(parts[0]), let expires = Int64(parts[0]),
+            let id = UUID(uuidString: String(parts[1])), parts[1] == id.uuidString.lowercased(),
+            parts[2].utf8.count == 64, parts[2].utf8.allSatisfy(Self.isLowercaseHexDigit),
+            let given = Hex.decode(parts[2])
+        else { return (.invalid, nil) }
         guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Self.message(id, expires), using: key) else {
-            return .invalid
+            return (.invalid, nil)
         }
-        guard Int64(now.timeIntervalSince1970) <= expires else { return .expired }
-        return .valid(assetID: id)
+        guard Int64(now.timeIntervalSince1970) <= expires else { return (.expired, expires) }
+        return (.valid(assetID: id), expires)
+    }
+
+    /// `0`, or ASCII digits not starting with `0`: what `String(Int64)` writes for a non-negative value.
+    private static func isCanonicalDecimal(_ text: Substring) -> Bool {
+        guard let first = text.utf8.first, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return false }
+        return first != UInt8(ascii: "0") || text.utf8.count == 1
+    }
+
+    private static func isLowercaseHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
     }
 
     /// Domain-separated, newline-joined: the fields cannot be shifted into each other.

@@ -25,13 +25,29 @@ struct Authenticator: Sendable {
 
     /// The caller, or `ERR_UNAUTHORIZED` / `ERR_TOKEN_EXPIRED`.
     func caller(of request: Request) throws -> Caller {
+        try credential(of: request).caller
+    }
+
+    /// What an events WebSocket is opened with: the caller, and for an asset token the token
+    /// itself (the per-token connection limit counts by it) and when it expires (the socket is
+    /// closed then).
+    struct Credential: Sendable, Hashable {
+        var caller: Caller
+        /// The canonical token string; nil for the API key.
+        var token: String?
+        /// The token's expiry; nil for the API key.
+        var expires: Date?
+    }
+
+    /// The credential, or `ERR_UNAUTHORIZED` / `ERR_TOKEN_EXPIRED`.
+    func credential(of request: Request) throws -> Credential {
         if let bearer = Self.bearer(request) {
             if AssetTokenSigner.looksLikeToken(bearer) { return try verifyToken(bearer) }
-            if isAPIKey(bearer) { return .apiKey }
+            if isAPIKey(bearer) { return Credential(caller: .apiKey) }
             throw Self.unauthorized("the API key is not valid")
         }
         if let token = request.uri.queryParameters.get("token"), !token.isEmpty {
-            return try verifyToken(token)
+            return try verifyToken(String(token))
         }
         throw Self.unauthorized("send Authorization: Bearer <API key>")
     }
@@ -46,9 +62,16 @@ struct Authenticator: Sendable {
 
     /// Requires the API key or a token for exactly this asset.
     func requireAccess(to assetID: UUID, _ request: Request) throws {
-        switch try caller(of: request) {
-        case .apiKey: return
-        case .assetToken(let id) where id == assetID: return
+        _ = try requireCredential(for: assetID, request)
+    }
+
+    /// The credential, when it is the API key or a token for exactly this asset; otherwise
+    /// `ERR_UNAUTHORIZED`, `ERR_TOKEN_EXPIRED` or `ERR_FORBIDDEN`.
+    func requireCredential(for assetID: UUID, _ request: Request) throws -> Credential {
+        let credential = try credential(of: request)
+        switch credential.caller {
+        case .apiKey: return credential
+        case .assetToken(let id) where id == assetID: return credential
         case .assetToken: throw APIError(.forbidden, "this token is for another asset")
         }
     }
@@ -62,9 +85,11 @@ struct Authenticator: Sendable {
         return difference == 0
     }
 
-    private func verifyToken(_ token: String) throws -> Caller {
-        switch tokens.verify(token, now: now()) {
-        case .valid(let id): return .assetToken(id)
+    private func verifyToken(_ token: String) throws -> Credential {
+        let (verdict, expires) = tokens.inspect(token, now: now())
+        switch verdict {
+        case .valid(let id):
+            return Credential(caller: .assetToken(id), token: token, expires: expires.map { Date(timeIntervalSince1970: Double($0)) })
         case .expired: throw APIError(.tokenExpired, "the asset token has expired", headers: [.wwwAuthenticate: "Bearer"])
         case .invalid: throw Self.unauthorized("the asset token is not valid")
         }

@@ -5,13 +5,15 @@ import PulseJobs
 import PulseSupport
 
 /// Runs one `GET /v1/assets/{id}/events` WebSocket: a snapshot of the asset, then its events as the
-/// bus delivers them (through an `EventFilter`), until a terminal event, the client leaving, or
-/// shutdown. Works the same whether the worker is in this process or on another machine.
+/// bus delivers them (through an `EventFilter`), until a terminal event, the client leaving, the
+/// token it was opened with expiring, or shutdown. Works the same whether the worker is in this
+/// process or on another machine.
 struct EventRelay: Sendable {
     let assets: AssetRepository
     let bus: any EventBus
     let links: Links
-    let recheckInterval: Duration
+    /// The periodic re-read, shared by every socket of one asset.
+    let rechecks: AssetRechecks
     let metrics: APIMetrics
     /// Shared by every connection of the server.
     let messages = EventTextCache()
@@ -20,10 +22,31 @@ struct EventRelay: Sendable {
     private enum Input: Sendable {
         case event(AssetEvent)
         case busEnded
-        case recheck
+        case recheck(Asset?)
+        case tokenExpired
     }
 
-    func run(assetID: UUID, base: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+    /// Why a socket ends, and the close frame that says so.
+    private enum Ending {
+        case finished(String)
+        case shuttingDown
+        case tokenExpired
+
+        var reason: String {
+            switch self {
+            case .finished(let reason): reason
+            case .shuttingDown: "server shutting down"
+            case .tokenExpired: FailureCode.tokenExpired.rawValue
+            }
+        }
+    }
+
+    /// - Parameter tokenExpiry: when the asset token the socket was opened with expires (nil for
+    ///   the API key): the socket is closed then with code 4401, reason `ERR_TOKEN_EXPIRED`.
+    func run(
+        assetID: UUID, base: String, tokenExpiry: Date? = nil,
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger
+    ) async throws {
         metrics.webSocketsOpen.increment()
         defer { metrics.webSocketsOpen.decrement() }
         try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -33,7 +56,7 @@ struct EventRelay: Sendable {
                 return false
             }
             group.addTask {
-                try await self.forward(assetID: assetID, base: base, outbound: outbound, logger: logger)
+                try await self.forward(assetID: assetID, base: base, tokenExpiry: tokenExpiry, outbound: outbound, logger: logger)
                 return true
             }
             let forwarderEnded = try await group.next() ?? false
@@ -50,7 +73,7 @@ struct EventRelay: Sendable {
         }
     }
 
-    private func forward(assetID: UUID, base: String, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+    private func forward(assetID: UUID, base: String, tokenExpiry: Date?, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         // Subscribe before reading the snapshot: an event published in between is then delivered
         // rather than lost (at worst it repeats what the snapshot shows, and the filter drops it).
         let events = bus.subscribe(assetID: assetID)
@@ -69,17 +92,21 @@ struct EventRelay: Sendable {
             return
         }
 
+        let readings = rechecks.subscribe(assetID: assetID)
         let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        let interval = recheckInterval
-        let closeReason: String = try await withThrowingTaskGroup(of: Void.self) { group in
+        let ending: Ending = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in events { continuation.yield(.event(event)) }
                 continuation.yield(.busEnded)
             }
             group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: interval)
-                    continuation.yield(.recheck)
+                for await reading in readings { continuation.yield(.recheck(reading)) }
+            }
+            if let tokenExpiry {
+                group.addTask {
+                    let left = tokenExpiry.timeIntervalSinceNow
+                    if left > 0 { try await Task.sleep(for: .milliseconds(Int64((left * 1000).rounded(.up)))) }
+                    continuation.yield(.tokenExpired)
                 }
             }
             defer { group.cancelAll() }
@@ -88,15 +115,17 @@ struct EventRelay: Sendable {
                 switch input {
                 case .event(let event):
                     if filter.admit(event) { pending = [event] }
-                case .recheck:
-                    guard let stored = try await assets.get(assetID) else {
+                case .recheck(let reading):
+                    guard let stored = reading else {
                         pending = [AssetEvent(assetID: assetID, type: .failed, errorCode: FailureCode.assetDeleted.rawValue, errorMessage: "the asset was deleted", at: Date().timeIntervalSince1970)]
                         _ = filter.admit(pending[0])
                         break
                     }
                     pending = filter.catchUp(with: stored, now: Date().timeIntervalSince1970)
                 case .busEnded:
-                    return "server shutting down"
+                    return .shuttingDown
+                case .tokenExpired:
+                    return .tokenExpired
                 }
                 for event in pending {
                     let text = try await messages.text(for: event, base: base) {
@@ -104,12 +133,16 @@ struct EventRelay: Sendable {
                     }
                     try await outbound.write(.text(text))
                 }
-                if filter.finished { return pending.last?.type.rawValue ?? "finished" }
+                if filter.finished { return .finished(pending.last?.type.rawValue ?? "finished") }
             }
-            return "finished"
+            return .finished("finished")
         }
-        try await outbound.close(closeReason == "server shutting down" ? .goingAway : .normalClosure, reason: closeReason)
-        logger.debug("events stream closed", metadata: ["asset.id": "\(assetID)", "ws.close.reason": "\(closeReason)"])
+        switch ending {
+        case .finished: try await outbound.close(.normalClosure, reason: ending.reason)
+        case .shuttingDown: try await outbound.close(.goingAway, reason: ending.reason)
+        case .tokenExpired: try await outbound.close(.unknown(4401), reason: ending.reason)
+        }
+        logger.debug("events stream closed", metadata: ["asset.id": "\(assetID)", "ws.close.reason": "\(ending.reason)"])
     }
 
     /// The client-facing message for an event: object keys become URLs, `ready` carries the asset.

@@ -20,6 +20,7 @@ const MESSAGES = {
   ERR_DATABASE_UNAVAILABLE: "The service's database was unavailable for too long. Please try again later.",
   ERR_TOOL_TIMEOUT: "Reading the video took too long. Please try again later.",
   ERR_UPLOAD_TOO_LARGE: "The file is larger than the upload limit.",
+  ERR_SOURCE_CHANGED: "The uploaded file was replaced after the upload finished, so it was not processed. Choose the file again.",
   ERR_UPLOAD_NOT_FOUND: "The upload did not arrive. Please try again.",
   ERR_UNAUTHORIZED: "The API key was refused. Check it and save it again.",
   ERR_TOKEN_EXPIRED: "This upload's session has expired. Choose the file again.",

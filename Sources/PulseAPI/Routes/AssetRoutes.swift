@@ -67,8 +67,9 @@ struct AssetRoutes: Sendable {
         try d.auth.requireAPIKey(request)
         let body = try await JSON.decode(CreateRequest.self, from: request)
         let filename = body.filename.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !filename.isEmpty, filename.count <= 255 else {
-            throw APIError(.invalidRequest, "filename must be 1 to 255 characters")
+        // Bytes, not characters: one character may be any number of combining marks.
+        guard !filename.isEmpty, filename.utf8.count <= 255 else {
+            throw APIError(.invalidRequest, "filename must be 1 to 255 bytes of UTF-8")
         }
         if let size = body.size {
             guard size >= 0 else { throw APIError(.invalidRequest, "size must not be negative") }
@@ -107,8 +108,10 @@ struct AssetRoutes: Sendable {
 
     // MARK: - POST /v1/assets/{id}/complete
 
-    /// Idempotent: the first call checks the upload and queues processing; later calls (and calls
-    /// on an asset already past that point) answer with the asset as it is.
+    /// Idempotent: the first call checks the upload, records which object it is (size with ETag or
+    /// modification time: the worker refuses a source that is no longer that object, with
+    /// `ERR_SOURCE_CHANGED`) and queues processing; later calls (and calls on an asset already
+    /// past that point) answer with the asset as it is. From then on the upload URL takes nothing.
     func complete(_ request: Request, id text: String?) async throws -> Response {
         let d = dependencies
         let id = try APIDependencies.assetID(text)
@@ -128,7 +131,7 @@ struct AssetRoutes: Sendable {
                 throw Self.tooLarge(d.configuration.maxUploadBytes)
             }
             // A concurrent complete may have moved it on already: counted once.
-            if try await d.lifecycle.uploaded(id, size: object.size) { d.metrics.uploadsCompleted.increment() }
+            if try await d.lifecycle.uploaded(id, object: object) { d.metrics.uploadsCompleted.increment() }
             asset = try await d.existingAsset(id)
         }
         let resource = try await AssetResource.make(asset, links: d.links, base: d.links.base(for: request))
@@ -192,9 +195,12 @@ struct AssetRoutes: Sendable {
         let d = dependencies
         let id = try APIDependencies.assetID(text)
         try d.auth.requireAPIKey(request)
-        _ = try await d.existingAsset(id)
-        // Objects, jobs, row, and the terminal event that ends open event sockets: the same
-        // operation the reaper uses. Someone else deleting it meanwhile is no error.
+        // A delete that began and did not finish (its row is hidden from everything else) may be
+        // sent again to finish it.
+        guard try await d.assets.row(id) != nil else { throw APIError(.notFound, "no such asset") }
+        // Marked as being deleted first (workers stop storing its objects), then jobs, objects,
+        // row, and the terminal event that ends open event sockets: the same operation the reaper
+        // uses. Someone else deleting it meanwhile is no error.
         try await d.lifecycle.delete(id)
         return Response(status: .noContent)
     }

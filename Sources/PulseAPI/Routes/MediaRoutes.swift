@@ -7,6 +7,11 @@ import PulseJobs
 ///
 /// Public by design, like a CDN URL: the asset id (a random UUID) is the capability. With S3 and a
 /// `PULSE_PUBLIC_MEDIA_URL` clients are sent there instead; without one, this proxies S3.
+///
+/// Only what the API hands out is served, and only while the asset exists: nothing for an asset
+/// that does not exist or is being deleted (whatever objects are still in the store), the
+/// thumbnail once it exists, and playlists and segments once the asset is `ready` (before that
+/// they are unfinished output, and after a failure, leftovers).
 struct MediaRoutes: Sendable {
     let dependencies: APIDependencies
 
@@ -25,6 +30,10 @@ struct MediaRoutes: Sendable {
         }
         guard !rest.isEmpty else { throw APIError(.notFound, "no such object") }
         let key = StorageKeys.processedPrefix(id) + rest.joined(separator: "/")
+        // `get` does not show an asset being deleted.
+        guard let asset = try await dependencies.assets.get(id),
+              asset.status == .ready || (asset.thumbnailKey != nil && key == asset.thumbnailKey)
+        else { throw APIError(.notFound, "no such object") }
         // Playlists are rewritten if an asset is processed again; segments and thumbnails are not.
         let cache = key.hasSuffix(".m3u8") ? "public, max-age=10" : "public, max-age=86400"
         return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)

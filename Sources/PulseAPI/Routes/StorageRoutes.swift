@@ -2,14 +2,26 @@ import Foundation
 import Hummingbird
 import NIOCore
 import NIOFileSystem
+import PulseJobs
 import PulseStorage
+import Synchronization
 
 /// `PUT` and `GET /storage/{key}?expires=&signature=`: the local store's "presigned" URLs, served
 /// only with a valid `LocalURLSigner` signature for that method and key. Uploads stream to a file
 /// (never whole in memory) and are moved into the store once complete, so a half-sent upload is
 /// never visible as an object.
+///
+/// An upload URL is a one-time door: a PUT is taken only for an asset that exists and is still
+/// `awaiting_upload` (checked before the body is read, and again before the file is moved into
+/// the store), so once `complete` has accepted the upload nothing can replace it (`409
+/// ERR_CONFLICT`). One upload per asset is received at a time (another PUT meanwhile is `409
+/// ERR_CONFLICT` before its body is read), and all uploads together may reserve at most
+/// `UploadGate.allowance` uploads' worth of bytes (each reserves its `Content-Length`, or the
+/// limit when it sends none); past that a PUT is `503 ERR_UNAVAILABLE` with `Retry-After`.
 struct StorageRoutes: Sendable {
     let dependencies: APIDependencies
+    /// The uploads this process is receiving.
+    let gate = UploadGate()
 
     func register(on router: Router<some RequestContext>) {
         router.put("storage/**") { request, context in try await self.upload(request, context) }
@@ -20,13 +32,33 @@ struct StorageRoutes: Sendable {
     private func upload(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let key = try authorisedKey(request, context, method: "PUT")
         let limit = dependencies.configuration.maxUploadBytes
-        if let declared = request.headers[.contentLength].flatMap(Int64.init), declared > limit {
+        let declared = request.headers[.contentLength].flatMap(Int64.init)
+        if let declared, declared > limit {
             throw AssetRoutes.tooLarge(limit)
         }
+        // The door: only the asset's own upload key, only while it waits for its upload.
+        let id = try await openUpload(key)
+        let reservation = declared ?? limit
+        switch gate.admit(id, bytes: reservation, cap: UploadGate.cap(limit: limit)) {
+        case .admitted: break
+        case .busy:
+            throw APIError(.conflict, "another upload to this asset is in progress; wait for it to finish")
+        case .full:
+            throw APIError(.unavailable, "the service is receiving too many uploads at once; try again shortly", headers: [.retryAfter: "5"])
+        }
+        defer { gate.release(id, bytes: reservation) }
+
         try FileManager.default.createDirectory(atPath: dependencies.incomingDirectory, withIntermediateDirectories: true)
         let partial = "\(dependencies.incomingDirectory)/\(UUID().uuidString.lowercased()).part"
         do {
-            let received = try await Self.write(request.body, to: partial, limit: limit)
+            let received = try await Self.write(request.body, to: partial, limit: min(limit, reservation))
+            if let declared, received != declared {
+                throw APIError(.invalidRequest, "the upload ended before the \(declared) bytes it announced")
+            }
+            // `complete` (or a delete) may have come while the body arrived: the door is checked
+            // again just before the file becomes the object. (A complete in the instant between
+            // the two is caught by the worker: the source identity recorded by complete differs.)
+            _ = try await openUpload(key)
             try await dependencies.store.put(
                 fileAt: partial, key: key, contentType: request.headers[.contentType], mode: .move)
             context.logger.debug("upload stored", metadata: ["storage.key": "\(key)", "upload.bytes": "\(received)"])
@@ -41,6 +73,23 @@ struct StorageRoutes: Sendable {
     private func download(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let key = try authorisedKey(request, context, method: "GET")
         return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: "private, max-age=60")
+    }
+
+    /// The asset whose upload `key` is, when it may still receive it: it exists, is not being
+    /// deleted, is `awaiting_upload`, and `key` is its upload key. Otherwise `404 ERR_NOT_FOUND`
+    /// (no such asset, or not an upload key) or `409 ERR_CONFLICT` (the upload was completed).
+    private func openUpload(_ key: String) async throws -> UUID {
+        let parts = key.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "uploads", let id = UUID(uuidString: String(parts[1])),
+              StorageKeys.uploadsPrefix(id) + parts[2] == key
+        else { throw APIError(.notFound, "this URL takes no upload") }
+        guard let asset = try await dependencies.assets.get(id), asset.sourceKey == key else {
+            throw APIError(.notFound, "no such asset; its upload URL no longer takes uploads")
+        }
+        guard asset.status == .awaitingUpload else {
+            throw APIError(.conflict, "this asset's upload was already completed; create a new asset to upload another file")
+        }
+        return id
     }
 
     /// The decoded key of a request whose signature is valid for `method`.
@@ -73,13 +122,69 @@ struct StorageRoutes: Sendable {
         try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(path), options: .newFile(replaceExisting: true)) { handle in
             try await handle.withBufferedWriter { writer in
                 var received: Int64 = 0
-                for try await buffer in body {
+                var buffers = body.makeAsyncIterator()
+                while true {
+                    let next: ByteBuffer?
+                    do {
+                        next = try await buffers.next()
+                    } catch {
+                        // The client went away (or broke the framing) mid-body: its request, not our fault.
+                        throw APIError(.invalidRequest, "the upload was cut off before its end")
+                    }
+                    guard let buffer = next else { break }
                     received += Int64(buffer.readableBytes)
                     guard received <= limit else { throw AssetRoutes.tooLarge(limit) }
                     try await writer.write(contentsOf: buffer)
                 }
                 return received
             }
+        }
+    }
+}
+
+/// The uploads one process is receiving through `/storage/`: at most one per asset, and at most
+/// `cap(limit:)` bytes reserved by all of them together (each reserves its `Content-Length`, or
+/// the whole limit when it sends none), so parallel PUTs cannot open a temporary file each with
+/// the full limit to fill.
+final class UploadGate: Sendable {
+    /// How many uploads of the largest allowed size may be received at once.
+    static let allowance: Int64 = 4
+
+    /// The bytes all uploads together may reserve: `allowance` times the per-upload limit.
+    static func cap(limit: Int64) -> Int64 {
+        limit > Int64.max / allowance ? Int64.max : limit * allowance
+    }
+
+    enum Admission: Equatable {
+        case admitted
+        /// Another upload to the same asset is being received.
+        case busy
+        /// The bytes reserved by the uploads being received would pass the cap.
+        case full
+    }
+
+    private struct State {
+        var assets: Set<UUID> = []
+        var reserved: Int64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Admits an upload of at most `bytes` to asset `id`, or says why not. An admitted upload must
+    /// be `release`d with the same numbers.
+    func admit(_ id: UUID, bytes: Int64, cap: Int64) -> Admission {
+        state.withLock { state in
+            if state.assets.contains(id) { return .busy }
+            if bytes > cap - state.reserved { return .full }
+            state.assets.insert(id)
+            state.reserved += bytes
+            return .admitted
+        }
+    }
+
+    func release(_ id: UUID, bytes: Int64) {
+        state.withLock { state in
+            if state.assets.remove(id) != nil { state.reserved -= bytes }
         }
     }
 }

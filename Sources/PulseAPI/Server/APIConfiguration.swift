@@ -25,9 +25,26 @@ public struct APIConfiguration: Sendable {
     public var uploadURLLifetime: Duration = .seconds(3600)
     /// Lifetime of presigned media GET URLs (thumbnails on S3 without a public media URL).
     public var mediaURLLifetime: Duration = .seconds(6 * 3600)
-    /// How often an events WebSocket re-reads the asset from the database while no event arrives,
-    /// so a notification lost in transit (a dropped LISTEN connection) cannot leave a page waiting.
+    /// How often an asset with open events WebSockets is re-read from the database (once per asset,
+    /// for all its sockets), so a notification lost in transit (a dropped LISTEN connection) cannot
+    /// leave a page waiting.
     public var eventRecheckInterval: Duration = .seconds(5)
+
+    /// How long a connection may stay open with no request on it (`PULSE_IDLE_TIMEOUT_SECONDS`),
+    /// default 30 s: before its first request, between keep-alive requests, and while a request
+    /// body has stopped arriving. Events WebSockets are not idle connections (they are pinged).
+    public var idleTimeout: Duration = .seconds(30)
+    /// How long a request head (request line and headers) may take to arrive, from its first byte
+    /// (`PULSE_HEADER_TIMEOUT_SECONDS`), default 10 s; a connection whose head is not complete by
+    /// then is closed.
+    public var headerTimeout: Duration = .seconds(10)
+    /// Events WebSockets open at once with one asset token (`PULSE_MAX_WEBSOCKETS_PER_TOKEN`), default 8;
+    /// one more is refused with `429 ERR_TOO_MANY_CONNECTIONS`. Sockets opened with the API key
+    /// count against the total only.
+    public var maxEventSocketsPerToken: Int = 8
+    /// Events WebSockets open at once in this process (`PULSE_MAX_WEBSOCKETS`), default 10,000;
+    /// one more is refused with `503 ERR_UNAVAILABLE`.
+    public var maxEventSockets: Int = 10_000
 
     /// The secret asset tokens are signed with (`PULSE_TOKEN_SECRET`, at least 32 bytes). When nil,
     /// one is generated into the data folder: API processes on several machines set this instead,

@@ -207,6 +207,23 @@ public struct PulseConfiguration: Sendable {
         if let value = read.number(Int.self, flag: nil, variable: "PULSE_UPLOAD_URL_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
             api.uploadURLLifetime = .seconds(value)
         }
+        // Connections: how long one may idle or take to send a request head, and how many events
+        // WebSockets may be open (per asset token, and in all).
+        if let value = read.number(Int.self, flag: nil, variable: "PULSE_IDLE_TIMEOUT_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
+            api.idleTimeout = .seconds(value)
+        }
+        if let value = read.number(Int.self, flag: nil, variable: "PULSE_HEADER_TIMEOUT_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
+            api.headerTimeout = .seconds(value)
+        }
+        let perToken = read.number(Int.self, flag: nil, variable: "PULSE_MAX_WEBSOCKETS_PER_TOKEN", "a positive whole number", { $0 > 0 })
+        let total = read.number(Int.self, flag: nil, variable: "PULSE_MAX_WEBSOCKETS", "a positive whole number", { $0 > 0 })
+        if let perToken { api.maxEventSocketsPerToken = perToken }
+        if let total { api.maxEventSockets = total }
+        if perToken != nil || total != nil, api.maxEventSocketsPerToken > api.maxEventSockets {
+            read.problem(
+                "PULSE_MAX_WEBSOCKETS_PER_TOKEN",
+                "must not exceed PULSE_MAX_WEBSOCKETS (\(api.maxEventSockets)) (got \(api.maxEventSocketsPerToken))")
+        }
         if let secret = read.text(variable: "PULSE_TOKEN_SECRET") {
             if secret.utf8.count >= 32 { api.tokenSecret = Array(secret.utf8) } else {
                 read.problem("PULSE_TOKEN_SECRET", "must be at least 32 bytes (got \(secret.utf8.count))")

@@ -23,6 +23,10 @@ public struct PulseServer: Sendable {
     public let boundAddress: BoundAddress
     /// Signs and checks per-asset tokens (exposed for tests and tools).
     public let tokenSigner: AssetTokenSigner
+    /// Events WebSockets open, per token and in all, against their limits.
+    let eventSocketLimits: EventSocketLimits
+    /// The periodic re-read of assets with open events WebSockets, one task per asset.
+    let assetRechecks: AssetRechecks
     let dependencies: APIDependencies
     let page: PageRoutes
     let logger: Logger
@@ -71,6 +75,9 @@ public struct PulseServer: Sendable {
             now: now
         )
         self.page = try PageRoutes.load()
+        self.eventSocketLimits = EventSocketLimits(maxTotal: configuration.maxEventSockets, maxPerToken: configuration.maxEventSocketsPerToken)
+        let assets = dependencies.assets
+        self.assetRechecks = AssetRechecks(interval: configuration.eventRecheckInterval, logger: logger) { try await assets.get($0) }
     }
 
     /// The HTTP server as a `Service` (Hummingbird's `Application` with WebSocket upgrades).
@@ -99,7 +106,9 @@ public struct PulseServer: Sendable {
         let host = configuration.host
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: makeWebSocketRouter()),
+            // HTTP/1.1 and the events WebSocket, with idle and header timeouts on every connection.
+            server: PulseHTTPChannel.builder(
+                webSocketRouter: makeWebSocketRouter(), idleTimeout: configuration.idleTimeout, headerTimeout: configuration.headerTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -111,29 +120,13 @@ public struct PulseServer: Sendable {
         )
     }
 
-    /// Only the events route lives here: a request that is not upgraded (refused, or not a
-    /// WebSocket request) falls through to the main router, which answers with the reason.
-    private func makeWebSocketRouter() -> Router<BasicWebSocketRequestContext> {
-        let dependencies = self.dependencies
+    /// Only the events route lives here: a request that is not a WebSocket upgrade goes to the main
+    /// router; a refused upgrade is answered with the reason (``EventSocketRoute``).
+    private func makeWebSocketRouter() -> Router<EventSocketContext> {
         let relay = EventRelay(
             assets: dependencies.assets, bus: dependencies.bus, links: dependencies.links,
-            recheckInterval: configuration.eventRecheckInterval, metrics: dependencies.metrics
+            rechecks: assetRechecks, metrics: dependencies.metrics
         )
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        router.ws("v1/assets/:id/events") { request, context in
-            guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else { return .dontUpgrade }
-            guard (try? dependencies.auth.requireAccess(to: id, request)) != nil else { return .dontUpgrade }
-            guard try await dependencies.assets.get(id) != nil else { return .dontUpgrade }
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            guard let id = context.requestContext.parameters.get("id").flatMap(UUID.init(uuidString:)) else { return }
-            var logger = context.logger
-            logger[metadataKey: "asset.id"] = "\(id)"
-            try await relay.run(
-                assetID: id, base: dependencies.links.base(for: context.request),
-                inbound: inbound, outbound: outbound, logger: logger
-            )
-        }
-        return router
+        return EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relay: relay).router()
     }
 }

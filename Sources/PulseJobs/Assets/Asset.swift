@@ -27,6 +27,9 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
     /// The object key of the raw upload.
     public var sourceKey: String?
     public var sourceSize: Int64?
+    /// What the source object was when `complete` accepted it (`SourceIdentity`): the worker
+    /// refuses a source that is no longer that object (`ERR_SOURCE_CHANGED`).
+    public var sourceIdentity: String?
     public var probeJSON: String?
     public var planJSON: String?
     public var thumbnailKey: String?
@@ -40,6 +43,9 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
     public var createdAt: Double
     public var updatedAt: Double
     public var readyAt: Double?
+    /// When a delete began (epoch seconds); such a row is on its way out: `AssetRepository.get`
+    /// and `list` no longer show it and it takes no more writes.
+    public var deletingAt: Double?
 
     enum CodingKeys: String, CodingKey {
         case id, status, progress, filename, duration, attempts
@@ -47,6 +53,7 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
         case errorMessage = "error_message"
         case sourceKey = "source_key"
         case sourceSize = "source_size"
+        case sourceIdentity = "source_identity"
         case probeJSON = "probe_json"
         case planJSON = "plan_json"
         case thumbnailKey = "thumbnail_key"
@@ -55,6 +62,7 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case readyAt = "ready_at"
+        case deletingAt = "deleting_at"
     }
 }
 

@@ -7,10 +7,18 @@ import PulseSupport
 /// the benchmarks: `create` (waiting for its upload), `uploaded` (processing queued), `submit`
 /// (an object already in storage, queued at once) and `delete`.
 ///
-/// Deleting, in order: the objects under `processed/{id}/` and `uploads/{id}/`, the asset's jobs, the asset's
-/// row (its chunks go with it), then a terminal `failed` event `ERR_ASSET_DELETED` so open event
-/// sockets end instead of waiting for nothing. Objects go first: if the store fails, the row is still
-/// there and a later call finishes the work, so no object is left without an asset pointing at it.
+/// Deleting, in order: the row is marked as being deleted (`deleting_at`: from then on it is shown
+/// to no one and takes no more writes, and workers store nothing more for it), the asset's jobs go,
+/// then the objects under `processed/{id}/` and `uploads/{id}/`, then the row (its chunks go with
+/// it), then a terminal `failed` event `ERR_ASSET_DELETED` so open event sockets end instead of
+/// waiting for nothing. If the store fails midway, the marked row is still there and a later call
+/// (or the reaper) finishes the work, so no object is left without an asset pointing at it.
+///
+/// A worker encoding the asset at that moment is fenced rather than waited for: it checks the mark
+/// before and after storing each object (segments, thumbnail, playlists), so an object it stored
+/// after this sweep listed the prefix is found by its own check after the store, and it sweeps
+/// the prefix again itself before it stops. The last write of every job is therefore followed by a
+/// sweep, however long the store took, without a timed wait here.
 ///
 /// Idempotent and safe to run from several processes at once: deleting an asset that is already
 /// gone deletes nothing and returns false.
@@ -40,12 +48,20 @@ public struct AssetLifecycle: Sendable {
             id: id, filename: originalName ?? filename, sourceKey: StorageKeys.upload(id, filename: filename), sourceSize: declaredSize))
     }
 
-    /// The upload is in storage with `size` bytes: the asset moves from `awaiting_upload` to
-    /// `queued` (guarded in SQL: a worker's `processing` is never put back) and its processing is
-    /// queued. Idempotent; returns true when this call moved it.
+    /// The upload is in storage as `object`: the asset moves from `awaiting_upload` to `queued`
+    /// (guarded in SQL: a worker's `processing` is never put back), the object's size and
+    /// `SourceIdentity` are recorded (what the worker checks before probing and around each unit),
+    /// and its processing is queued. Idempotent; returns true when this call moved it.
     @discardableResult
-    public func uploaded(_ id: UUID, size: Int64) async throws -> Bool {
-        let moved = try await assets.markUploaded(id, size: size)
+    public func uploaded(_ id: UUID, object: ObjectInfo) async throws -> Bool {
+        try await uploaded(id, size: object.size, identity: SourceIdentity.of(object))
+    }
+
+    /// As `uploaded(_:object:)` with only the size known; the worker records the identity at its
+    /// first look at the source.
+    @discardableResult
+    public func uploaded(_ id: UUID, size: Int64, identity: String? = nil) async throws -> Bool {
+        let moved = try await assets.markUploaded(id, size: size, identity: identity)
         if moved {
             await publish(AssetEvent(assetID: id, type: .status, status: .queued, at: assets.clock.now()))
         }
@@ -56,19 +72,26 @@ public struct AssetLifecycle: Sendable {
 
     /// An asset for an object already in storage (`pulse-video submit`, benchmarks), queued.
     public func submit(sourceKey: String, size: Int64?) async throws -> Asset {
-        let asset = try await assets.create(NewAsset(
+        var asset = try await assets.create(NewAsset(
             status: .queued, filename: (sourceKey as NSString).lastPathComponent, sourceKey: sourceKey, sourceSize: size))
+        if let object = try await store.head(key: sourceKey) {
+            let identity = SourceIdentity.of(object)
+            if try await assets.recordSourceIdentity(asset.id, identity) { asset.sourceIdentity = identity }
+        }
         try await queue.enqueue(assetID: asset.id, kind: .prepare)
         return asset
     }
 
-    /// Deletes the asset's objects, jobs and row. Returns true when this call removed the row (and
-    /// published the event); false when there was no such asset any more.
+    /// Marks the asset as being deleted, then deletes its jobs, objects and row. Returns true when
+    /// this call removed the row (and published the event); false when there was no such asset
+    /// any more (its prefixes are swept all the same).
     @discardableResult
     public func delete(_ id: UUID) async throws -> Bool {
+        // First the fence: workers check it around every object they store.
+        try await assets.markDeleting(id)
+        let jobs = try await queue.deleteJobs(assetID: id)
         let processed = try await store.deletePrefix(StorageKeys.processedPrefix(id))
         let uploads = try await store.deletePrefix(StorageKeys.uploadsPrefix(id))
-        let jobs = try await queue.deleteJobs(assetID: id)
         guard try await assets.delete(id) else { return false }
         logger.debug("asset deleted", metadata: [
             "asset.id": "\(id)", "storage.processed": "\(processed)", "storage.uploads": "\(uploads)", "jobs": "\(jobs)",

@@ -19,7 +19,7 @@ public struct AssetRepository: Sendable {
     static let columns = """
         id, status, progress, error_code, error_message, filename, source_key, source_size, probe_json, \
         plan_json, thumbnail_key, hls_parts_json, chunk_count, duration, attempts, created_at, updated_at, \
-        ready_at
+        ready_at, source_identity, deleting_at
         """
 
     // MARK: - Life cycle
@@ -45,12 +45,31 @@ public struct AssetRepository: Sendable {
         return try Self.asset(row)
     }
 
-    /// The asset with this id, or nil.
+    /// The asset with this id, or nil (also while it is being deleted: for everyone but the
+    /// deletion itself, an asset being deleted is gone).
     public func get(_ id: UUID) async throws -> Asset? {
+        try await self.database.queryFirst(
+            "SELECT \(Self.columns) FROM assets WHERE id = $1 AND deleting_at IS NULL",
+            [.text(id.databaseText)]
+        ).map(Self.asset)
+    }
+
+    /// The row with this id whatever its state, a deletion in progress included; nil when there
+    /// is no row.
+    public func row(_ id: UUID) async throws -> Asset? {
         try await self.database.queryFirst(
             "SELECT \(Self.columns) FROM assets WHERE id = $1",
             [.text(id.databaseText)]
         ).map(Self.asset)
+    }
+
+    /// Whether the asset exists and is not being deleted: what a worker checks around every object
+    /// it stores, so that nothing it stores outlives a delete.
+    public func isLive(_ id: UUID) async throws -> Bool {
+        try await self.database.queryFirst(
+            "SELECT 1 AS live FROM assets WHERE id = $1 AND deleting_at IS NULL",
+            [.text(id.databaseText)]
+        ) != nil
     }
 
     /// Up to `limit` assets, newest first, starting after `cursor` (keyset paging: stable while
@@ -63,14 +82,14 @@ public struct AssetRepository: Sendable {
             rows = try await self.database.query(
                 """
                 SELECT \(Self.columns) FROM assets
-                WHERE created_at < $1 OR (created_at = $1 AND id < $2)
+                WHERE (created_at < $1 OR (created_at = $1 AND id < $2)) AND deleting_at IS NULL
                 ORDER BY created_at DESC, id DESC LIMIT $3
                 """,
                 [.double(cursor.createdAt), .text(cursor.id.databaseText), .int(Int64(limit + 1))]
             )
         } else {
             rows = try await self.database.query(
-                "SELECT \(Self.columns) FROM assets ORDER BY created_at DESC, id DESC LIMIT $1",
+                "SELECT \(Self.columns) FROM assets WHERE deleting_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $1",
                 [.int(Int64(limit + 1))]
             )
         }
@@ -97,11 +116,58 @@ public struct AssetRepository: Sendable {
         return try await self.database.query(
             """
             SELECT \(Self.columns) FROM assets
-            WHERE \(conditions.joined(separator: " OR "))
+            WHERE (\(conditions.joined(separator: " OR "))) AND deleting_at IS NULL
             ORDER BY created_at, id LIMIT $1
             """,
             binds
         ).map(Self.asset)
+    }
+
+    /// Up to `limit` assets whose delete began before `before` and never finished (the process
+    /// died, or storage failed midway), oldest first: the reaper finishes them.
+    public func unfinishedDeletions(before: Double, limit: Int = 100) async throws -> [Asset] {
+        try await self.database.query(
+            """
+            SELECT \(Self.columns) FROM assets
+            WHERE deleting_at IS NOT NULL AND deleting_at < $1
+            ORDER BY deleting_at, id LIMIT $2
+            """,
+            [.double(before), .int(Int64(max(1, min(limit, 1000))))]
+        ).map(Self.asset)
+    }
+
+    /// Up to `limit` ready assets created before `createdBefore` whose `uploads/{id}/` was not
+    /// swept yet, oldest first. Their upload URL has expired by then; an S3 presigned PUT cannot
+    /// be revoked, so whatever it stored after `ready` (which deleted the original) is swept once.
+    public func uploadsToSweep(createdBefore: Double, limit: Int = 100) async throws -> [Asset] {
+        try await self.database.query(
+            """
+            SELECT \(Self.columns) FROM assets
+            WHERE status = 'ready' AND created_at < $1 AND uploads_swept_at IS NULL AND deleting_at IS NULL
+            ORDER BY created_at, id LIMIT $2
+            """,
+            [.double(createdBefore), .int(Int64(max(1, min(limit, 1000))))]
+        ).map(Self.asset)
+    }
+
+    /// Records that `uploads/{id}/` was swept (maintenance: `updated_at` is left as it is).
+    @discardableResult
+    public func markUploadsSwept(_ id: UUID) async throws -> Bool {
+        try await self.database.execute(
+            "UPDATE assets SET uploads_swept_at = $2 WHERE id = $1",
+            [.text(id.databaseText), .double(self.clock.now())]
+        ) > 0
+    }
+
+    /// The first step of a delete: marks the asset as being deleted (the first mark is kept).
+    /// From then on `get` and `list` do not show it, it takes no more writes and workers stop
+    /// storing its objects. Returns false when there is no such row.
+    @discardableResult
+    public func markDeleting(_ id: UUID) async throws -> Bool {
+        try await self.database.execute(
+            "UPDATE assets SET deleting_at = COALESCE(deleting_at, $2) WHERE id = $1",
+            [.text(id.databaseText), .double(self.clock.now())]
+        ) > 0
     }
 
     /// Deletes the asset with its chunks and jobs (cascade). Storage objects are the caller's.
@@ -120,11 +186,20 @@ public struct AssetRepository: Sendable {
         )
     }
 
-    /// The upload arrived: `awaiting_upload` -> `queued` with its real size, only from that status
-    /// (a concurrent complete, or a worker's `processing`, is never moved back). True when this
-    /// call made the change.
-    public func markUploaded(_ id: UUID, size: Int64) async throws -> Bool {
-        try await self.update(id, set: "status = 'queued', source_size = $3", where: "status = 'awaiting_upload'", [.int(size)])
+    /// The upload arrived: `awaiting_upload` -> `queued` with its real size and, when given, its
+    /// `SourceIdentity`, only from that status (a concurrent complete, or a worker's `processing`,
+    /// is never moved back). True when this call made the change.
+    public func markUploaded(_ id: UUID, size: Int64, identity: String? = nil) async throws -> Bool {
+        try await self.update(
+            id, set: "status = 'queued', source_size = $3, source_identity = $4", where: "status = 'awaiting_upload'",
+            [.int(size), DatabaseValue(identity)])
+    }
+
+    /// Records the source's identity when none is recorded yet (an object submitted directly, or an
+    /// asset completed before identities were recorded); a recorded one is never replaced.
+    @discardableResult
+    public func recordSourceIdentity(_ id: UUID, _ identity: String) async throws -> Bool {
+        try await self.update(id, set: "source_identity = $3", where: "source_identity IS NULL", [.text(identity)])
     }
 
     /// Raises the stored progress to `percent` (clamped to 0...100); a lower or equal value changes
@@ -169,7 +244,7 @@ public struct AssetRepository: Sendable {
             let lock = transaction.dialect == .postgres ? " FOR UPDATE" : ""
             guard
                 let row = try await transaction.queryFirst(
-                    "SELECT hls_parts_json FROM assets WHERE id = $1\(lock)",
+                    "SELECT hls_parts_json FROM assets WHERE id = $1 AND deleting_at IS NULL\(lock)",
                     [.text(id.databaseText)]
                 )
             else { return false }
@@ -231,8 +306,9 @@ public struct AssetRepository: Sendable {
     }
 
     /// Checkpoints a chunk whose output is uploaded. Returns true when this call recorded it; false
-    /// when it was already done (the first result is kept), was never planned, or `lease` is given
-    /// and no longer held: a worker whose job was taken over must not write the checkpoint.
+    /// when it was already done (the first result is kept), was never planned, the asset is being
+    /// deleted (or gone), or `lease` is given and no longer held: a worker whose job was taken over
+    /// must not write the checkpoint.
     @discardableResult
     public func markChunkDone(
         _ assetID: UUID,
@@ -256,7 +332,8 @@ public struct AssetRepository: Sendable {
         return try await self.database.execute(
             """
             UPDATE chunks SET status = 'done', result_json = $4, done_at = $5
-            WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'\(leaseHeld)
+            WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'
+              AND EXISTS (SELECT 1 FROM assets WHERE id = $1 AND deleting_at IS NULL)\(leaseHeld)
             """,
             binds
         ) > 0
@@ -295,8 +372,9 @@ public struct AssetRepository: Sendable {
 
     // MARK: - Helpers
 
-    /// `UPDATE assets SET <set>, updated_at = $2 WHERE id = $1 [AND <guard>]`; extra binds start at $3.
-    /// `set` and `guard` are fixed SQL written in this file, never caller data.
+    /// `UPDATE assets SET <set>, updated_at = $2 WHERE id = $1 AND <not being deleted> [AND <guard>]`;
+    /// extra binds start at $3. `set` and `guard` are fixed SQL written in this file, never caller data.
+    /// A row being deleted takes no more writes: a late report cannot mark it ready or failed.
     private func update(
         _ id: UUID,
         set assignments: String,
@@ -305,7 +383,7 @@ public struct AssetRepository: Sendable {
     ) async throws -> Bool {
         let condition = guardClause.map { " AND (\($0))" } ?? ""
         return try await self.database.execute(
-            "UPDATE assets SET \(assignments), updated_at = $2 WHERE id = $1\(condition)",
+            "UPDATE assets SET \(assignments), updated_at = $2 WHERE id = $1 AND deleting_at IS NULL\(condition)",
             [.text(id.databaseText), .double(self.clock.now())] + binds
         ) > 0
     }
@@ -324,6 +402,7 @@ public struct AssetRepository: Sendable {
             filename: try row.optionalText("filename"),
             sourceKey: try row.optionalText("source_key"),
             sourceSize: try row.optionalInt("source_size"),
+            sourceIdentity: try row.optionalText("source_identity"),
             probeJSON: try row.optionalText("probe_json"),
             planJSON: try row.optionalText("plan_json"),
             thumbnailKey: try row.optionalText("thumbnail_key"),
@@ -333,7 +412,8 @@ public struct AssetRepository: Sendable {
             attempts: Int(try row.int("attempts")),
             createdAt: try row.double("created_at"),
             updatedAt: try row.double("updated_at"),
-            readyAt: try row.optionalDouble("ready_at")
+            readyAt: try row.optionalDouble("ready_at"),
+            deletingAt: try row.optionalDouble("deleting_at")
         )
     }
 

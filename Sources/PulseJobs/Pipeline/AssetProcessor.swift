@@ -12,6 +12,15 @@ import PulseStorage
 /// process.
 ///
 /// Every step is idempotent: a job delivered again after its worker died redoes at most itself.
+///
+/// Two fences guard what a job reads and writes:
+/// - The source: before probing, and before and after each unit, the object is checked against the
+///   `SourceIdentity` recorded when the upload was completed; a replaced source fails the asset
+///   with `ERR_SOURCE_CHANGED` rather than being encoded.
+/// - A delete: before and after every object it stores (thumbnail, segments, playlists) a job
+///   checks that the asset is still live (`AssetRepository.isLive`); once it is being deleted or
+///   gone, the job sweeps `processed/{id}/` again (what it stored may have landed after the
+///   delete's own sweep) and ends without a failure.
 struct AssetProcessor: Sendable {
     let assets: AssetRepository
     let queue: JobQueue
@@ -29,11 +38,19 @@ struct AssetProcessor: Sendable {
         }
         // A failed asset's remaining jobs have nothing to do; a ready one only finalizes again.
         if asset.status == .failed { return }
-        if let unit = job.unit { return try await encode(asset, unit: unit, lease: job) }
-        switch job.kind {
-        case .prepare: try await prepare(asset)
-        case .finalize: try await finalize(asset)
-        default: throw MediaError(.encoderFailed, "unknown job kind \(job.kind)")
+        do {
+            if let unit = job.unit { return try await encode(asset, unit: unit, lease: job) }
+            switch job.kind {
+            case .prepare: try await prepare(asset)
+            case .finalize: try await finalize(asset)
+            default: throw MediaError(.encoderFailed, "unknown job kind \(job.kind)")
+            }
+        } catch {
+            // Whatever stopped the job (the fence, a store call cut short by the delete, the lease
+            // of a deleted job, a cancellation), a deleted asset's job ends here, not as a failure.
+            guard await isGone(asset.id) else { throw error }
+            await sweepAfterDelete(asset.id)
+            logger.info("asset deleted while its job ran; job stopped", metadata: ["job.id": "\(job.id)", "asset.id": "\(asset.id)"])
         }
     }
 
@@ -46,6 +63,8 @@ struct AssetProcessor: Sendable {
         _ = try await assets.beginAttempt(asset.id)
         await publisher.publish(AssetEvent(assetID: asset.id, type: .status, status: .processing, at: queue.clock.now()))
 
+        // Before anything reads it: the source must be the object `complete` accepted.
+        try await checkSource(asset)
         let input = try await mediaInput(asset)
         let probe: ProbeResult
         if let stored = asset.probeJSON, let decoded = try? JSONDecoder().decode(ProbeResult.self, text: stored) {
@@ -60,7 +79,9 @@ struct AssetProcessor: Sendable {
             defer { try? FileManager.default.removeItem(atPath: local) }
             try await pipeline.thumbnail(input, probe: probe, to: local)
             let key = StorageKeys.thumbnail(asset.id)
-            try await store.put(fileAt: local, key: key, contentType: ContentType.jpeg, mode: .move)
+            try await storeFenced(asset.id) {
+                try await store.put(fileAt: local, key: key, contentType: ContentType.jpeg, mode: .move)
+            }
             _ = try await assets.setThumbnail(asset.id, key: key)
             asset.thumbnailKey = key
             await publisher.publish(AssetEvent(assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, at: queue.clock.now()))
@@ -100,6 +121,8 @@ struct AssetProcessor: Sendable {
             return
         }
 
+        // Before each unit: the source must still be the object `complete` accepted.
+        try await checkSource(asset)
         let startingProgress = plan.progress(duration: probe.duration, thumbnailDone: true, done: done)
         let publisher = publisher(for: asset, heard: startingProgress.percent)
         let input = try await mediaInput(asset)
@@ -110,6 +133,8 @@ struct AssetProcessor: Sendable {
         let prefix = StorageKeys.processedPrefix(asset.id)
         let pipeline = self.pipeline
         let store = self.store
+        let processor = self
+        let assetID = asset.id
         let result = try await withThrowingTaskGroup(of: UnitResult?.self) { group in
             // Reports arrive on ffmpeg's progress socket; publishing waits on the bus and the
             // database, so it runs beside the encode, never inside the socket's callback.
@@ -130,7 +155,9 @@ struct AssetProcessor: Sendable {
                     unit, of: plan, probe: probe, input: input, staging: staging,
                     onProgress: { fraction, speed in continuation.yield((fraction, speed)) },
                     onSegment: { segment in
-                        try await store.put(fileAt: segment.path, key: prefix + "\(segment.rendition)/\(segment.fileName)", contentType: ContentType.transportStream, mode: .move)
+                        try await processor.storeFenced(assetID) {
+                            try await store.put(fileAt: segment.path, key: prefix + "\(segment.rendition)/\(segment.fileName)", contentType: ContentType.transportStream, mode: .move)
+                        }
                     }
                 )
             }
@@ -139,15 +166,16 @@ struct AssetProcessor: Sendable {
             return result
         }
         guard let result else { throw MediaError(.outputMissing, "the encoder returned no result") }
-        // Deleted while we encoded: what we stored is nobody's; remove it rather than leave strays.
-        if try await assets.get(asset.id) == nil {
-            _ = try? await store.deletePrefix(prefix)
-            return
-        }
-        // The checkpoint: written only after every segment of the unit is stored, and only while
-        // this worker still holds the job.
+        // Deleted while we encoded: what we stored is nobody's (`process` sweeps it).
+        guard try await assets.isLive(asset.id) else { throw AssetGone() }
+        // A source replaced while ffmpeg read it (S3 serves ranges of whichever object is there)
+        // would mix two files in one unit.
+        try await checkSource(asset)
+        // The checkpoint: written only after every segment of the unit is stored, only while the
+        // asset is not being deleted, and only while this worker still holds the job.
         let recorded = try await assets.markChunkDone(asset.id, kind: id.stream, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
         if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.unit == id && $0.status == .done }) {
+            guard try await assets.isLive(asset.id) else { throw AssetGone() }
             throw LeaseLost()
         }
         logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.stream.rawValue)", "chunk.index": "\(id.index)"])
@@ -173,9 +201,13 @@ struct AssetProcessor: Sendable {
                 try JSONDecoder().decode(UnitResult.self, text: chunk.resultJSON ?? "")
             }
             let output = ObjectStoreOutput(store: store, prefix: StorageKeys.processedPrefix(asset.id))
-            _ = try await pipeline.finish(results, of: plan, to: output)
+            _ = try await storeFenced(asset.id) { try await pipeline.finish(results, of: plan, to: output) }
             _ = try await assets.markHLSParts(asset.id, rungs: plan.rungs.map(\.name))
-            _ = try await assets.markReady(asset.id)
+            // Guarded in SQL: a row being deleted is never marked ready.
+            guard try await assets.markReady(asset.id) else {
+                guard try await assets.isLive(asset.id) else { throw AssetGone() }
+                throw MediaError(.processing, "the asset could not be marked ready")
+            }
             let publisher = publisher(for: asset)
             await publisher.progress(100, eta: 0, speed: nil)
             await publisher.publish(AssetEvent(assetID: asset.id, type: .ready, percent: 100, status: .ready, at: queue.clock.now()))
@@ -186,6 +218,69 @@ struct AssetProcessor: Sendable {
         // Only now, with every playlist stored and the asset ready, does the original go.
         if let source = asset.sourceKey, try await store.head(key: source) != nil {
             try await store.delete(key: source)
+        }
+    }
+
+    // MARK: - fences
+
+    /// Runs `write` (which stores objects under `processed/{id}/`) between two checks that the
+    /// asset is live: before, so nothing is stored for an asset being deleted; after, so an object
+    /// that landed after the delete's sweep listed the prefix is known to be a stray (`process`
+    /// then sweeps again). A store call that fails because the delete removed its folder counts
+    /// as the delete, too.
+    private func storeFenced<T: Sendable>(_ id: UUID, _ write: @Sendable () async throws -> T) async throws -> T {
+        guard try await assets.isLive(id) else { throw AssetGone() }
+        let value: T
+        do {
+            value = try await write()
+        } catch {
+            if try await !assets.isLive(id) { throw AssetGone() }
+            throw error
+        }
+        guard try await assets.isLive(id) else { throw AssetGone() }
+        return value
+    }
+
+    /// True only when the database says the asset is being deleted or gone; asked outside the
+    /// job's task, so that a cancelled job (its lease went with its deleted job row) still knows.
+    private func isGone(_ id: UUID) async -> Bool {
+        let assets = self.assets
+        return (try? await Task { try await assets.isLive(id) }.value) == false
+    }
+
+    /// The second sweep of a deleted asset's outputs, once this job has stopped writing: whatever
+    /// it stored after the delete's own sweep goes now. Outside the job's task, like `isGone`.
+    private func sweepAfterDelete(_ id: UUID) async {
+        let store = self.store
+        let logger = self.logger
+        await Task {
+            do {
+                let removed = try await store.deletePrefix(StorageKeys.processedPrefix(id))
+                if removed > 0 { logger.info("removed objects stored during a delete", metadata: ["asset.id": "\(id)", "storage.count": "\(removed)"]) }
+            } catch {
+                logger.warning("could not sweep a deleted asset's objects", metadata: ["asset.id": "\(id)", "error": "\(error)"])
+            }
+        }.value
+    }
+
+    /// The source object must be the one `complete` accepted (`SourceIdentity`: size and ETag, or
+    /// size and modification time). An asset with no identity recorded (submitted directly, or
+    /// completed before identities were kept) has the current one recorded now.
+    private func checkSource(_ asset: Asset) async throws {
+        guard let key = asset.sourceKey else { throw MediaError(.sourceNotFound, "the asset has no source object") }
+        guard let object = try await store.head(key: key) else {
+            throw MediaError(.sourceNotFound, "the uploaded file is not in storage")
+        }
+        let identity = SourceIdentity.of(object)
+        guard let recorded = asset.sourceIdentity else {
+            _ = try await assets.recordSourceIdentity(asset.id, identity)
+            return
+        }
+        guard identity == recorded else {
+            logger.warning("the source changed after the upload was completed", metadata: [
+                "asset.id": "\(asset.id)", "source.recorded": "\(recorded)", "source.found": "\(identity)",
+            ])
+            throw MediaError(.sourceChanged, "the uploaded file was replaced after the upload was completed")
         }
     }
 
@@ -224,3 +319,6 @@ struct AssetProcessor: Sendable {
         return "\(configuration.workDirectory)/\(id.uuidString.lowercased())-\(name)-\(UInt32.random(in: 0...UInt32.max))"
     }
 }
+
+/// The asset is being deleted, or is gone: the job stops where it is, and that is not a failure.
+struct AssetGone: Error {}

@@ -17,8 +17,16 @@ public struct ReaperConfiguration: Sendable, Equatable {
     public var intervalSeconds: Int = 600
     /// Wait before the first pass (a start-up does not also have to carry a reaping pass).
     public var initialDelay: Duration = .seconds(10)
-    /// Most assets deleted in one pass.
+    /// Most assets deleted in one pass (and, separately, most upload folders swept).
     public var batchSize: Int = 100
+    /// A delete that began this many seconds ago and left its row behind (the process died, or
+    /// storage failed midway) is finished by the reaper.
+    public var unfinishedDeletionAfterSeconds: Int = 600
+
+    /// Seconds after creation when a ready asset's `uploads/{id}/` is swept once: by then its
+    /// upload URL has expired (`abandonedAfterSeconds` is at least the upload URL lifetime; with
+    /// abandoned reaping off, 7 days, the longest an S3 presigned URL lives).
+    public var uploadSweepAfterSeconds: Int { abandonedAfterSeconds > 0 ? abandonedAfterSeconds : 7 * 24 * 3600 }
 
     public static let failedAfterVariable = "PULSE_REAP_FAILED_AFTER_SECONDS"
     public static let abandonedAfterVariable = "PULSE_REAP_ABANDONED_AFTER_SECONDS"
@@ -60,7 +68,12 @@ public struct ReaperConfigurationError: Error, CustomStringConvertible, Equatabl
 /// Deletes assets nobody will use, on a schedule: `failed` ones kept past their retention
 /// (`updated_at` older than `failedAfterSeconds`) and abandoned ones still `awaiting_upload` after
 /// `abandonedAfterSeconds` (their upload URL expired long ago). Each goes through `AssetLifecycle`,
-/// exactly as `DELETE /v1/assets/{id}` would delete it.
+/// exactly as `DELETE /v1/assets/{id}` would delete it. Deletes that began long ago and never
+/// finished (`deleting_at`) are finished the same way.
+///
+/// It also closes the upload door S3 cannot close: a presigned PUT cannot be revoked, so an upload
+/// sent after `ready` (which deleted the original) would recreate it. Once a ready asset's upload
+/// URL has expired (`uploadSweepAfterSeconds` after creation), its `uploads/{id}/` is swept once.
 ///
 /// A pass every `intervalSeconds` (the first `initialDelay` after start), at most `batchSize` assets
 /// each. Several processes may run one at once: they may pick the same asset, and deleting an asset
@@ -128,17 +141,22 @@ public struct Reaper: Service {
         let failedBefore = cutoff(now, configuration.failedAfterSeconds)
         let abandonedBefore = cutoff(now, configuration.abandonedAfterSeconds)
         guard failedBefore != nil || abandonedBefore != nil else { return 0 }
-        let candidates = try await assets.reapable(
+        var candidates = try await assets.reapable(
             failedBefore: failedBefore, abandonedBefore: abandonedBefore, limit: configuration.batchSize
         )
+        // Deletes that never finished: their rows are hidden from everyone else, so only here (or
+        // a DELETE sent again) are they finished.
+        let unfinished = try await assets.unfinishedDeletions(
+            before: now - Double(configuration.unfinishedDeletionAfterSeconds), limit: configuration.batchSize)
+        candidates += unfinished
         var reaped = 0
         for candidate in candidates {
             try Task.checkCancellation()
             do {
                 // Read again just before deleting: a pass may take a while, and meanwhile the upload
                 // may have been completed or another process may have deleted the asset.
-                guard let asset = try await assets.get(candidate.id),
-                      Self.isReapable(asset, failedBefore: failedBefore, abandonedBefore: abandonedBefore)
+                guard let asset = try await assets.row(candidate.id),
+                      asset.deletingAt != nil || Self.isReapable(asset, failedBefore: failedBefore, abandonedBefore: abandonedBefore)
                 else { continue }
                 guard try await deletion.delete(asset.id) else { continue }
                 reaped += 1
@@ -155,7 +173,35 @@ public struct Reaper: Service {
                 ])
             }
         }
+        try await sweepUploads(now: now)
         return reaped
+    }
+
+    /// Sweeps `uploads/{id}/` of up to `batchSize` ready assets whose upload URL has expired, once
+    /// each, and returns how many objects it removed. `ready` already deleted the original; what
+    /// is there now was uploaded afterwards through a URL nobody could revoke.
+    @discardableResult
+    public func sweepUploads(now: Double) async throws -> Int {
+        let due = try await assets.uploadsToSweep(
+            createdBefore: now - Double(configuration.uploadSweepAfterSeconds), limit: configuration.batchSize)
+        var removed = 0
+        for asset in due {
+            try Task.checkCancellation()
+            do {
+                let count = try await deletion.store.deletePrefix(StorageKeys.uploadsPrefix(asset.id))
+                try await assets.markUploadsSwept(asset.id)
+                removed += count
+                if count > 0 {
+                    Counter(label: "pulse_uploads_swept_total").increment(by: count)
+                    logger.info("removed an upload sent after the asset was ready", metadata: ["asset.id": "\(asset.id)", "storage.count": "\(count)"])
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.warning("upload folder not swept; will try again", metadata: ["asset.id": "\(asset.id)", "error": "\(error)"])
+            }
+        }
+        return removed
     }
 
     private func cutoff(_ now: Double, _ seconds: Int) -> Double? {

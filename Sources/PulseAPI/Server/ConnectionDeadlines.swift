@@ -1,0 +1,235 @@
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// The idle and header timeouts of one connection, first in its pipeline (it sees the raw bytes).
+///
+/// Hummingbird's own idle handler only joins the pipeline once a first request head has been
+/// parsed, so a connection that sends nothing, or half a head, would stay open for ever. This
+/// handler covers every moment a connection is waiting for a request head:
+/// - no bytes of a head yet (just accepted, or after a keep-alive response): closed after the idle
+///   timeout;
+/// - a head has started to arrive: closed unless the whole head has been parsed within the header
+///   timeout of its first byte, however slowly the rest trickles in.
+/// While a request is in flight (parsed, answer not finished) it does nothing: a stalled body is
+/// Hummingbird's idle timeout's business, and an upgraded WebSocket stays in flight for good.
+///
+/// It learns about heads and answers from ``HTTPExchangeObserver`` (after the HTTP codec) and, for
+/// WebSocket upgrade requests, which never reach that observer, from the events route
+/// (``headArrived(on:)``). The route also leaves here the refusal of an upgrade
+/// (``refuse(_:on:)``), which the observer writes instead of hummingbird-websocket's bare 400.
+final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let idleTimeout: TimeAmount
+    private let headerTimeout: TimeAmount
+    private let logger: Logger
+    /// Requests whose head was parsed and whose answer is not finished (an upgraded socket stays).
+    private var inFlight = 0
+    /// Bytes of a head have arrived and it has not been parsed yet.
+    private var receivingHead = false
+    private var deadline: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    private var started = false
+    /// Why an upgrade request was refused, for the observer to answer with.
+    private(set) var refusal: APIError?
+
+    init(idleTimeout: Duration, headerTimeout: Duration, logger: Logger) {
+        self.idleTimeout = TimeAmount(idleTimeout)
+        self.headerTimeout = TimeAmount(headerTimeout)
+        self.logger = logger
+    }
+
+    // MARK: From other parts of the server (any thread)
+
+    /// The events route saw an upgrade request's head (the upgrader consumed it, so the HTTP
+    /// observer never will).
+    static func headArrived(on channel: any Channel) {
+        channel.eventLoop.execute {
+            (try? channel.pipeline.syncOperations.handler(type: ConnectionDeadlines.self))?.headParsed()
+        }
+    }
+
+    /// The events route refused an upgrade: the failed-upgrade answer carries this error instead.
+    /// Runs before the upgrader learns of the refusal (both go through the channel's event loop,
+    /// this first).
+    static func refuse(_ error: APIError, on channel: any Channel) {
+        channel.eventLoop.execute {
+            (try? channel.pipeline.syncOperations.handler(type: ConnectionDeadlines.self))?.refusal = error
+        }
+    }
+
+    // MARK: From the HTTP observer (on the event loop)
+
+    /// A request head was parsed.
+    func headParsed() {
+        inFlight += 1
+        receivingHead = false
+        cancelDeadline()
+    }
+
+    /// An answer was written to its end.
+    func answerFinished() {
+        inFlight = max(0, inFlight - 1)
+        if inFlight == 0, let context {
+            receivingHead = false
+            arm(idleTimeout, context: context, reason: "idle")
+        }
+    }
+
+    /// The refusal, once: a later answer on the connection is its own.
+    func takeRefusal() -> APIError? {
+        defer { refusal = nil }
+        return refusal
+    }
+
+    // MARK: ChannelInboundHandler
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelDeadline()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelDeadline()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if inFlight == 0, !receivingHead, unwrapInboundIn(data).readableBytes > 0 {
+            receivingHead = true
+            arm(headerTimeout, context: context, reason: "request head not complete")
+        }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Graceful shutdown: a connection with no request in flight has nothing to finish (the
+        // HTTP handlers close theirs; this one may be the only handler that knows of it yet).
+        if event is ChannelShouldQuiesceEvent, inFlight == 0 {
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: Deadlines
+
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        arm(idleTimeout, context: context, reason: "idle")
+    }
+
+    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext, reason: String) {
+        cancelDeadline()
+        let logger = logger
+        let seconds = Double(timeout.nanoseconds) / 1e9
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            logger.debug("closing connection", metadata: [
+                "connection.close.reason": "\(reason)", "connection.timeout.seconds": "\(seconds)",
+                "connection.remote": "\(context.channel.remoteAddress?.description ?? "?")",
+            ])
+            // As if the client had stopped sending: hummingbird-websocket's upgrade handler, still
+            // waiting for a first head, then ends quietly instead of logging an error.
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancelDeadline() {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
+
+/// After the HTTP codec: tells ``ConnectionDeadlines`` when a head was parsed and when an answer
+/// is finished, and writes the JSON refusal of a WebSocket upgrade (status, `{"error": …}` body)
+/// in place of the bare `400` hummingbird-websocket answers a refused upgrade with.
+final class HTTPExchangeObserver: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var deadlines: ConnectionDeadlines?
+    /// The body of the refusal being written in place of the failed upgrade's answer.
+    private var refusalBody: ByteBuffer?
+    private var replacingAnswer = false
+
+    init() {}
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        deadlines = try? context.pipeline.syncOperations.handler(type: ConnectionDeadlines.self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { deadlines?.headParsed() }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head:
+            if let refusal = deadlines?.takeRefusal() {
+                let body = refusal.jsonBody(allocator: context.channel.allocator)
+                var fields = refusal.headers
+                fields[.contentType] = "application/json; charset=utf-8"
+                fields[.cacheControl] = "no-store"
+                fields[.contentLength] = "\(body.readableBytes)"
+                fields[.connection] = "close"
+                refusalBody = body
+                replacingAnswer = true
+                context.write(wrapOutboundOut(.head(HTTPResponse(status: refusal.status, headerFields: fields))), promise: promise)
+            } else {
+                context.write(data, promise: promise)
+            }
+        case .body:
+            // The failed upgrade's answer has no body; were there one, it is not the refusal's.
+            if replacingAnswer { promise?.succeed() } else { context.write(data, promise: promise) }
+        case .end:
+            if let body = refusalBody {
+                refusalBody = nil
+                context.write(wrapOutboundOut(.body(body)), promise: nil)
+            }
+            replacingAnswer = false
+            context.write(data, promise: promise)
+            deadlines?.answerFinished()
+        }
+    }
+}
+
+extension APIError {
+    /// `{"error": {"code": "…", "message": "…"}}`, as `response(from:context:)` writes it.
+    func jsonBody(allocator: ByteBufferAllocator) -> ByteBuffer {
+        struct Body: Encodable {
+            struct Detail: Encodable {
+                var code: String
+                var message: String
+            }
+            var error: Detail
+        }
+        let bytes = (try? JSON.encoder.encode(Body(error: .init(code: code.rawValue, message: message))))
+            ?? Data(#"{"error":{"code":"ERR_INTERNAL","message":"internal error"}}"#.utf8)
+        return allocator.buffer(bytes: bytes)
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

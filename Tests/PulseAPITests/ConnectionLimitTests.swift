@@ -1,0 +1,430 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+@testable import PulseAPI
+import PulseJobs
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Issue 11, limits on connections: idle and header timeouts, WebSockets per token and in all,
+/// sockets closed when their token expires, refused upgrades answered in JSON, the re-read shared
+/// per asset, filenames limited in bytes and tokens in their canonical form only.
+@Suite("Connection limits")
+struct ConnectionLimitTests {
+    // MARK: Timeouts
+
+    @Test("an idle connection, a half-sent head and a trickled head are closed; a WebSocket is not")
+    func timeouts() async throws {
+        try await TestServer.with(worker: false, configure: {
+            $0.idleTimeout = .seconds(2)
+            $0.headerTimeout = .seconds(1)
+        }) { server in
+            let idle = try RawConnection(server.baseURL)
+            let halfHead = try RawConnection(server.baseURL)
+            try halfHead.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            let keepAlive = try RawConnection(server.baseURL)
+            try keepAlive.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await keepAlive.readHead().status == 200)
+
+            // The half-sent head goes after the header timeout, before the idle timeout.
+            let halfClosed = try await halfHead.secondsUntilClosed(within: 5)
+            #expect(halfClosed != nil && halfClosed! < 1.9, "a half-sent head stayed open: \(String(describing: halfClosed))")
+            #expect(try await idle.secondsUntilClosed(within: 5) != nil, "an idle connection stayed open")
+            #expect(try await keepAlive.secondsUntilClosed(within: 5) != nil, "an idle keep-alive connection stayed open")
+
+            // One byte at a time moves no deadline.
+            let slow = try RawConnection(server.baseURL)
+            let started = ContinuousClock.now
+            var refused = false
+            for byte in Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".utf8) {
+                if (try? slow.send([byte])) == nil { refused = true; break }
+                try await Task.sleep(for: .milliseconds(150))
+                if ContinuousClock.now - started > .seconds(4) { break }
+            }
+            if !refused { refused = try await slow.secondsUntilClosed(within: 1) != nil }
+            #expect(refused && ContinuousClock.now - started < .seconds(4), "a trickled head kept its connection")
+
+            // An events WebSocket is not an idle connection.
+            let created = try await server.createAsset()
+            let id = try #require(created["id"] as? String)
+            let token = try #require(created["token"] as? String)
+            let socket = try RawConnection(server.baseURL)
+            try socket.sendUpgrade(path: "/v1/assets/\(id)/events?token=\(token)")
+            #expect(try await socket.readHead().status == 101)
+            #expect(try await socket.secondsUntilClosed(within: 3.5) == nil, "the WebSocket was closed as idle")
+        }
+    }
+
+    // MARK: WebSockets
+
+    @Test("refused upgrades answer 401/403/404 with the JSON error body")
+    func refusedUpgrades() async throws {
+        try await TestServer.with(worker: false) { server in
+            let a = try await server.createAsset()
+            let b = try await server.createAsset()
+            let idA = try #require(a["id"] as? String)
+            let idB = try #require(b["id"] as? String)
+            let tokenA = try #require(a["token"] as? String)
+            let expired = server.server.tokenSigner.token(for: UUID(uuidString: idA)!, expires: Int64(Date().timeIntervalSince1970) - 10)
+            let cases: [(String, String?, Int, String)] = [
+                ("/v1/assets/\(idA)/events", nil, 401, "ERR_UNAUTHORIZED"),
+                ("/v1/assets/\(idA)/events?token=at1.nonsense", nil, 401, "ERR_UNAUTHORIZED"),
+                ("/v1/assets/\(idA)/events", "wrong-key", 401, "ERR_UNAUTHORIZED"),
+                ("/v1/assets/\(idA)/events?token=\(expired)", nil, 401, "ERR_TOKEN_EXPIRED"),
+                ("/v1/assets/\(idB)/events?token=\(tokenA)", nil, 403, "ERR_FORBIDDEN"),
+                ("/v1/assets/\(UUID().uuidString.lowercased())/events", server.apiKey, 404, "ERR_NOT_FOUND"),
+                ("/v1/assets/not-a-uuid/events", server.apiKey, 404, "ERR_NOT_FOUND"),
+            ]
+            for (path, bearer, status, code) in cases {
+                let answer = try await RawConnection(server.baseURL).refusedUpgrade(path: path, bearer: bearer)
+                #expect(answer.status == status && answer.errorCode == code, "\(path): \(answer.status) \(answer.text)")
+                #expect(answer.headers["content-type"]?.hasPrefix("application/json") == true, "\(path)")
+                if status == 401 { #expect(answer.headers["www-authenticate"] == "Bearer", "\(path)") }
+            }
+        }
+    }
+
+    @Test("WebSockets beyond the per-token cap get 429, beyond the total 503; a closed socket frees its slot")
+    func caps() async throws {
+        try await TestServer.with(worker: false, configure: {
+            $0.maxEventSocketsPerToken = 2
+            $0.maxEventSockets = 4
+        }) { server in
+            let created = try await server.createAsset()
+            let id = try #require(created["id"] as? String)
+            let token = try #require(created["token"] as? String)
+            let path = "/v1/assets/\(id)/events?token=\(token)"
+            var open: [RawConnection] = []
+            for _ in 0..<2 { open.append(try await RawConnection(server.baseURL).upgraded(path: path)) }
+            let third = try await RawConnection(server.baseURL).refusedUpgrade(path: path)
+            #expect(third.status == 429 && third.errorCode == "ERR_TOO_MANY_CONNECTIONS", "\(third.status) \(third.text)")
+
+            // The API key counts against the total only.
+            let keyPath = "/v1/assets/\(id)/events"
+            for _ in 0..<2 { open.append(try await RawConnection(server.baseURL).upgraded(path: keyPath, bearer: server.apiKey)) }
+            let fifth = try await RawConnection(server.baseURL).refusedUpgrade(path: keyPath, bearer: server.apiKey)
+            #expect(fifth.status == 503 && fifth.errorCode == "ERR_UNAVAILABLE" && fifth.headers["retry-after"] != nil, "\(fifth.status) \(fifth.text)")
+            #expect(server.server.eventSocketLimits.open() == 4)
+            // Four sockets on one asset: one periodic re-read.
+            let assetID = try #require(UUID(uuidString: id))
+            try await waitUntil("the four sockets follow the re-read") { server.server.assetRechecks.watched == [assetID: 4] }
+
+            // A socket that goes gives its slot back.
+            open.removeFirst().close()
+            try await waitUntil("the slot is given back") { server.server.eventSocketLimits.open(token: token) == 1 }
+            open.append(try await RawConnection(server.baseURL).upgraded(path: path))
+            for connection in open { connection.close() }
+            try await waitUntil("every slot is given back") { server.server.eventSocketLimits.open() == 0 }
+            try await waitUntil("the re-read stops with the last socket") { server.server.assetRechecks.watched.isEmpty }
+        }
+    }
+
+    @Test("a socket opened with a token is closed (4401 ERR_TOKEN_EXPIRED) when the token expires")
+    func tokenExpiry() async throws {
+        try await TestServer.with(worker: false) { server in
+            let created = try await server.createAsset()
+            let id = try #require(created["id"] as? String)
+            let expires = Int64(Date().timeIntervalSince1970) + 2
+            let token = server.server.tokenSigner.token(for: UUID(uuidString: id)!, expires: expires)
+            let log = EventLog()
+            let started = Date()
+            let close = try await followEvents("\(server.wsBase)/v1/assets/\(id)/events?token=\(token)", into: log)
+            #expect(log.types == ["snapshot"])
+            #expect(close?.closeCode == .unknown(4401) && close?.reason == "ERR_TOKEN_EXPIRED", "\(String(describing: close))")
+            #expect(Date().timeIntervalSince(started) < 6)
+        }
+    }
+
+    @Test("the periodic re-read is one task per asset, started by the first subscriber and stopped with the last")
+    func sharedRechecks() async throws {
+        let reads = Mutex<[UUID: Int]>([:])
+        let rechecks = AssetRechecks(interval: .milliseconds(50), logger: Logger(label: "test")) { id in
+            reads.withLock { $0[id, default: 0] += 1 }
+            return nil
+        }
+        let a = UUID()
+        let b = UUID()
+        var streams = (0..<50).map { _ in rechecks.subscribe(assetID: a) }
+        streams.append(rechecks.subscribe(assetID: b))
+        #expect(rechecks.watched == [a: 50, b: 1])
+        // Every subscriber gets every reading (nil: the asset is gone).
+        for stream in [streams[0], streams[49], streams[50]] {
+            var iterator = stream.makeAsyncIterator()
+            let reading = await iterator.next()
+            #expect(reading == .some(nil))
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let count = reads.withLock { $0[a, default: 0] }
+        #expect(count >= 3 && count <= 12, "50 subscribers of one asset: \(count) reads in 0.5 s at 50 ms")
+
+        streams.removeAll()
+        try await waitUntil("the last subscriber stops the re-read") { rechecks.watched.isEmpty }
+        // A read already under way when the last subscriber left may still finish: let it.
+        try await Task.sleep(for: .milliseconds(150))
+        let stopped = reads.withLock { $0 }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(reads.withLock { $0 } == stopped, "an asset with no subscribers is still read")
+    }
+
+    @Test("slots: per token, in all, the API key against the total only")
+    func limitsUnit() throws {
+        let limits = EventSocketLimits(maxTotal: 3, maxPerToken: 2)
+        let first = try limits.reserve(token: "t")
+        _ = try limits.reserve(token: "t")
+        #expect(throws: APIError.self) { try limits.reserve(token: "t") }
+        #expect(((try? limits.reserve(token: "t")) == nil))
+        let key = try limits.reserve(token: nil)
+        do {
+            _ = try limits.reserve(token: "u")
+            Issue.record("the total was passed")
+        } catch let error as APIError {
+            #expect(error.code == .unavailable && error.status.code == 503)
+        }
+        limits.release(first)
+        limits.release(key)
+        #expect(limits.open() == 1 && limits.open(token: "t") == 1)
+        do {
+            _ = try limits.reserve(token: "t")
+            _ = try limits.reserve(token: "t")
+            Issue.record("the per-token cap was passed")
+        } catch let error as APIError {
+            #expect(error.code == .tooManyConnections && error.status.code == 429)
+        }
+    }
+
+    // MARK: Requests
+
+    @Test("a filename is limited to 255 bytes, not characters")
+    func filenameBytes() async throws {
+        try await TestServer.with(worker: false) { server in
+            let marks = "a" + String(repeating: "\u{0301}", count: 30_000) + ".mp4"  // 60 KB, 5 characters
+            let refused = try await send(.POST, "\(server.baseURL)/v1/assets", bearer: server.apiKey, body: Data(#"{"filename": "\#(marks)"}"#.utf8))
+            #expect(refused.status == 400 && refused.errorCode == "ERR_INVALID_REQUEST", "\(refused.text)")
+            let longest = String(repeating: "€", count: 85)  // 255 bytes
+            #expect(try await send(.POST, "\(server.baseURL)/v1/assets", bearer: server.apiKey, body: json(["filename": longest])).status == 201)
+            #expect(try await send(.POST, "\(server.baseURL)/v1/assets", bearer: server.apiKey, body: json(["filename": longest + "a"])).status == 400)
+        }
+    }
+
+    @Test("a token is accepted only in the form the server wrote it")
+    func canonicalTokens() async throws {
+        let signer = AssetTokenSigner(secret: Array(repeating: 7, count: 32))
+        let id = UUID()
+        let token = signer.token(for: id, expires: 2_000)
+        let now = Date(timeIntervalSince1970: 1_000)
+        #expect(signer.verify(token, now: now) == .valid(assetID: id))
+        let parts = token.split(separator: ".").map(String.init)
+        let variants = [
+            "at1.+2000.\(parts[2]).\(parts[3])", "at1.02000.\(parts[2]).\(parts[3])",
+            "at1.2000.\(parts[2].uppercased()).\(parts[3])", "at1.2000.\(parts[2]).\(parts[3].uppercased())",
+            "at1. 2000.\(parts[2]).\(parts[3])", "at1.2000.\(parts[2]).\(parts[3]).",
+        ]
+        for variant in variants { #expect(signer.verify(variant, now: now) == .invalid, "\(variant)") }
+
+        try await TestServer.with(worker: false) { server in
+            let created = try await server.createAsset()
+            let id = try #require(created["id"] as? String)
+            let token = try #require(created["token"] as? String)
+            let parts = token.split(separator: ".").map(String.init)
+            #expect(try await send(.GET, "\(server.baseURL)/v1/assets/\(id)", bearer: token).status == 200)
+            for variant in ["at1.+\(parts[1]).\(parts[2]).\(parts[3])", "at1.0\(parts[1]).\(parts[2]).\(parts[3])", "at1.\(parts[1]).\(parts[2].uppercased()).\(parts[3])"] {
+                let answer = try await send(.GET, "\(server.baseURL)/v1/assets/\(id)", bearer: variant)
+                #expect(answer.status == 401 && answer.errorCode == "ERR_UNAUTHORIZED", "\(variant)")
+                let upgrade = try await RawConnection(server.baseURL).refusedUpgrade(path: "/v1/assets/\(id)/events", bearer: variant)
+                #expect(upgrade.status == 401, "\(variant)")
+            }
+        }
+    }
+
+    // MARK: Configuration
+
+    @Test("the connection settings: defaults, variables, and bad values named")
+    func configuration() throws {
+        let defaults = try PulseConfiguration(environment: [:]).api
+        #expect(defaults.idleTimeout == .seconds(30) && defaults.headerTimeout == .seconds(10))
+        #expect(defaults.maxEventSocketsPerToken == 8 && defaults.maxEventSockets == 10_000)
+        let set = try PulseConfiguration(environment: [
+            "PULSE_IDLE_TIMEOUT_SECONDS": "5", "PULSE_HEADER_TIMEOUT_SECONDS": "2",
+            "PULSE_MAX_WEBSOCKETS_PER_TOKEN": "3", "PULSE_MAX_WEBSOCKETS": "100",
+        ]).api
+        #expect(set.idleTimeout == .seconds(5) && set.headerTimeout == .seconds(2))
+        #expect(set.maxEventSocketsPerToken == 3 && set.maxEventSockets == 100)
+
+        func problems(_ environment: [String: String]) -> [String] {
+            do {
+                _ = try PulseConfiguration(environment: environment)
+                return []
+            } catch {
+                return error.problems
+            }
+        }
+        let bad = problems([
+            "PULSE_IDLE_TIMEOUT_SECONDS": "0", "PULSE_HEADER_TIMEOUT_SECONDS": "soon",
+            "PULSE_MAX_WEBSOCKETS_PER_TOKEN": "-1", "PULSE_MAX_WEBSOCKETS": "1.5",
+        ])
+        for name in ["PULSE_IDLE_TIMEOUT_SECONDS", "PULSE_HEADER_TIMEOUT_SECONDS", "PULSE_MAX_WEBSOCKETS_PER_TOKEN", "PULSE_MAX_WEBSOCKETS"] {
+            #expect(bad.contains { $0.hasPrefix(name + " ") }, "\(name) not named in \(bad)")
+        }
+        let contradiction = problems(["PULSE_MAX_WEBSOCKETS_PER_TOKEN": "20", "PULSE_MAX_WEBSOCKETS": "10"])
+        #expect(contradiction.count == 1 && contradiction[0].hasPrefix("PULSE_MAX_WEBSOCKETS_PER_TOKEN"), "\(contradiction)")
+    }
+}
+
+// MARK: - Helpers
+
+/// A plain TCP connection to the test server, for what an HTTP client will not do: idle, send
+/// half a head, hold a WebSocket open without a client library, read a refused handshake.
+final class RawConnection: @unchecked Sendable {
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+
+    struct Answer: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var errorCode: String? {
+            ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]).flatMap { $0["error"] as? [String: Any] }?["code"] as? String
+        }
+    }
+
+    init(_ baseURL: String) throws {
+        let port = try #require(URLComponents(string: baseURL)?.port)
+        #if canImport(Glibc)
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { throw MissingPrerequisite(description: "socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close()
+            throw MissingPrerequisite(description: "connect() failed")
+        }
+        setReceiveTimeout(seconds: 5)
+    }
+
+    deinit { close() }
+
+    private var closed = false
+    func close() {
+        guard !closed else { return }
+        closed = true
+        #if canImport(Glibc)
+        _ = Glibc.close(descriptor)
+        #else
+        _ = Darwin.close(descriptor)
+        #endif
+    }
+
+    private func setReceiveTimeout(seconds: Double) {
+        var timeout = timeval(tv_sec: .init(seconds), tv_usec: .init((seconds - Double(Int(seconds))) * 1_000_000))
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) throws {
+        #if canImport(Glibc)
+        let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        #else
+        let sent = bytes.withUnsafeBytes { Darwin.send(descriptor, $0.baseAddress, $0.count, 0) }
+        #endif
+        guard sent == bytes.count else { throw MissingPrerequisite(description: "send() failed: the server closed the connection") }
+    }
+
+    /// Reads what is there: nil on timeout, [] when the peer closed.
+    private func receive() -> [UInt8]? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        if count > 0 { return Array(chunk[0..<count]) }
+        if count == 0 { return [] }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? nil : []
+    }
+
+    /// Seconds until the server closes the connection, or nil if it is still open after `limit`.
+    func secondsUntilClosed(within limit: Double) async throws -> Double? {
+        try await Self.offThePool {
+            let started = ContinuousClock.now
+            self.setReceiveTimeout(seconds: 0.1)
+            defer { self.setReceiveTimeout(seconds: 5) }
+            while ContinuousClock.now - started < .milliseconds(Int64(limit * 1000)) {
+                if let bytes = self.receive(), bytes.isEmpty {
+                    let elapsed = ContinuousClock.now - started
+                    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Runs blocking socket calls on a thread of their own: the server under test runs in this
+    /// process, on the cooperative pool a blocked `recv` would starve.
+    static func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// The response head (status and lower-cased header names); what follows stays buffered.
+    func readHead() async throws -> (status: Int, headers: [String: String]) {
+        try await Self.offThePool { try self.readHeadBlocking() }
+    }
+
+    private func readHeadBlocking() throws -> (status: Int, headers: [String: String]) {
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        while true {
+            if let end = buffer.indices.first(where: { buffer[$0...].starts(with: separator) }) {
+                let head = String(decoding: buffer[..<end], as: UTF8.self)
+                buffer.removeFirst(end + separator.count)
+                let lines = head.components(separatedBy: "\r\n")
+                let status = Int(lines[0].split(separator: " ")[1]) ?? 0
+                var headers: [String: String] = [:]
+                for line in lines.dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+                return (status, headers)
+            }
+            guard let bytes = receive(), !bytes.isEmpty else { throw MissingPrerequisite(description: "no response head") }
+            buffer += bytes
+        }
+    }
+
+    func sendUpgrade(path: String, bearer: String? = nil) throws {
+        let authorization = bearer.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        try send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(authorization)\r\n")
+    }
+
+    /// Upgrades, or fails the test.
+    func upgraded(path: String, bearer: String? = nil) async throws -> RawConnection {
+        try sendUpgrade(path: path, bearer: bearer)
+        let status = try await readHead().status
+        guard status == 101 else { throw MissingPrerequisite(description: "upgrade of \(path) answered \(status)") }
+        return self
+    }
+
+    /// The answer to an upgrade request that is refused, body included.
+    func refusedUpgrade(path: String, bearer: String? = nil) async throws -> Answer {
+        defer { close() }
+        try sendUpgrade(path: path, bearer: bearer)
+        return try await Self.offThePool {
+            let (status, headers) = try self.readHeadBlocking()
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            while self.buffer.count < length, let bytes = self.receive(), !bytes.isEmpty { self.buffer += bytes }
+            return Answer(status: status, headers: headers, body: Data(self.buffer.prefix(length)))
+        }
+    }
+}
