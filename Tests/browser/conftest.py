@@ -1,4 +1,5 @@
 """Shared fixtures: a real `pulse-video serve` on a free port over a temporary data folder."""
+import contextlib
 import os
 import re
 import shutil
@@ -23,18 +24,30 @@ def clip(name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def server():
-    """Starts `serve` (embedded worker, SQLite, local storage) and yields its base URL."""
+class Service:
+    """A running `serve`: its base URL, data folder, log file and process id."""
+
+    def __init__(self, url, data, log, pid):
+        self.url = url
+        self.data = data
+        self.log = log
+        self.pid = pid
+
+
+@contextlib.contextmanager
+def running_serve(env=None, args=(), prefix="pulse-browser-"):
+    """Starts `pulse-video serve` on a free port over a fresh data folder, with the process's
+    environment less every PULSE_/AWS_ variable, plus `env`; yields a `Service`; stops it and
+    removes the folder afterwards (printing the end of its log if it did not stop cleanly)."""
     if not BINARY.exists():
         subprocess.run(["swift", "build", "--product", "pulse-video"], cwd=ROOT, check=True)
-    data = tempfile.mkdtemp(prefix="pulse-browser-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
-    env["PULSE_API_KEY"] = API_KEY
-    log_path = Path(data) / "serve.log"
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
+    full_env.update(env or {})
+    log_path = data / "serve.log"
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [str(BINARY), "serve", "--data", data, "--port", "0"], stdout=log, stderr=subprocess.STDOUT, env=env
+        [str(BINARY), "serve", "--data", str(data), "--port", "0", *args], stdout=log, stderr=subprocess.STDOUT, env=full_env
     )
     try:
         deadline = time.monotonic() + 60
@@ -49,7 +62,7 @@ def server():
                 time.sleep(0.05)
         if url is None:
             pytest.fail("serve did not start:\n" + log_path.read_text()[-3000:])
-        yield url
+        yield Service(url, data, log_path, process.pid)
     finally:
         process.terminate()
         try:
@@ -57,6 +70,13 @@ def server():
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        if process.returncode not in (0, None):
+        if process.returncode not in (0, None, -15):
             print(log_path.read_text()[-3000:])
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server():
+    """`serve` (embedded worker, SQLite, local storage); yields its base URL."""
+    with running_serve({"PULSE_API_KEY": API_KEY}) as service:
+        yield service.url

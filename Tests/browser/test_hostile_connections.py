@@ -11,20 +11,15 @@ import hashlib
 import hmac
 import json
 import os
-import re
-import shutil
 import socket
 import struct
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import BINARY, ROOT
+from conftest import running_serve
 
 API_KEY = "hostile-test-key"
 SECRET = "hostile-test-token-secret-0123456789abcdef"
@@ -37,45 +32,16 @@ TOTAL = 6
 @pytest.fixture(scope="module")
 def live():
     """`serve --no-worker` with small connection limits; yields its base URL."""
-    if not BINARY.exists():
-        subprocess.run(["swift", "build", "--product", "pulse-video"], cwd=ROOT, check=True)
-    data = tempfile.mkdtemp(prefix="pulse-hostile-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
-    env.update({
+    env = {
         "PULSE_API_KEY": API_KEY,
         "PULSE_TOKEN_SECRET": SECRET,
         "PULSE_IDLE_TIMEOUT_SECONDS": str(IDLE),
         "PULSE_HEADER_TIMEOUT_SECONDS": str(HEADER),
         "PULSE_MAX_WEBSOCKETS_PER_TOKEN": str(PER_TOKEN),
         "PULSE_MAX_WEBSOCKETS": str(TOTAL),
-    })
-    log_path = Path(data) / "serve.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [str(BINARY), "serve", "--data", data, "--port", "0", "--no-worker"], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    try:
-        deadline = time.monotonic() + 60
-        url = None
-        while time.monotonic() < deadline and url is None:
-            match = re.search(r"pulse-video listening on (http://\S+)", log_path.read_text())
-            if match:
-                url = match.group(1)
-            elif process.poll() is not None:
-                break
-            else:
-                time.sleep(0.05)
-        if url is None:
-            pytest.fail("serve did not start:\n" + log_path.read_text()[-3000:])
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        shutil.rmtree(data, ignore_errors=True)
+    }
+    with running_serve(env, ["--no-worker"], prefix="pulse-hostile-") as service:
+        yield service.url
 
 
 # --------------------------------------------------------------------------------------- helpers

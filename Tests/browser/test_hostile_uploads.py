@@ -7,11 +7,10 @@ head with a large Content-Length and then nothing, twenty of them at once)."""
 import json
 import os
 import re
-import shutil
 import socket
+import shutil
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.error
@@ -20,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import BINARY, ROOT, clip
+from conftest import Service as RunningService, clip, running_serve
 
 API_KEY = "hostile-test-key"
 # Small enough that the cap on bytes received at once (4 uploads' worth) is reachable in a test.
@@ -31,54 +30,26 @@ MAX_UPLOAD = 64 << 20
 def service():
     """A `serve` of its own (the tests look into its data folder): embedded worker, SQLite, local
     storage, 2 s segments so an encode stores segments early, a 64 MiB upload limit."""
-    if not BINARY.exists():
-        subprocess.run(["swift", "build", "--product", "pulse-video"], cwd=ROOT, check=True)
-    data = Path(tempfile.mkdtemp(prefix="pulse-hostile-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
-    env.update({
+    env = {
         "PULSE_API_KEY": API_KEY,
         "PULSE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
         "PULSE_SEGMENT_SECONDS": "2",
         "PULSE_CHUNK_SECONDS": "20",
-    })
-    log_path = data / "serve.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [str(BINARY), "serve", "--data", str(data), "--port", "0"], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    try:
-        deadline = time.monotonic() + 60
-        url = None
-        while time.monotonic() < deadline and url is None:
-            match = re.search(r"pulse-video listening on (http://\S+)", log_path.read_text())
-            if match:
-                url = match.group(1)
-            elif process.poll() is not None:
-                break
-            else:
-                time.sleep(0.05)
-        if url is None:
-            pytest.fail("serve did not start:\n" + log_path.read_text()[-3000:])
-        yield Service(url, data, log_path, process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        if process.returncode not in (0, None, -15):
-            print(log_path.read_text()[-3000:])
-        shutil.rmtree(data, ignore_errors=True)
+    }
+    with running_serve(env, prefix="pulse-hostile-") as running:
+        yield Service(running)
 
 
-class Service:
-    def __init__(self, url, data, log, pid):
-        self.pid = pid
-        self.url = url
-        self.data = data
-        self.log = log
-        parsed = urllib.parse.urlsplit(url)
+def error_code(body):
+    return (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
+
+
+class Service(RunningService):
+    """The running serve, with the calls these tests make and every error message it answered."""
+
+    def __init__(self, running):
+        super().__init__(running.url, running.data, running.log, running.pid)
+        parsed = urllib.parse.urlsplit(running.url)
         self.host, self.port = parsed.hostname, parsed.port
         self.messages = []  # every error message the service answered with, checked at the end
 
@@ -221,16 +192,12 @@ class Service:
         return status, parsed
 
 
-def error_code(body):
-    return (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
-
-
 def long_clip(folder, seconds=40):
     """A 720p clip long enough that its encode is still storing segments seconds after it began."""
     path = Path(folder) / f"long_{seconds}s.mp4"
     if not path.exists():
         subprocess.run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30",
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
              "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds),
              "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-c:a", "aac", "-shortest", str(path)],
             check=True,
