@@ -10,7 +10,8 @@ sends ROUNDS progress events for every asset the way remote workers do: `NOTIFY 
 PostgreSQL, each stamped with the database's clock at sending. Figures:
   - delivery latency (receive time - the event's `emitted_at`) p50 / p99 / max, deliveries counted;
   - server RSS before the sockets and with every socket open and idle: the difference per socket;
-  - server CPU seconds (user + sys, from /proc) while the events were delivered.
+  - server CPU seconds (user + sys, from /proc) while the events were delivered;
+  - first, RSS per plain idle keep-alive HTTP connection (the part that is not the WebSocket).
 
 Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
 """
@@ -94,6 +95,29 @@ def client_process(urls, expected, opened, results):
     results.put(asyncio.run(run()))
 
 
+def idle_http_cost(base, pid, count):
+    """What a plain idle keep-alive connection costs the server: RSS per connection, `count` of
+    them open after one request each (the part of a WebSocket's cost that is not the WebSocket)."""
+    host, port = base.split("//", 1)[1].split(":")
+
+    async def run():
+        before = rss_kib(pid)
+        connections = []
+        for _ in range(count):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")
+            connections.append(writer)
+        await asyncio.sleep(3)
+        after = rss_kib(pid)
+        for writer in connections:
+            writer.close()
+        return (after - before) / count
+
+    return asyncio.run(run())
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
@@ -106,6 +130,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--round-seconds", type=float, default=2.0, help="pause between rounds of events")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--idle-http", type=int, default=0, help="measure N plain idle HTTP connections first (their freed memory is then reused by the sockets: run it apart)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "pulse-video"))
     args = parser.parse_args()
     ensure_tools()
@@ -120,7 +145,8 @@ def main():
     schema = "fanout" + os.urandom(4).hex()
     sockets = args.assets * args.per_asset
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
-    env.update(PULSE_API_KEY=key, PULSE_LOG_LEVEL="warning", PULSE_DATABASE_URL=f"{postgres}?schema={schema}")
+    env.update(PULSE_API_KEY=key, PULSE_LOG_LEVEL="warning", PULSE_DATABASE_URL=f"{postgres}?schema={schema}",
+               PULSE_IDLE_TIMEOUT_SECONDS="600")
     # The bench's own socket counts, above the service's defaults if it has caps.
     env.update(PULSE_MAX_WEBSOCKETS=str(sockets + 100), PULSE_MAX_WEBSOCKETS_PER_TOKEN=str(args.per_asset + 2))
     server = subprocess.Popen([args.binary, "serve", "--no-worker", "--data", data, "--port", "0"], env=env,
@@ -142,6 +168,13 @@ def main():
         print(f"created {args.assets} assets in {time.monotonic() - started:.1f} s")
         time.sleep(2)
         rss_before = rss_kib(server.pid)
+
+        if args.idle_http:
+            per_connection = idle_http_cost(base, server.pid, args.idle_http)
+            print(f"RSS per idle keep-alive HTTP connection (no WebSocket; {args.idle_http} after one GET /healthz each): "
+                  f"{per_connection:.1f} KiB")
+            time.sleep(2)
+            rss_before = rss_kib(server.pid)
 
         urls = [f"{ws_base}/v1/assets/{asset}/events?token={token}" for asset, token in assets for _ in range(args.per_asset)]
         shares = [urls[i::args.clients] for i in range(args.clients)]
