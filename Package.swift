@@ -132,6 +132,7 @@ let package = Package(
         .target(
             name: "PulseTestSupport",
             dependencies: [
+                "PulseSupport",
                 "PulseDatabase",
                 "PulseJobs",
                 "PulseMedia",

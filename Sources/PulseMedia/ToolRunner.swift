@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PulseSupport
 import Subprocess
 import Synchronization
 #if canImport(System)
@@ -77,18 +78,9 @@ struct ToolRunner: Sendable {
     /// must not hold a worker for ever. Collects stdout when `collectStdout` (ffprobe's JSON).
     /// `stdoutTail` keeps the end of a long output rather than its start.
     func run(_ tool: String, _ arguments: [String], collectStdout: Bool = false, stdoutTail: Bool = false, deadline: Duration) async throws -> ToolOutcome {
-        try await withThrowingTaskGroup(of: ToolOutcome?.self) { group in
-            group.addTask { try await self.run(tool, arguments, collectStdout: collectStdout, stdoutTail: stdoutTail) }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let outcome = first else {
-                let name = tool.split(separator: "/").last.map(String.init) ?? tool
-                throw MediaError(.toolTimeout, "\(name) did not finish within \(deadline)")
-            }
-            return outcome
+        let name = tool.split(separator: "/").last.map(String.init) ?? tool
+        return try await withDeadline(deadline, orThrow: MediaError(.toolTimeout, "\(name) did not finish within \(deadline)")) {
+            try await self.run(tool, arguments, collectStdout: collectStdout, stdoutTail: stdoutTail)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PulseSupport
 public import Logging
 import Testing
 
@@ -81,18 +82,7 @@ public func withTimeout<T: Sendable>(
     _ what: String = "the operation",
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw TimeoutError(timeout: timeout, what: what)
-        }
-        return value
-    }
+    try await withDeadline(timeout, orThrow: TimeoutError(timeout: timeout, what: what), body)
 }
 
 /// `withTimeout` ran out of time.

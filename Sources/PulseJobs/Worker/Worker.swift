@@ -138,7 +138,7 @@ public struct Worker: Service {
             do {
                 let queue = self.queue
                 let seconds = configuration.leaseSeconds
-                let held = try await withDeadline(lease / 3) { try await queue.heartbeat(job, leaseSeconds: seconds) }
+                let held = try await withDeadline(lease / 3, orThrow: HeartbeatTimeout()) { try await queue.heartbeat(job, leaseSeconds: seconds) }
                 if !held { throw LeaseLost() }
                 renewed = .now
                 wait = lease / 3
@@ -150,20 +150,6 @@ public struct Worker: Service {
                 logger.warning("heartbeat failed; retrying within the lease", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
                 wait = .seconds(1)
             }
-        }
-    }
-
-    /// `body`'s result, or a `HeartbeatTimeout` once `deadline` has passed.
-    private func withDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw HeartbeatTimeout() }
-            return value
         }
     }
 
