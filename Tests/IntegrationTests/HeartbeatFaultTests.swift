@@ -65,23 +65,9 @@ extension IntegrationTests {
             try await withDatabase(url: "sqlite://\(folder)/pulse.sqlite", logger: TestServices.logger) { base in
                 _ = try await migrate(base, logger: TestServices.logger)
                 let database = FailingHeartbeatDatabase(base, failures: 2)
-                let store = try makeObjectStore(url: "file://\(folder)/storage", logger: TestServices.logger)
-                let sourceKey = "uploads/heartbeat/source.mp4"
-                try await store.put(fileAt: try await Clips.hd6s(), key: sourceKey, contentType: "video/mp4", mode: .copy)
-
-                var media = MediaConfiguration()
-                media.encoding.segmentSeconds = 2
-                // Slow enough that the single chunk outlives several heartbeats.
-                media.encoding.preset = "medium"
-                var pipeline = PipelineConfiguration(media: media, workDirectory: "\(folder)/work")
-                pipeline.chunkSeconds = 60
-                var configuration = WorkerConfiguration()
-                configuration.drain = true
-                configuration.leaseSeconds = 6
-                configuration.pollInterval = .milliseconds(50)
-                let worker = Worker(database: database, store: store, bus: InProcessEventBus(), pipeline: pipeline, configuration: configuration, logger: TestServices.logger)
-
-                let asset = try await AssetRepository(database: base).create(NewAsset(status: .queued, filename: "source.mp4", sourceKey: sourceKey))
+                // Slow enough (one chunk, preset medium) that the encode outlives several heartbeats.
+                let (worker, asset) = try await clipWithInProcessWorker(
+                    database: database, folder: folder, segmentSeconds: 2, chunkSeconds: 60, preset: "medium", leaseSeconds: 6)
                 try await JobQueue(database: base).enqueue(assetID: asset.id, kind: .prepare)
                 try await worker.run()
 

@@ -60,16 +60,6 @@ final class ProgressCountingDatabase: Database {
     }
 }
 
-enum ThrottleEngine: String, Sendable, CustomTestStringConvertible {
-    case sqlite, postgres
-    var testDescription: String { rawValue }
-
-    static let available: [ThrottleEngine] = {
-        guard TestServices.mediaEnabled else { return [] }
-        return TestServices.value("PULSE_TEST_POSTGRES_URL") != nil || TestServices.required ? [.sqlite, .postgres] : [.sqlite]
-    }()
-}
-
 /// What one in-process run of an asset showed.
 struct ThrottleObservation: Sendable {
     var events: [AssetEvent]
@@ -82,23 +72,9 @@ struct ThrottleObservation: Sendable {
 func runThrottledAsset(base: any Database, folder: String) async throws -> ThrottleObservation {
     _ = try await migrate(base, logger: TestServices.logger)
     let database = ProgressCountingDatabase(base)
-    let store = try makeObjectStore(url: "file://\(folder)/storage", logger: TestServices.logger)
-    let sourceKey = "uploads/throttle/source.mp4"
-    try await store.put(fileAt: try await Clips.hd6s(), key: sourceKey, contentType: "video/mp4", mode: .copy)
-
     let bus = InProcessEventBus()
-    var media = MediaConfiguration()
-    media.encoding.segmentSeconds = 1
-    media.encoding.preset = "ultrafast"
-    var pipeline = PipelineConfiguration(media: media, workDirectory: "\(folder)/work")
-    pipeline.chunkSeconds = 1
-    var configuration = WorkerConfiguration()
-    configuration.drain = true
-    configuration.leaseSeconds = 30
-    configuration.pollInterval = .milliseconds(50)
-    let worker = Worker(database: database, store: store, bus: bus, pipeline: pipeline, configuration: configuration, logger: TestServices.logger)
-
-    let asset = try await AssetRepository(database: database).create(NewAsset(status: .queued, filename: "source.mp4", sourceKey: sourceKey))
+    let (worker, asset) = try await clipWithInProcessWorker(
+        database: database, folder: folder, bus: bus, segmentSeconds: 1, chunkSeconds: 1, preset: "ultrafast", leaseSeconds: 30)
     let stream = bus.subscribe(assetID: asset.id)
     try await JobQueue(database: database).enqueue(assetID: asset.id, kind: .prepare)
     let events = try await collectEvents(stream, whileRunning: worker, timeout: .seconds(90))
@@ -141,32 +117,16 @@ extension IntegrationTests {
         /// every >= 2 point change and never a step back, the database is written every >= 10
         /// points (counted at the SQL), the thumbnail goes out before the transcode progresses,
         /// and the last event is `ready`.
-        @Test(.timeLimit(.minutes(2)), arguments: ThrottleEngine.available)
-        func progressIsThrottledForSubscribersAndTheDatabase(engine: ThrottleEngine) async throws {
+        @Test(.timeLimit(.minutes(2)), arguments: Engine.all)
+        func progressIsThrottledForSubscribersAndTheDatabase(engine: Engine) async throws {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-it-throttle-\(uniqueName())").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let schema = "it_\(uniqueName())"
-            let url: String
-            switch engine {
-            case .sqlite: url = "sqlite://\(folder)/pulse.sqlite"
-            case .postgres:
-                let base = try TestServices.require("PULSE_TEST_POSTGRES_URL")
-                url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
-            }
-            let outcome: Result<ThrottleObservation, any Error>
-            do {
-                outcome = .success(try await withDatabase(url: url, logger: TestServices.logger) { base in
+            let observed = try await withTestLocation(engine) { url in
+                try await withDatabase(url: url, logger: TestServices.logger) { base in
                     try await runThrottledAsset(base: base, folder: folder)
-                })
-            } catch {
-                outcome = .failure(error)
+                }
             }
-            if engine == .postgres {
-                // The schema name is "it_" and hex digits: a plain identifier.
-                _ = try? await withDatabase(url: try TestServices.require("PULSE_TEST_POSTGRES_URL"), logger: TestServices.logger) { try await $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
-            }
-            let observed = try outcome.get()
             let events = observed.events
             let writes = observed.progressWrites
 
