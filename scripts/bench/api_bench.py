@@ -11,30 +11,17 @@
 Installs `websockets` (PyPI) and `wrk` (Debian) when missing. Embedded default: SQLite, local
 storage, one embedded worker, in a temporary data folder.
 """
-import argparse, asyncio, json, os, resource, shutil, subprocess, sys, tempfile, time, urllib.request
+import argparse, asyncio, json, os, resource, shutil, subprocess, tempfile, time
+
+from bench_common import ensure_websockets, percentile, request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def ensure_tools():
-    try:
-        import websockets  # noqa: F401
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "websockets"], check=True)
+    ensure_websockets()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
-
-
-def request(method, url, key=None, body=None, data=None, headers=None):
-    headers = dict(headers or {})
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers)) as response:
-        text = response.read()
-        return json.loads(text) if text else None
 
 
 async def subscriber(url, results, ready_event):
@@ -72,11 +59,6 @@ def client_process(url, count, connected, results):
         return collected
 
     results.put(asyncio.run(run()))
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def main():

@@ -15,29 +15,17 @@ PostgreSQL, each stamped with the database's clock at sending. Figures:
 
 Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
 """
-import argparse, asyncio, json, multiprocessing, os, resource, shutil, subprocess, sys, tempfile, time, urllib.request
+import argparse, asyncio, json, multiprocessing, os, resource, shutil, subprocess, sys, tempfile, time
+
+from bench_common import ensure_websockets, percentile, request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def ensure_tools():
-    try:
-        import websockets  # noqa: F401
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "websockets"], check=True)
+    ensure_websockets()
     if not shutil.which("psql"):
         sys.exit("psql not found: run scripts/setup.sh --test")
-
-
-def request(method, url, key=None, body=None):
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers)) as response:
-        text = response.read()
-        return json.loads(text) if text else None
 
 
 def rss_kib(pid):
@@ -116,11 +104,6 @@ def idle_http_cost(base, pid, count):
         return (after - before) / count
 
     return asyncio.run(run())
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
 def main():
