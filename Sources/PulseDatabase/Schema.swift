@@ -95,4 +95,40 @@ let schemaMigrations: [Migration] = [
             "ALTER TABLE assets ADD COLUMN uploads_swept_at DOUBLE PRECISION",
         ]
     },
+    // Playable in seconds: the first rendition is published segment by segment.
+    // - assets.playable_at: when the asset first played (its master playlist and the first
+    //   rendition's playlists stored); set once, before `ready`.
+    // - chunks.kind 'first': the first rendition's checkpoint row, whose result_json holds the
+    //   segments stored so far while it is pending. SQLite cannot alter a CHECK constraint: the
+    //   table is rebuilt there (same columns, same rows).
+    Migration(version: 5, name: "assets.playable_at, chunks.kind first") { dialect in
+        var statements = ["ALTER TABLE assets ADD COLUMN playable_at DOUBLE PRECISION"]
+        switch dialect {
+        case .postgres:
+            statements += [
+                "ALTER TABLE chunks DROP CONSTRAINT chunks_kind_check",
+                "ALTER TABLE chunks ADD CONSTRAINT chunks_kind_check CHECK (kind IN ('video', 'audio', 'first'))",
+            ]
+        case .sqlite:
+            statements += [
+                """
+                CREATE TABLE chunks_v5 (
+                    asset_id TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL CHECK (kind IN ('video', 'audio', 'first')),
+                    idx INTEGER NOT NULL,
+                    start_seconds DOUBLE PRECISION NOT NULL,
+                    end_seconds DOUBLE PRECISION NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+                    result_json TEXT,
+                    done_at DOUBLE PRECISION,
+                    PRIMARY KEY (asset_id, kind, idx)
+                )
+                """,
+                "INSERT INTO chunks_v5 (asset_id, kind, idx, start_seconds, end_seconds, status, result_json, done_at) SELECT asset_id, kind, idx, start_seconds, end_seconds, status, result_json, done_at FROM chunks",
+                "DROP TABLE chunks",
+                "ALTER TABLE chunks_v5 RENAME TO chunks",
+            ]
+        }
+        return statements
+    },
 ]

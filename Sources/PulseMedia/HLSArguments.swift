@@ -1,7 +1,21 @@
 import Foundation
 
-/// Builds the ffmpeg command line for one work unit: one decode, a split to every rung, x264
-/// per rung, HLS (MPEG-TS) per rung, and the audio rendition as a second HLS output.
+/// One ffmpeg process's share of a unit: a video range for some rungs, the audio, or both.
+struct EncodePass: Sendable {
+    /// The video range (an audio-only pass reads the whole file).
+    var range: MediaRange
+    /// Rungs to encode (empty: no video).
+    var rungs: [Rung]
+    var audio: Bool
+    /// Length of the video's segments in this range.
+    var segmentSeconds: Double
+
+    /// Video and audio output folders the pass writes into.
+    var renditions: [String] { rungs.map(\.name) + (audio ? [audioRenditionName] : []) }
+}
+
+/// Builds the ffmpeg command line for one pass: one decode, a split to every rung, x264 per
+/// rung, HLS (MPEG-TS) per rung, and the audio rendition as a second HLS output.
 enum HLSArguments {
     /// Every output's timestamps start at this offset plus the range start. A fixed offset larger
     /// than any B-frame or AAC priming delay means no range ever has negative DTS, so ffmpeg never
@@ -9,10 +23,9 @@ enum HLSArguments {
     static let timestampBaseSeconds = 10.0
 
     static func build(
-        unit: WorkUnit,
+        pass: EncodePass,
         input: MediaInput,
         probe: ProbeResult,
-        rungs: [Rung],
         settings: EncodingSettings,
         staging: String,
         progressPort: Int
@@ -20,25 +33,26 @@ enum HLSArguments {
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
         ] + input.inputOptions()
-        if unit.kind == .video, unit.range.start > 0 {
-            arguments += ["-ss", seconds(unit.range.start)]
+        if !pass.audio, pass.range.start > 0 {
+            arguments += ["-ss", seconds(pass.range.start)]
         }
         arguments += ["-i", input.location]
         arguments += ["-progress", "tcp://127.0.0.1:\(progressPort)", "-stats_period", "0.5"]
         arguments += ["-max_muxing_queue_size", "4096"]
 
-        if unit.includesVideo {
-            arguments += videoOutput(unit: unit, probe: probe, rungs: rungs, settings: settings, staging: staging)
+        if !pass.rungs.isEmpty {
+            arguments += videoOutput(pass: pass, probe: probe, settings: settings, staging: staging)
         }
-        if unit.includesAudio, probe.audio != nil {
+        if pass.audio {
             arguments += audioOutput(length: probe.duration, settings: settings, staging: staging)
         }
         return arguments
     }
 
-    private static func videoOutput(unit: WorkUnit, probe: ProbeResult, rungs: [Rung], settings: EncodingSettings, staging: String) -> [String] {
+    private static func videoOutput(pass: EncodePass, probe: ProbeResult, settings: EncodingSettings, staging: String) -> [String] {
+        let rungs = pass.rungs
         var arguments = ["-filter_complex", filterGraph(probe: probe, rungs: rungs)]
-        let keyframe = settings.effectiveKeyframeInterval
+        let keyframe = min(settings.keyframeIntervalSeconds, pass.segmentSeconds)
         for (index, rung) in rungs.enumerated() {
             let stream = "v:\(index)"
             arguments += [
@@ -57,10 +71,10 @@ enum HLSArguments {
         // Forced keyframes become IDRs; no scene-cut keyframes, so every rung cuts at the same instants.
         arguments += ["-forced-idr", "1", "-sc_threshold", "0"]
         arguments += hlsMuxer(
-            length: unit.range.length(of: probe.duration),
-            offset: timestampBaseSeconds + unit.range.start,
-            firstSegment: unit.range.firstSegment,
-            settings: settings,
+            length: pass.range.length(of: probe.duration),
+            offset: timestampBaseSeconds + pass.range.start,
+            firstSegment: pass.range.firstSegment,
+            segmentSeconds: pass.segmentSeconds,
             segmentPattern: "\(staging)/%v/seg_%05d.ts",
             playlist: "\(staging)/%v/index.m3u8"
         )
@@ -79,7 +93,7 @@ enum HLSArguments {
             length: length,
             offset: timestampBaseSeconds,
             firstSegment: 0,
-            settings: settings,
+            segmentSeconds: settings.segmentSeconds,
             segmentPattern: "\(staging)/\(audioRenditionName)/seg_%05d.ts",
             playlist: "\(staging)/\(audioRenditionName)/index.m3u8"
         )
@@ -90,13 +104,16 @@ enum HLSArguments {
     /// source longer than planned is never encoded past the plan. An output `-t` counts from the
     /// range's start (the seek point); an input `-t` would count from the first frame, which in a
     /// stream that starts late (B-frame delay) lets one frame of the next range in.
-    private static func hlsMuxer(length: Double, offset: Double, firstSegment: Int, settings: EncodingSettings, segmentPattern: String, playlist: String) -> [String] {
+    /// ffmpeg's own playlist is an EVENT playlist because ffmpeg rewrites it after every segment
+    /// (a VOD one only at the end): a segment it lists is final, with its measured duration.
+    /// The playlists players read are ours (`PlaylistWriter`).
+    private static func hlsMuxer(length: Double, offset: Double, firstSegment: Int, segmentSeconds: Double, segmentPattern: String, playlist: String) -> [String] {
         [
             "-t", seconds(length),
             "-output_ts_offset", seconds(offset), "-muxdelay", "0", "-muxpreload", "0",
             "-f", "hls",
-            "-hls_time", seconds(settings.segmentSeconds),
-            "-hls_playlist_type", "vod",
+            "-hls_time", seconds(segmentSeconds),
+            "-hls_playlist_type", "event",
             "-hls_segment_type", "mpegts",
             "-hls_flags", "independent_segments",
             "-start_number", "\(firstSegment)",

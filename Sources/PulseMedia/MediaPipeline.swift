@@ -28,27 +28,70 @@ public struct MediaPipeline: Sendable {
         try await Thumbnailer(configuration: configuration, logger: logger).makeThumbnail(input: input, probe: probe, to: path)
     }
 
-    /// How the source is cut into work.
-    public func plan(_ probe: ProbeResult, chunkSeconds: Double?) -> PipelinePlan {
-        PipelinePlan(probe: probe, chunkSeconds: chunkSeconds, settings: configuration.encoding)
+    /// How the source is cut into work (`firstRendition: false`: the ladder alone).
+    public func plan(_ probe: ProbeResult, chunkSeconds: Double?, firstRendition: Bool = true) -> PipelinePlan {
+        PipelinePlan(probe: probe, chunkSeconds: chunkSeconds, settings: configuration.encoding, firstRendition: firstRendition)
     }
 
     // MARK: - units
 
     /// Encodes one unit of `plan` into `staging`, handing over each finished segment while
     /// ffmpeg goes on. `onProgress` gets the unit's fraction done (0...1) and ffmpeg's speed.
+    /// `stored`: what an earlier attempt of the first rendition stored (it resumes after it).
+    /// The rest of the ladder runs under `nice`, behind the first rendition.
     public func encode(
         _ unit: WorkUnit,
         of plan: PipelinePlan,
         probe: ProbeResult,
         input: MediaInput,
         staging: String,
+        stored: StoredSegments = StoredSegments(),
         onProgress: @escaping @Sendable (Double, Double?) -> Void,
         onSegment: @escaping @Sendable (FinishedSegment) async throws -> Void
     ) async throws -> UnitResult {
-        try await HLSEncoder(configuration: configuration, logger: logger).encode(
-            unit: unit, input: input, probe: probe, rungs: plan.rungs, staging: staging,
-            onProgress: onProgress, onSegment: onSegment)
+        let background = plan.firstRendition != nil && unit.kind == .video
+        return try await HLSEncoder(configuration: configuration, logger: logger, background: background).encode(
+            unit: unit, input: input, probe: probe, rungs: plan.rungs(for: unit), schedule: plan.segmentSchedule,
+            stored: stored, staging: staging, onProgress: onProgress, onSegment: onSegment)
+    }
+
+    // MARK: - the first rendition, published while it encodes
+
+    /// Writes the first rendition's media playlists (its video and the audio) from what is
+    /// stored: EVENT playlists while `complete` is false, VOD ones with ENDLIST once it is.
+    public func publishFirstRendition(_ stored: StoredSegments, of plan: PipelinePlan, complete: Bool, to output: some TranscodeOutput) async throws {
+        for (name, segments) in stored.segments where !segments.isEmpty {
+            let text = PlaylistWriter.mediaPlaylist(segments, targetDuration: plan.segmentSchedule.targetDuration, open: !complete)
+            try await output.storeText(text, as: "\(name)/index.m3u8", contentType: ContentType.playlist)
+        }
+    }
+
+    /// True once a player can start the first rendition and keep playing: its video holds the
+    /// whole lead-in (at least 3 segments, a little more than one target duration: a native
+    /// player reloads an open playlist only after the target duration) and the audio at least as
+    /// much, in at least 3 segments; or the first rendition is complete.
+    public func isPlayable(_ stored: StoredSegments, of plan: PipelinePlan, probe: ProbeResult, complete: Bool) -> Bool {
+        guard let first = plan.firstRendition, let video = stored.segments[first], !video.isEmpty else { return false }
+        if complete { return true }
+        let needed = min(plan.segmentSchedule.leadInEnd, probe.duration)
+        func covers(_ segments: [SegmentRecord]) -> Bool {
+            segments.count >= 3 && segments.reduce(0) { $0 + $1.duration } >= needed - 0.05
+        }
+        guard covers(video) else { return false }
+        guard probe.audio != nil else { return true }
+        return covers(stored.segments[audioRenditionName] ?? [])
+    }
+
+    /// The master playlist while only the first rendition exists: that rung and the audio. At
+    /// `finish` it is replaced by the full ladder; a player that started on this one keeps
+    /// playing it (every URL it holds stays valid and only grows).
+    public func publishEarlyMaster(_ stored: StoredSegments, of plan: PipelinePlan, to output: some TranscodeOutput) async throws {
+        guard let first = plan.firstRendition, let rung = plan.rungs.first(where: { $0.name == first }), let video = stored.segments[first] else {
+            throw MediaError(.outputMissing, "the first rendition has no segments")
+        }
+        let audio = stored.segments[audioRenditionName].map { RenditionSummary(name: audioRenditionName, rung: nil, segments: $0) }
+        let master = PlaylistWriter.masterPlaylist(video: [RenditionSummary(name: first, rung: rung, segments: video)], audio: audio)
+        try await output.storeText(master, as: "master.m3u8", contentType: ContentType.playlist)
     }
 
     // MARK: - finish
@@ -60,19 +103,21 @@ public struct MediaPipeline: Sendable {
         for result in results {
             for (name, segments) in result.renditions { byRendition[name, default: []] += segments }
         }
+        // Plans made before the schedule existed keep the measured target, as then.
+        let target = plan.schedule?.targetDuration
         var video: [RenditionSummary] = []
         for rung in plan.rungs {
             guard let segments = byRendition[rung.name]?.sorted(by: { $0.sequence < $1.sequence }), !segments.isEmpty else {
                 throw MediaError(.outputMissing, "rendition \(rung.name) has no segments")
             }
             try Self.checkContiguous(segments, rendition: rung.name)
-            try await output.storeText(PlaylistWriter.mediaPlaylist(segments), as: "\(rung.name)/index.m3u8", contentType: ContentType.playlist)
+            try await output.storeText(PlaylistWriter.mediaPlaylist(segments, targetDuration: target), as: "\(rung.name)/index.m3u8", contentType: ContentType.playlist)
             video.append(RenditionSummary(name: rung.name, rung: rung, segments: segments))
         }
         var audio: RenditionSummary?
         if let segments = byRendition[audioRenditionName]?.sorted(by: { $0.sequence < $1.sequence }), !segments.isEmpty {
             try Self.checkContiguous(segments, rendition: audioRenditionName)
-            try await output.storeText(PlaylistWriter.mediaPlaylist(segments), as: "\(audioRenditionName)/index.m3u8", contentType: ContentType.playlist)
+            try await output.storeText(PlaylistWriter.mediaPlaylist(segments, targetDuration: target), as: "\(audioRenditionName)/index.m3u8", contentType: ContentType.playlist)
             audio = RenditionSummary(name: audioRenditionName, rung: nil, segments: segments)
         }
         try await output.storeText(PlaylistWriter.masterPlaylist(video: video, audio: audio), as: "master.m3u8", contentType: ContentType.playlist)

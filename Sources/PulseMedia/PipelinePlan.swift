@@ -10,26 +10,54 @@
 public struct PipelinePlan: Codable, Sendable, Equatable {
     /// The video ladder, highest first.
     public var rungs: [Rung]
-    /// The units of work, video ranges first.
+    /// The units of work, the first rendition first.
     public var units: [WorkUnit]
     public var segmentSeconds: Double
+    /// The rung published first, segment by segment, with the audio (nil in plans stored before
+    /// the first rendition existed).
+    public var firstRendition: String?
+    /// Where segments begin (nil: uniform `segmentSeconds`).
+    public var schedule: SegmentSchedule?
 
-    public init(rungs: [Rung], units: [WorkUnit], segmentSeconds: Double) {
+    public init(rungs: [Rung], units: [WorkUnit], segmentSeconds: Double, firstRendition: String? = nil, schedule: SegmentSchedule? = nil) {
         self.rungs = rungs
         self.units = units
         self.segmentSeconds = segmentSeconds
+        self.firstRendition = firstRendition
+        self.schedule = schedule
     }
 
-    /// The plan for a probed source: the ladder from its display size, the units from its
+    /// The plan for a probed source: the ladder from its display size; the first rendition (the
+    /// highest rung no larger than 360p) with the audio, then the rest of the ladder from the
     /// measured duration cut into chunks of about `chunkSeconds` (nil: one range).
-    public init(probe: ProbeResult, chunkSeconds: Double?, settings: EncodingSettings) {
+    /// `firstRendition: false` plans the ladder alone, as before the first rendition existed.
+    public init(probe: ProbeResult, chunkSeconds: Double?, settings: EncodingSettings, firstRendition: Bool = true) {
+        let rungs = LadderPlanner.plan(for: probe.video)
+        guard firstRendition else {
+            self.init(
+                rungs: rungs,
+                units: WorkPlanner.plan(duration: probe.duration, hasAudio: probe.audio != nil, chunkSeconds: chunkSeconds, settings: settings),
+                segmentSeconds: settings.segmentSeconds)
+            return
+        }
+        let first = rungs.first { min($0.width, $0.height) <= 360 } ?? rungs[rungs.count - 1]
+        let schedule = SegmentSchedule(settings: settings)
         self.init(
-            rungs: LadderPlanner.plan(for: probe.video),
-            units: WorkPlanner.plan(duration: probe.duration, hasAudio: probe.audio != nil, chunkSeconds: chunkSeconds, settings: settings),
-            segmentSeconds: settings.segmentSeconds)
+            rungs: rungs,
+            units: WorkPlanner.plan(duration: probe.duration, schedule: schedule, ladder: rungs.count > 1, chunkSeconds: chunkSeconds),
+            segmentSeconds: settings.segmentSeconds, firstRendition: first.name, schedule: schedule)
     }
 
     public func unit(_ id: WorkUnit.ID) -> WorkUnit? { units.first { $0.id == id } }
+
+    /// The rungs `unit` encodes: the first rendition's alone, or every other rung.
+    public func rungs(for unit: WorkUnit) -> [Rung] {
+        guard let firstRendition else { return rungs }
+        return unit.kind == .first ? rungs.filter { $0.name == firstRendition } : rungs.filter { $0.name != firstRendition }
+    }
+
+    /// The segment schedule in force (uniform for older plans).
+    public var segmentSchedule: SegmentSchedule { schedule ?? .uniform(segmentSeconds) }
 
     /// One percent for the whole plan: thumbnail 0-5 %, then every unit by its share of the work.
     /// `done` units (checkpointed before) count as finished.

@@ -8,6 +8,18 @@ public struct SegmentRecord: Codable, Sendable, Equatable {
     public var duration: Double
     /// Size in bytes.
     public var bytes: Int64
+
+    public init(fileName: String, sequence: Int, duration: Double, bytes: Int64) {
+        self.fileName = fileName
+        self.sequence = sequence
+        self.duration = duration
+        self.bytes = bytes
+    }
+
+    /// The sequence number in a segment's file name (`seg_00003.ts` -> 3).
+    static func sequence(of fileName: String) -> Int {
+        Int(fileName.drop(while: { !$0.isNumber }).prefix(while: \.isNumber)) ?? 0
+    }
 }
 
 /// What one work unit produced: rendition name (`720p`, `audio`) -> its segments in order.
@@ -15,6 +27,20 @@ public struct UnitResult: Codable, Sendable, Equatable {
     public var renditions: [String: [SegmentRecord]]
 
     public init(renditions: [String: [SegmentRecord]]) { self.renditions = renditions }
+}
+
+/// What a progressive unit (the first rendition) has stored so far, per rendition and in order:
+/// its checkpoint while it runs, from which a new attempt resumes.
+public struct StoredSegments: Codable, Sendable, Equatable {
+    public var segments: [String: [SegmentRecord]]
+
+    public init(segments: [String: [SegmentRecord]] = [:]) { self.segments = segments }
+
+    /// Records `segment` (a segment handed over again after a crash is recorded once).
+    public mutating func add(_ segment: SegmentRecord, to rendition: String) {
+        if segments[rendition]?.contains(where: { $0.sequence == segment.sequence }) == true { return }
+        segments[rendition, default: []].append(segment)
+    }
 }
 
 /// A segment ready to be moved or uploaded to its final place while the encoder goes on.
@@ -25,6 +51,8 @@ public struct FinishedSegment: Sendable {
     /// Local path of the file; the handler may move or delete it.
     public var path: String
     public var bytes: Int64
+    /// Its entry in the playlists: sequence and measured duration.
+    public var record: SegmentRecord
 }
 
 /// The audio rendition's folder and name.

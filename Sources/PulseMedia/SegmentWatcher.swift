@@ -2,8 +2,9 @@ import Foundation
 import PulseSupport
 import Synchronization
 
-/// Hands over segments as soon as they are final: segment N of a rendition is complete once
-/// segment N+1 exists (ffmpeg writes them in order), and every segment is complete at the end.
+/// Hands over segments as soon as they are final: a segment is final once ffmpeg's own playlist
+/// lists it (ffmpeg rewrites its EVENT playlist after closing each segment), with its measured
+/// duration; in the order ffmpeg lists them.
 final class SegmentWatcher: Sendable {
     private let staging: String
     private let renditions: [String]
@@ -12,14 +13,13 @@ final class SegmentWatcher: Sendable {
     private let handedOver = Mutex<[String: Int64]>([:])
     /// Serialises `scan` between the polling task and `flush`.
     private let scanning = AsyncSerialLock()
+    private let stopped = Mutex(false)
 
     init(staging: String, renditions: [String], onSegment: @escaping @Sendable (FinishedSegment) async throws -> Void) {
         self.staging = staging
         self.renditions = renditions
         self.onSegment = onSegment
     }
-
-    private let stopped = Mutex(false)
 
     var sizes: [String: Int64] { handedOver.withLock { $0 } }
 
@@ -28,29 +28,29 @@ final class SegmentWatcher: Sendable {
 
     func watch() async throws {
         while !stopped.withLock({ $0 }) {
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(100))
             if stopped.withLock({ $0 }) { return }
-            try await scanning.withLock { try await self.scan(final: false) }
+            try await scanning.withLock { try await self.scan() }
         }
     }
 
+    /// Hands over whatever ffmpeg's final playlists list and the watcher has not.
     func flush() async throws {
-        try await scanning.withLock { try await self.scan(final: true) }
+        try await scanning.withLock { try await self.scan() }
     }
 
-    private func scan(final: Bool) async throws {
+    private func scan() async throws {
         for rendition in renditions {
             let folder = "\(staging)/\(rendition)"
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-                .filter { $0.hasPrefix("seg_") && $0.hasSuffix(".ts") }
-                .sorted()
-            let ready = final ? names : Array(names.dropLast())
-            for name in ready {
-                let key = "\(rendition)/\(name)"
+            guard let text = FileSystem.read("\(folder)/index.m3u8") else { continue }
+            for entry in MediaPlaylistReader.entries(text) {
+                let key = "\(rendition)/\(entry.uri)"
                 if handedOver.withLock({ $0[key] != nil }) { continue }
-                let path = "\(folder)/\(name)"
-                let bytes = FileSystem.fileSize(path) ?? 0
-                try await onSegment(FinishedSegment(rendition: rendition, fileName: name, path: path, bytes: bytes))
+                let path = "\(folder)/\(entry.uri)"
+                guard let bytes = FileSystem.fileSize(path) else { break }
+                try await onSegment(FinishedSegment(
+                    rendition: rendition, fileName: entry.uri, path: path, bytes: bytes,
+                    record: SegmentRecord(fileName: entry.uri, sequence: SegmentRecord.sequence(of: entry.uri), duration: entry.duration, bytes: bytes)))
                 handedOver.withLock { $0[key] = bytes }
             }
         }

@@ -30,6 +30,9 @@ struct ToolOutcome: Sendable {
 ///   takes its ffmpeg with it (no orphan encoding for nobody).
 struct ToolRunner: Sendable {
     var logger: Logger
+    /// Run the tool under `nice`: the rest of the ladder yields the CPU to the first rendition,
+    /// which a viewer may be waiting for.
+    var background = false
 
     /// Keep this much of stderr: enough for the error, bounded however much a broken file spews.
     static let stderrLimit = 32 * 1024
@@ -43,11 +46,15 @@ struct ToolRunner: Sendable {
 
     private func executable(_ tool: String) throws(MediaError) -> (Executable, [String]) {
         let toolPath = try resolve(tool)
+        let nice = background && FileManager.default.isExecutableFile(atPath: Self.nicePath) ? [Self.nicePath, "-n", "10"] : []
         if let setpriv = Self.setprivPath {
-            return (.path(FilePath(setpriv)), ["--pdeathsig", "KILL", "--", toolPath])
+            return (.path(FilePath(setpriv)), ["--pdeathsig", "KILL", "--"] + nice + [toolPath])
         }
+        if let first = nice.first { return (.path(FilePath(first)), Array(nice.dropFirst()) + [toolPath]) }
         return (.path(FilePath(toolPath)), [])
     }
+
+    private static let nicePath = "/usr/bin/nice"
 
     private func resolve(_ tool: String) throws(MediaError) -> String {
         if tool.contains("/") {

@@ -36,11 +36,14 @@ public struct Transcoder: Sendable {
 
     /// - Parameters:
     ///   - chunkSeconds: cut the video into ranges of this length (nil: one range).
+    ///   - firstRendition: plan a first rendition as the service does (one extra decode). Off by
+    ///     default: nobody plays a `transcode` output before it is finished.
     ///   - workDirectory: local scratch space (removed at the end, whatever happens).
     public func transcode(
         input: MediaInput,
         output: some TranscodeOutput,
         chunkSeconds: Double? = nil,
+        firstRendition: Bool = false,
         workDirectory: String,
         onProgress: @escaping @Sendable (TranscodeProgress) -> Void = { _ in }
     ) async throws -> TranscodeResult {
@@ -53,7 +56,7 @@ public struct Transcoder: Sendable {
         let thumbnail = "\(workDirectory)/thumbnail.jpg"
         try await pipeline.thumbnail(input, probe: probe, to: thumbnail)
         try await output.storeFile(at: thumbnail, as: "thumbnail.jpg", contentType: ContentType.jpeg)
-        let plan = pipeline.plan(probe, chunkSeconds: chunkSeconds)
+        let plan = pipeline.plan(probe, chunkSeconds: chunkSeconds, firstRendition: firstRendition)
         let progress = Mutex(plan.progress(duration: probe.duration, thumbnailDone: true))
         var event = TranscodeProgress(stage: .thumbnail, percent: progress.withLock { $0.percent })
         event.thumbnailReady = true

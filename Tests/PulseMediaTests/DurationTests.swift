@@ -71,17 +71,19 @@ struct DurationTests {
         var settings = EncodingSettings()
         settings.segmentSeconds = 10
         for chunkSeconds in [10.0, 60] {
-            let units = WorkPlanner.plan(duration: 30, hasAudio: true, chunkSeconds: chunkSeconds, settings: settings)
-            for unit in units {
-                let arguments = HLSArguments.build(
-                    unit: unit, input: .file("/tmp/x.mp4"), probe: probe, rungs: LadderPlanner.plan(for: probe.video),
-                    settings: settings, staging: "/tmp/s", progressPort: 1)
-                let ends = arguments.indices.filter { arguments[$0] == "-t" }.map { Double(arguments[$0 + 1]) }
-                var expected: [Double?] = []
-                if unit.includesVideo { expected.append(unit.range.length(of: 30)) }
-                if unit.includesAudio { expected.append(30) }
-                #expect(ends == expected, "\(unit.kind) \(unit.index): \(ends)")
-                #expect(arguments.indices.filter { arguments[$0] == "-t" }.allSatisfy { $0 > arguments.firstIndex(of: "-i")! }, "-t must be an output option")
+            for firstRendition in [true, false] {
+                let plan = PipelinePlan(probe: probe, chunkSeconds: chunkSeconds, settings: settings, firstRendition: firstRendition)
+                let passes = plan.units.flatMap { HLSEncoder.passes(for: $0, probe: probe, rungs: plan.rungs(for: $0), schedule: plan.segmentSchedule) }
+                for pass in passes {
+                    let arguments = HLSArguments.build(
+                        pass: pass, input: .file("/tmp/x.mp4"), probe: probe, settings: settings, staging: "/tmp/s", progressPort: 1)
+                    let ends = arguments.indices.filter { arguments[$0] == "-t" }.map { Double(arguments[$0 + 1]) }
+                    var expected: [Double?] = []
+                    if !pass.rungs.isEmpty { expected.append(pass.range.length(of: 30)) }
+                    if pass.audio { expected.append(30) }
+                    #expect(ends == expected, "\(pass.range): \(ends)")
+                    #expect(arguments.indices.filter { arguments[$0] == "-t" }.allSatisfy { $0 > arguments.firstIndex(of: "-i")! }, "-t must be an output option")
+                }
             }
         }
     }

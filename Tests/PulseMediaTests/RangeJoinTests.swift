@@ -57,6 +57,39 @@ struct RangeJoinTests {
     }
 }
 
+extension RangeJoinTests {
+    /// With a first rendition, the plan has three kinds of pieces: the first rendition (its lead-in
+    /// and the rest, two processes, and the audio in a third), the ladder's lead-in range and its
+    /// chunks. Every rung has the same segment boundaries, and each joins without a gap.
+    @Test func theFirstRenditionAndTheLeadInJoinLikeAnyRange() async throws {
+        let source = try TestMedia.path("bigbuckbunny.mp4")  // 1280x720, 5.3 s: first rendition 360p
+        let configuration = testConfiguration(segmentSeconds: 2)
+        var settings = configuration.encoding
+        settings.keyframeIntervalSeconds = 1  // lead-in: 3 segments of 1 s, then 2 s segments
+        var withKeyframes = configuration
+        withKeyframes.encoding = settings
+        let (root, result, _) = try await transcode(source, configuration: withKeyframes, chunkSeconds: 2, firstRendition: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(result.units >= 4, "first rendition, lead-in range and chunks: \(result.units)")
+        var boundaries: [[String]] = []
+        for rung in result.rungs {
+            let segments = try mediaSegments("\(root)/\(rung.name)/index.m3u8")
+            boundaries.append(segments.map { String(format: "%.3f", $0.duration) })
+            let all = try segments.flatMap { try packets("\(root)/\(rung.name)/\($0.uri)") }
+            let frame = 1 / rung.frameRate
+            for (previous, next) in zip(all.map(\.dts), all.map(\.dts).dropFirst()) {
+                #expect(next > previous && next - previous < frame * 1.5, "\(rung.name) DTS \(previous) -> \(next)")
+            }
+            let decoded = try shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(root)/\(rung.name)/index.m3u8", "-f", "null", "-"])
+            #expect(decoded.status == 0 && decoded.err.isEmpty, "\(decoded.err)")
+        }
+        #expect(boundaries.first?.prefix(4) == ["1.000", "1.000", "1.000", "2.000"], "\(boundaries)")
+        #expect(Set(boundaries.map { $0.joined(separator: ",") }).count == 1, "rungs disagree on segment boundaries: \(boundaries)")
+        let decoded = try shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(root)/master.m3u8", "-map", "0", "-f", "null", "-"])
+        #expect(decoded.status == 0 && decoded.err.isEmpty, "\(decoded.err)")
+    }
+}
+
 @Suite("Safety and cancellation", .serialized)
 struct SafetyTests {
     /// An HLS playlist saved as .mp4 that names a local file must not be opened as a playlist.

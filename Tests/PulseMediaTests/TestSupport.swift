@@ -50,7 +50,8 @@ func temporaryDirectory(_ name: String = "pulse-test") -> String {
 func transcode(
     _ input: String,
     configuration: MediaConfiguration = testConfiguration(),
-    chunkSeconds: Double? = nil
+    chunkSeconds: Double? = nil,
+    firstRendition: Bool = false
 ) async throws -> (String, TranscodeResult, [TranscodeProgress]) {
     let root = temporaryDirectory("pulse-out")
     let events = EventLog()
@@ -58,6 +59,7 @@ func transcode(
         input: .file(input),
         output: DirectoryOutput(root: root),
         chunkSeconds: chunkSeconds,
+        firstRendition: firstRendition,
         workDirectory: root + "/.work",
         onProgress: { events.append($0) }
     )

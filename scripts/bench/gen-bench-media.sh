@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Generates the benchmark source: a phone-like 1080p30 H.264 High clip at about 17 Mb/s with AAC
-# stereo 48 kHz, 30 s, moov at the front. Skipped when the file is already there.
+# Generates a benchmark source: a phone-like 1080p30 H.264 High clip at about 17 Mb/s with AAC
+# stereo 48 kHz, moov at the front; 30 s unless SECONDS is given. Skipped when the file is already there.
 #
-#   scripts/bench/gen-bench-media.sh [OUTDIR]     default: BenchMedia/ at the repo root (git-ignored)
+#   scripts/bench/gen-bench-media.sh [OUTDIR] [SECONDS]   default: BenchMedia/ at the repo root (git-ignored), 30
+#   -> phone_1080p30_17mbps.mp4 (30 s) or phone_1080p30_17mbps_SECONDSs.mp4
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:-$ROOT/BenchMedia}
+DUR=${2:-30}
 NAME=phone_1080p30_17mbps.mp4
-DUR=30
+[ "$DUR" = 30 ] || NAME=phone_1080p30_17mbps_${DUR}s.mp4
 mkdir -p "$OUT"
 command -v ffmpeg >/dev/null 2>&1 || { echo "ffmpeg not found: run scripts/setup.sh" >&2; exit 1; }
 

@@ -2,7 +2,8 @@ import PulseJobs
 
 /// Decides which of an asset's events one WebSocket connection passes on, so that what a page sees
 /// is a clean story whatever the bus delivers: progress only rises, in steps of at least
-/// `minimumStep` points (and 100 once); the thumbnail once; one terminal event, then nothing.
+/// `minimumStep` points (and 100 once); the thumbnail once; `playable` once, after the
+/// thumbnail; one terminal event, then nothing.
 ///
 /// Several workers encode one asset's chunks at once, so their progress reports can arrive out of
 /// order; a LISTEN reconnect can drop some. Pure and synchronous: one per connection.
@@ -12,6 +13,7 @@ struct EventFilter: Sendable, Hashable {
     /// The highest percent this connection has sent (or shown in its snapshot).
     private(set) var lastPercent: Double
     private(set) var thumbnailSent: Bool
+    private(set) var playableSent: Bool
     /// A terminal event has been sent: nothing follows.
     private(set) var finished: Bool
 
@@ -20,6 +22,7 @@ struct EventFilter: Sendable, Hashable {
         self.minimumStep = minimumStep
         self.lastPercent = snapshot.progress
         self.thumbnailSent = snapshot.thumbnailKey != nil
+        self.playableSent = snapshot.playableAt != nil
         self.finished = false
     }
 
@@ -34,6 +37,10 @@ struct EventFilter: Sendable, Hashable {
         case .thumbnailReady:
             guard !thumbnailSent, event.thumbnailKey != nil else { return false }
             thumbnailSent = true
+            return true
+        case .playable:
+            guard !playableSent else { return false }
+            playableSent = true
             return true
         case .progress:
             guard let percent = event.percent else { return false }
@@ -61,6 +68,10 @@ struct EventFilter: Sendable, Hashable {
         if let key = asset.thumbnailKey, !thumbnailSent {
             thumbnailSent = true
             events.append(AssetEvent(assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, at: now))
+        }
+        if asset.playableAt != nil, !playableSent, asset.status != .failed {
+            playableSent = true
+            events.append(AssetEvent(assetID: asset.id, type: .playable, at: now))
         }
         switch asset.status {
         case .ready:

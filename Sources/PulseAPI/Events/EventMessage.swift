@@ -1,8 +1,8 @@
 import PulseJobs
 
 /// One message on `GET /v1/assets/{id}/events`, as JSON text. `type` is `snapshot` (first, with
-/// the whole `asset`), `status`, `thumbnail_ready`, `progress`, `ready` (with the whole `asset`)
-/// or `failed` (with `error`). Keys without a value are left out.
+/// the whole `asset`), `status`, `thumbnail_ready`, `playable` (with `playlist_url`), `progress`,
+/// `ready` (with the whole `asset`) or `failed` (with `error`). Keys without a value are left out.
 struct EventMessage: Encodable, Sendable {
     var type: String
     var asset: AssetResource?
@@ -11,6 +11,7 @@ struct EventMessage: Encodable, Sendable {
     var etaSeconds: Double?
     var speed: Double?
     var thumbnailURL: String?
+    var playlistURL: String?
     var error: AssetResource.ErrorDetail?
     /// When the worker published the event (Unix seconds), so a client can tell how fresh it is.
     var emittedAt: Double?
@@ -20,6 +21,7 @@ struct EventMessage: Encodable, Sendable {
         case emittedAt = "emitted_at"
         case etaSeconds = "eta_seconds"
         case thumbnailURL = "thumbnail_url"
+        case playlistURL = "playlist_url"
     }
 
     init(type: String, asset: AssetResource? = nil) {

@@ -156,6 +156,8 @@ struct EventRelay: Sendable {
             if let key = event.thumbnailKey {
                 message.thumbnailURL = try await links.thumbnailURL(assetID: event.assetID, key: key, base: base)
             }
+        case .playable:
+            message.playlistURL = links.playlistURL(assetID: event.assetID, base: base)
         case .progress:
             message.percent = event.percent.map { min(100, $0).oneDecimal }
             message.etaSeconds = event.etaSeconds.map { max(0, $0).oneDecimal }

@@ -29,6 +29,7 @@ struct AssetResource: Encodable, Sendable {
     var createdAt: String
     var updatedAt: String
     var readyAt: String?
+    var playableAt: String?
 
     enum CodingKeys: String, CodingKey {
         case id, status, progress, filename, size, duration, rungs, error
@@ -37,6 +38,7 @@ struct AssetResource: Encodable, Sendable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case readyAt = "ready_at"
+        case playableAt = "playable_at"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -55,6 +57,7 @@ struct AssetResource: Encodable, Sendable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(readyAt, forKey: .readyAt)
+        try container.encode(playableAt, forKey: .playableAt)
     }
 
     /// The resource for a stored asset; URLs are built on `base`.
@@ -71,10 +74,13 @@ struct AssetResource: Encodable, Sendable {
             rungs: rungs(of: asset),
             error: asset.errorCode.map { ErrorDetail(recordedCode: $0, message: asset.errorMessage) },
             thumbnailURL: thumbnail,
-            playlistURL: asset.status == .ready ? links.playlistURL(assetID: asset.id, base: base) : nil,
+            // Set as soon as it plays: the first rendition before `ready`, the full ladder after.
+            playlistURL: asset.status == .ready || (asset.playableAt != nil && asset.status == .processing)
+                ? links.playlistURL(assetID: asset.id, base: base) : nil,
             createdAt: Timestamp.string(asset.createdAt),
             updatedAt: Timestamp.string(asset.updatedAt),
-            readyAt: asset.readyAt.map(Timestamp.string)
+            readyAt: asset.readyAt.map(Timestamp.string),
+            playableAt: asset.playableAt.map(Timestamp.string)
         )
     }
 

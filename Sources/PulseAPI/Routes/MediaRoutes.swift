@@ -10,8 +10,9 @@ import PulseJobs
 ///
 /// Only what the API hands out is served, and only while the asset exists: nothing for an asset
 /// that does not exist or is being deleted (whatever objects are still in the store), the
-/// thumbnail once it exists, and playlists and segments once the asset is `ready` (before that
-/// they are unfinished output, and after a failure, leftovers).
+/// thumbnail once it exists, and playlists and segments once the asset plays: from `playable`
+/// (the first rendition, published while the ladder encodes) and after `ready`. Before that they
+/// are unfinished output, and after a failure, leftovers.
 struct MediaRoutes: Sendable {
     let dependencies: APIDependencies
 
@@ -31,11 +32,15 @@ struct MediaRoutes: Sendable {
         guard !rest.isEmpty else { throw APIError(.notFound, "no such object") }
         let key = StorageKeys.processedPrefix(id) + rest.joined(separator: "/")
         // `get` does not show an asset being deleted.
-        guard let asset = try await dependencies.assets.get(id),
-              asset.status == .ready || (asset.thumbnailKey != nil && key == asset.thumbnailKey)
-        else { throw APIError(.notFound, "no such object") }
-        // Playlists are rewritten if an asset is processed again; segments and thumbnails are not.
-        let cache = key.hasSuffix(".m3u8") ? "public, max-age=10" : "public, max-age=86400"
+        guard let asset = try await dependencies.assets.get(id) else { throw APIError(.notFound, "no such object") }
+        let playing = asset.status == .processing && asset.playableAt != nil
+        guard asset.status == .ready || playing || (asset.thumbnailKey != nil && key == asset.thumbnailKey) else {
+            throw APIError(.notFound, "no such object")
+        }
+        // Segments and thumbnails never change. A playlist grows while the first rendition is
+        // published (a player reloads it and must see the new segments) and may be rewritten if
+        // an asset is processed again.
+        let cache = !key.hasSuffix(".m3u8") ? "public, max-age=86400" : playing ? "no-cache" : "public, max-age=10"
         return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
     }
 }

@@ -37,6 +37,8 @@ public struct PulseConfiguration: Sendable {
     public var media: MediaConfiguration
     /// Video chunk length in seconds (`--chunk-seconds`, `PULSE_CHUNK_SECONDS`).
     public var chunkSeconds: Double
+    /// Publish a first rendition while the ladder encodes (`PULSE_FIRST_RENDITION`, default on).
+    public var firstRendition: Bool
     /// How workers take work (concurrency, lease, outage budget).
     public var worker: WorkerConfiguration
     /// Workers `serve` embeds (`--workers`, `PULSE_WORKERS`; 0 with `--no-worker`).
@@ -52,6 +54,7 @@ public struct PulseConfiguration: Sendable {
     public var pipeline: PipelineConfiguration {
         var pipeline = PipelineConfiguration(media: media, workDirectory: runtime.workDirectory)
         pipeline.chunkSeconds = chunkSeconds
+        pipeline.firstRendition = firstRendition
         return pipeline
     }
 
@@ -60,6 +63,7 @@ public struct PulseConfiguration: Sendable {
         self.runtime = RuntimeConfiguration(dataDirectory: dataDirectory)
         self.media = MediaConfiguration()
         self.chunkSeconds = PipelineConfiguration(workDirectory: "").chunkSeconds
+        self.firstRendition = PipelineConfiguration(workDirectory: "").firstRendition
         self.worker = WorkerConfiguration()
         self.embeddedWorkers = 1
         self.api = APIConfiguration()
@@ -159,6 +163,7 @@ public struct PulseConfiguration: Sendable {
         if let value = read.number(Double.self, flag: "--chunk-seconds", variable: "PULSE_CHUNK_SECONDS", "a positive number of seconds", { $0 > 0 }) {
             chunkSeconds = value
         }
+        if let value = read.switchValue(flag: nil, variable: "PULSE_FIRST_RENDITION") { firstRendition = value }
 
         // Workers.
         if let value = read.number(Int.self, flag: "--concurrency", variable: "PULSE_WORKER_CONCURRENCY", "a whole number from 1 to 64", { (1...64).contains($0) }) {

@@ -43,6 +43,8 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
     public var createdAt: Double
     public var updatedAt: Double
     public var readyAt: Double?
+    /// When the first rendition became playable (set once, before `ready`).
+    public var playableAt: Double?
     /// When a delete began (epoch seconds); such a row is on its way out: `AssetRepository.get`
     /// and `list` no longer show it and it takes no more writes.
     public var deletingAt: Double?
@@ -62,6 +64,7 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case readyAt = "ready_at"
+        case playableAt = "playable_at"
         case deletingAt = "deleting_at"
     }
 }

@@ -19,7 +19,7 @@ public struct AssetRepository: Sendable {
     static let columns = """
         id, status, progress, error_code, error_message, filename, source_key, source_size, probe_json, \
         plan_json, thumbnail_key, hls_parts_json, chunk_count, duration, attempts, created_at, updated_at, \
-        ready_at, source_identity, deleting_at
+        ready_at, source_identity, deleting_at, playable_at
         """
 
     // MARK: - Life cycle
@@ -279,6 +279,13 @@ public struct AssetRepository: Sendable {
         )
     }
 
+    /// Stamps `playable_at` once, while the asset is processing. Returns true when this call set
+    /// it: the caller then announces `playable`, exactly once.
+    @discardableResult
+    public func markPlayable(_ id: UUID) async throws -> Bool {
+        try await self.update(id, set: "playable_at = $2", where: "playable_at IS NULL AND status IN ('queued', 'processing')")
+    }
+
     // MARK: - Chunk checkpoints
 
     /// Plans chunks; chunks already planned are left as they are (done ones stay done). Returns how
@@ -336,6 +343,24 @@ public struct AssetRepository: Sendable {
               AND EXISTS (SELECT 1 FROM assets WHERE id = $1 AND deleting_at IS NULL)\(leaseHeld)
             """,
             binds
+        ) > 0
+    }
+
+    /// Records what a progressive unit (the first rendition) has stored so far, while it is
+    /// pending: the checkpoint it resumes from. Fenced like `markChunkDone`.
+    @discardableResult
+    public func recordStoredSegments(_ assetID: UUID, kind: WorkUnit.Stream, index: Int, json: String, lease: Job) async throws -> Bool {
+        try await self.database.execute(
+            """
+            UPDATE chunks SET result_json = $4
+            WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'
+              AND EXISTS (SELECT 1 FROM assets WHERE id = $1 AND deleting_at IS NULL)
+              AND EXISTS (SELECT 1 FROM jobs WHERE id = $5 AND lease_owner = $6 AND attempts = $7 AND status = 'running')
+            """,
+            [
+                .text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(json),
+                .int(lease.id), DatabaseValue(lease.leaseOwner), .int(Int64(lease.attempts)),
+            ]
         ) > 0
     }
 
@@ -413,6 +438,7 @@ public struct AssetRepository: Sendable {
             createdAt: try row.double("created_at"),
             updatedAt: try row.double("updated_at"),
             readyAt: try row.optionalDouble("ready_at"),
+            playableAt: try row.optionalDouble("playable_at"),
             deletingAt: try row.optionalDouble("deleting_at")
         )
     }

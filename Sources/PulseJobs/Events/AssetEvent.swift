@@ -6,6 +6,8 @@ public struct AssetEvent: Codable, Sendable, Hashable {
     public enum EventType: String, Codable, Sendable {
         case status
         case thumbnailReady = "thumbnail_ready"
+        /// The first rendition plays (its master playlist is stored); once, before `ready`.
+        case playable
         case progress
         case ready
         case failed

@@ -92,7 +92,7 @@ struct AssetProcessor: Sendable {
         if let stored = asset.planJSON, let decoded = try? JSONDecoder().decode(PipelinePlan.self, text: stored) {
             plan = decoded
         } else {
-            plan = pipeline.plan(probe, chunkSeconds: configuration.chunkSeconds)
+            plan = pipeline.plan(probe, chunkSeconds: configuration.chunkSeconds, firstRendition: configuration.firstRendition)
             _ = try await assets.setPlan(asset.id, json: JSONEncoder.sorted.text(plan))
         }
         _ = try await assets.createChunks(asset.id, plan.units.map { ChunkPlan($0, duration: probe.duration) })
@@ -129,12 +129,25 @@ struct AssetProcessor: Sendable {
         let staging = try workPath(asset.id, "\(id)")
         defer { try? FileManager.default.removeItem(atPath: staging) }
 
+        // The first rendition publishes each segment as it is stored, and resumes after what an
+        // earlier attempt stored; the other units only store theirs.
+        let first: FirstRenditionPublisher?
+        if unit.kind == .first {
+            let pending = chunks.first { $0.unit == id }?.resultJSON
+            let stored = pending.flatMap { try? JSONDecoder().decode(StoredSegments.self, text: $0) } ?? StoredSegments()
+            first = FirstRenditionPublisher(
+                asset: asset, probe: probe, plan: plan, lease: lease, stored: stored, processor: self, publisher: publisher)
+        } else {
+            first = nil
+        }
+
         let (reports, continuation) = AsyncStream.makeStream(of: (Double, Double?).self, bufferingPolicy: .bufferingNewest(16))
         let prefix = StorageKeys.processedPrefix(asset.id)
         let pipeline = self.pipeline
         let store = self.store
         let processor = self
         let assetID = asset.id
+        let stored = await first?.stored ?? StoredSegments()
         let result = try await withThrowingTaskGroup(of: UnitResult?.self) { group in
             // Reports arrive on ffmpeg's progress socket; publishing waits on the bus and the
             // database, so it runs beside the encode, never inside the socket's callback.
@@ -152,12 +165,13 @@ struct AssetProcessor: Sendable {
             group.addTask {
                 defer { continuation.finish() }
                 return try await pipeline.encode(
-                    unit, of: plan, probe: probe, input: input, staging: staging,
+                    unit, of: plan, probe: probe, input: input, staging: staging, stored: stored,
                     onProgress: { fraction, speed in continuation.yield((fraction, speed)) },
                     onSegment: { segment in
                         try await processor.storeFenced(assetID) {
                             try await store.put(fileAt: segment.path, key: prefix + "\(segment.rendition)/\(segment.fileName)", contentType: ContentType.transportStream, mode: .move)
                         }
+                        try await first?.stored(segment)
                     }
                 )
             }
@@ -171,6 +185,8 @@ struct AssetProcessor: Sendable {
         // A source replaced while ffmpeg read it (S3 serves ranges of whichever object is there)
         // would mix two files in one unit.
         try await checkSource(asset)
+        // The first rendition is complete: its playlists close, and it plays if it did not yet.
+        try await first?.complete()
         // The checkpoint: written only after every segment of the unit is stored, only while the
         // asset is not being deleted, and only while this worker still holds the job.
         let recorded = try await assets.markChunkDone(asset.id, kind: id.stream, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
@@ -203,6 +219,11 @@ struct AssetProcessor: Sendable {
             let output = ObjectStoreOutput(store: store, prefix: StorageKeys.processedPrefix(asset.id))
             _ = try await storeFenced(asset.id) { try await pipeline.finish(results, of: plan, to: output) }
             _ = try await assets.markHLSParts(asset.id, rungs: plan.rungs.map(\.name))
+            // Every asset announces `playable` once, before `ready`: here if the first rendition
+            // did not (a plan without one, or a crash between its master and the announcement).
+            if try await assets.markPlayable(asset.id) {
+                await publisher(for: asset).publish(AssetEvent(assetID: asset.id, type: .playable, at: queue.clock.now()))
+            }
             // Guarded in SQL: a row being deleted is never marked ready.
             guard try await assets.markReady(asset.id) else {
                 guard try await assets.isLive(asset.id) else { throw AssetGone() }
@@ -228,7 +249,7 @@ struct AssetProcessor: Sendable {
     /// that landed after the delete's sweep listed the prefix is known to be a stray (`process`
     /// then sweeps again). A store call that fails because the delete removed its folder counts
     /// as the delete, too.
-    private func storeFenced<T: Sendable>(_ id: UUID, _ write: @Sendable () async throws -> T) async throws -> T {
+    func storeFenced<T: Sendable>(_ id: UUID, _ write: @Sendable () async throws -> T) async throws -> T {
         guard try await assets.isLive(id) else { throw AssetGone() }
         let value: T
         do {
@@ -266,7 +287,7 @@ struct AssetProcessor: Sendable {
     /// The source object must be the one `complete` accepted (`SourceIdentity`: size and ETag, or
     /// size and modification time). An asset with no identity recorded (submitted directly, or
     /// completed before identities were kept) has the current one recorded now.
-    private func checkSource(_ asset: Asset) async throws {
+    func checkSource(_ asset: Asset) async throws {
         guard let key = asset.sourceKey else { throw MediaError(.sourceNotFound, "the asset has no source object") }
         guard let object = try await store.head(key: key) else {
             throw MediaError(.sourceNotFound, "the uploaded file is not in storage")
@@ -286,14 +307,14 @@ struct AssetProcessor: Sendable {
 
     // MARK: - helpers
 
-    private func decodePlan(_ asset: Asset) throws -> (ProbeResult, PipelinePlan) {
+    func decodePlan(_ asset: Asset) throws -> (ProbeResult, PipelinePlan) {
         guard let probeText = asset.probeJSON, let planText = asset.planJSON else {
             throw MediaError(.outputMissing, "asset \(asset.id) has no plan yet")
         }
         return (try JSONDecoder().decode(ProbeResult.self, text: probeText), try JSONDecoder().decode(PipelinePlan.self, text: planText))
     }
 
-    private func mediaInput(_ asset: Asset) async throws -> MediaInput {
+    func mediaInput(_ asset: Asset) async throws -> MediaInput {
         guard let key = asset.sourceKey else { throw MediaError(.sourceNotFound, "the asset has no source object") }
         let location: String
         do {
@@ -307,14 +328,14 @@ struct AssetProcessor: Sendable {
     /// Each job has its own publisher. Subscribers have heard at least what the finished work
     /// accounts for (`heard`), the database holds `asset.progress` (written every 10 points only):
     /// starting both from the stored value would repeat events at every job's start.
-    private func publisher(for asset: Asset, heard: Double? = nil) -> ProgressPublisher {
+    func publisher(for asset: Asset, heard: Double? = nil) -> ProgressPublisher {
         ProgressPublisher(
             assetID: asset.id, notifiedFrom: max(heard ?? asset.progress, asset.progress), persistedFrom: asset.progress,
             assets: assets, bus: bus, clock: queue.clock, logger: logger)
     }
 
     /// A fresh path in this worker's scratch folder.
-    private func workPath(_ id: UUID, _ name: String) throws -> String {
+    func workPath(_ id: UUID, _ name: String) throws -> String {
         try FileManager.default.createDirectory(atPath: configuration.workDirectory, withIntermediateDirectories: true)
         return "\(configuration.workDirectory)/\(id.uuidString.lowercased())-\(name)-\(UInt32.random(in: 0...UInt32.max))"
     }

@@ -7,6 +7,9 @@ public struct PipelineConfiguration: Sendable {
     /// Video is cut into segment-aligned chunks of about this length; each is one job, so several
     /// workers share a long video and a crash costs at most the chunks in flight.
     public var chunkSeconds: Double = 60
+    /// Publish a first rendition (one low rung and the audio, segment by segment) while the rest
+    /// of the ladder encodes, so the asset plays within seconds. Off: the ladder alone, as before.
+    public var firstRendition: Bool = true
     /// Local scratch space (a few segments per rung at a time).
     public var workDirectory: String
     /// How long ffmpeg's presigned source URL stays valid.

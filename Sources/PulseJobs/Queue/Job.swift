@@ -16,6 +16,8 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, Codable, Expressibl
     public static let chunk: JobKind = "chunk"
     /// Encode the audio unit.
     public static let audio: JobKind = "audio"
+    /// Encode and publish the first rendition (with the audio), segment by segment.
+    public static let first: JobKind = "first"
 
     /// The job that encodes `unit`, with its chunk index: the one mapping between the pipeline's
     /// units and the queue's job kinds.
@@ -23,6 +25,7 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, Codable, Expressibl
         switch unit.stream {
         case .video: (.chunk, unit.index)
         case .audio: (.audio, nil)
+        case .first: (.first, nil)
         }
     }
     /// Write playlists, mark ready, delete the original.
@@ -64,6 +67,7 @@ public struct Job: Sendable, Hashable, Codable, Identifiable {
         switch kind {
         case .chunk: WorkUnit.ID(stream: .video, index: chunkIndex ?? 0)
         case .audio: WorkUnit.ID(stream: .audio, index: 0)
+        case .first: WorkUnit.ID(stream: .first, index: 0)
         default: nil
         }
     }

@@ -2,8 +2,9 @@ import Foundation
 
 /// How a worker takes work. Documented defaults; filled from flags and environment.
 public struct WorkerConfiguration: Sendable {
-    /// Jobs run at once by this process (ffmpeg already uses every core: 1 suits most machines).
-    public var concurrency: Int = 1
+    /// Jobs run at once by this process. ffmpeg already uses every core; two lets the first
+    /// rendition of one asset run beside the rest of a ladder (which runs under `nice`).
+    public var concurrency: Int = 2
     /// Lease length (`PULSE_JOB_LEASE_SECONDS`); a heartbeat renews it every third of it.
     public var leaseSeconds: Double = 60
     /// How long a job waits out a storage or database outage before its retries count against

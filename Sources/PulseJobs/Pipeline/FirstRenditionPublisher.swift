@@ -1,0 +1,83 @@
+import Foundation
+import PulseMedia
+
+/// Publishes the first rendition while it encodes. After each stored segment: the checkpoint
+/// (what is stored, fenced on the job's lease: a new attempt resumes after it), then the rendition's
+/// EVENT playlists, and, once a player can start and keep playing (`MediaPipeline.isPlayable`),
+/// the master playlist, `playable_at` and the `playable` event, in that order, once.
+///
+/// An actor: the video's and the audio's segments come from two ffmpeg processes at once.
+actor FirstRenditionPublisher {
+    private(set) var stored: StoredSegments
+    private var announced: Bool
+    private let asset: Asset
+    private let probe: ProbeResult
+    private let plan: PipelinePlan
+    private let lease: Job
+    private let processor: AssetProcessor
+    private let publisher: ProgressPublisher
+
+    init(asset: Asset, probe: ProbeResult, plan: PipelinePlan, lease: Job, stored: StoredSegments, processor: AssetProcessor, publisher: ProgressPublisher) {
+        self.asset = asset
+        self.probe = probe
+        self.plan = plan
+        self.lease = lease
+        self.stored = stored
+        self.announced = asset.playableAt != nil
+        self.processor = processor
+        self.publisher = publisher
+    }
+
+    private var pipeline: MediaPipeline { MediaPipeline(configuration: processor.configuration.media, logger: processor.logger) }
+    private var output: ObjectStoreOutput { ObjectStoreOutput(store: processor.store, prefix: StorageKeys.processedPrefix(asset.id)) }
+
+    /// `segment` is stored: record it, publish it, and announce the asset playable when it is.
+    func stored(_ segment: FinishedSegment) async throws {
+        stored.add(segment.record, to: segment.rendition)
+        try await checkpoint()
+        try await publishPlaylists(complete: false)
+        if !announced, pipeline.isPlayable(stored, of: plan, probe: probe, complete: false) {
+            try await announce()
+        }
+    }
+
+    /// Every segment is stored: the playlists close (VOD, ENDLIST), and a video shorter than the
+    /// lead-in plays now.
+    func complete() async throws {
+        try await publishPlaylists(complete: true)
+        if !announced { try await announce() }
+    }
+
+    private func checkpoint() async throws {
+        let id = WorkUnit.ID(stream: .first, index: 0)
+        let recorded = try await processor.assets.recordStoredSegments(
+            asset.id, kind: id.stream, index: id.index, json: JSONEncoder.sorted.text(stored), lease: lease)
+        guard recorded else {
+            guard try await processor.assets.isLive(asset.id) else { throw AssetGone() }
+            throw LeaseLost()
+        }
+    }
+
+    private func publishPlaylists(complete: Bool) async throws {
+        let (pipeline, stored, plan, output) = (self.pipeline, self.stored, self.plan, self.output)
+        try await processor.storeFenced(asset.id) {
+            try await pipeline.publishFirstRendition(stored, of: plan, complete: complete, to: output)
+        }
+    }
+
+    /// The master playlist first (the `playlist_url` must play when announced), then
+    /// `playable_at`, then the event. `thumbnail_ready` comes first: prepare stores the thumbnail
+    /// before it queues this unit (finalize announces `playable` otherwise).
+    private func announce() async throws {
+        guard asset.thumbnailKey != nil else { return }
+        let (pipeline, stored, plan, output) = (self.pipeline, self.stored, self.plan, self.output)
+        try await processor.storeFenced(asset.id) {
+            try await pipeline.publishEarlyMaster(stored, of: plan, to: output)
+        }
+        announced = true
+        if try await processor.assets.markPlayable(asset.id) {
+            await publisher.publish(AssetEvent(assetID: asset.id, type: .playable, at: processor.queue.clock.now()))
+            processor.logger.info("asset playable", metadata: ["asset.id": "\(asset.id)"])
+        }
+    }
+}
