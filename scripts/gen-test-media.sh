@@ -160,6 +160,16 @@ gen_landscape_1080p30_audio() {
     check_valid "$1" 2.95 3.1
 }
 
+# Long enough to play before it is ready: the first rendition is published while the ladder
+# (720p, 480p, 240p) still encodes, and a browser plays it through to the end.
+gen_progressive_720p_40s() {
+    "${FF[@]}" -f lavfi -i "$(video 1280x720 30 40 12)" -f lavfi -i "$(sine 40)" \
+        "${H264[@]}" -g 30 "${AAC[@]}" -t 40 -movflags +faststart "$1"
+    check_stream "$1" v:0 codec_name=h264 width=1280 height=720 pix_fmt=yuv420p avg_frame_rate=30/1
+    check_stream "$1" a:0 codec_name=aac channels=2 sample_rate=48000
+    check_valid "$1" 39.9 40.1
+}
+
 gen_portrait_rotated() {
     local src=$TMPD/portrait_src.mp4
     plain_clip 640x360 30 2 "$src"
@@ -529,6 +539,7 @@ gen_no_duration() {
 # name | generator | what it is (for the manifest)
 CASES=(
     "landscape_1080p30_audio.mp4|gen_landscape_1080p30_audio|1920x1080 30 fps H.264 High yuv420p, testsrc2+noise, AAC stereo 48 kHz sine, faststart"
+    "progressive_720p_40s.mp4|gen_progressive_720p_40s|40 s of 1280x720 30 fps H.264 High, testsrc2+noise, AAC stereo: plays before it is ready"
     "portrait_rotated.mp4|gen_portrait_rotated|stored 640x360 H.264 with an iPhone-like display matrix (ffprobe rotation -90: shown 360x640 portrait), AAC"
     "sd_480p.mp4|gen_sd_480p|854x480 30 fps H.264 High, AAC stereo"
     "tiny_160x120.mp4|gen_tiny_160x120|160x120 30 fps H.264 High, AAC stereo (short side under 240)"

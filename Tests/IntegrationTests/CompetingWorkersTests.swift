@@ -14,10 +14,11 @@ extension IntegrationTests {
             try await withFixture { fixture in
                 let requestLog = fixture.logDirectory + "/requests.log"
                 let proxy = try await fixture.startProxy(requestLog: requestLog)
-                let clip = try TestMedia.path("tiny_160x120.mp4")
+                // 480p: the first rendition (360p and the audio) and the rest of the ladder.
+                let clip = try TestMedia.path("sd_480p.mp4")
                 var ids: [UUID] = []
                 for index in 0..<10 {
-                    let key = "uploads/clip-\(index)/tiny.mp4"
+                    let key = "uploads/clip-\(index)/sd.mp4"
                     try await fixture.upload(clip, key: key)
                     ids.append(try await fixture.submit(key))
                 }
@@ -42,7 +43,7 @@ extension IntegrationTests {
                 var owners: [String: Int] = [:]
                 for id in ids {
                     let jobs = try await fixture.queue.jobs(assetID: id)
-                    #expect(jobs.count == 5, "prepare, 2 chunks, audio, finalize: \(jobs.map(\.kind))")
+                    #expect(jobs.count == 4, "prepare, the first rendition, the ladder's chunk, finalize: \(jobs.map(\.kind))")
                     for job in jobs {
                         #expect(job.status == .done && job.attempts == 1, "\(id) \(job.kind) \(job.chunkIndex.map(String.init) ?? ""): \(job.status), \(job.attempts) attempts, \(job.lastError ?? "")")
                         if let owner = job.leaseOwner { owners[owner, default: 0] += 1 }
@@ -64,7 +65,7 @@ extension IntegrationTests {
                         encodes[unit, default: 0] += 1
                     }
                 }
-                #expect(encodes.count == ids.count * 3, "chunks encoded: \(encodes.count), expected \(ids.count * 3)")
+                #expect(encodes.count == ids.count * 2, "chunks encoded: \(encodes.count), expected \(ids.count * 2)")
                 #expect(encodes.values.allSatisfy { $0 == 1 }, "chunks encoded more than once: \(encodes.filter { $0.value > 1 })")
 
                 // Every segment went up once and is where the playlists say.
@@ -78,7 +79,7 @@ extension IntegrationTests {
                         let retriedByClient = retried.contains("\(prefix)\(segment)")
                         #expect(puts[path] == 1 || (retriedByClient && (puts[path] ?? 0) > 1), "\(path) uploaded \(puts[path] ?? 0) times")
                     }
-                    #expect(try await fixture.store.head(key: "uploads/clip-\(ids.firstIndex(of: id)!)/tiny.mp4") == nil, "the original of \(id) was not deleted")
+                    #expect(try await fixture.store.head(key: "uploads/clip-\(ids.firstIndex(of: id)!)/sd.mp4") == nil, "the original of \(id) was not deleted")
                 }
             }
         }

@@ -72,8 +72,8 @@ extension IntegrationTests {
                 for before in doneAtKill {
                     let after = try #require(chunks.first { $0.kind == before.kind && $0.index == before.index })
                     #expect(after.doneAt == before.doneAt, "\(before.kind) chunk \(before.index) was checkpointed again")
-                    let kind: JobKind = before.kind == .audio ? .audio : .chunk
-                    let job = try #require(fixture.job(jobs, kind, before.kind == .audio ? nil : before.index))
+                    let encoding = JobKind.encoding(before.unit)
+                    let job = try #require(fixture.job(jobs, encoding.kind, encoding.chunkIndex))
                     if !inFlight.contains(job.id) {
                         #expect(job.attempts == 1, "\(before.kind) chunk \(before.index) (done before the kill) has \(job.attempts) attempts")
                     }

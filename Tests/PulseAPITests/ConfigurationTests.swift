@@ -43,7 +43,8 @@ struct ConfigurationTests {
 
         // Nothing given, or only blank values: the documented defaults.
         for defaults in [try PulseConfiguration(environment: [:]), try PulseConfiguration(environment: environment.mapValues { _ in " " })] {
-            #expect(defaults.worker.concurrency == 1)
+            #expect(defaults.worker.concurrency == 2)
+            #expect(defaults.firstRendition)
             #expect(defaults.worker.leaseSeconds == 60)
             #expect(defaults.worker.outageBudgetSeconds == 1800)
             #expect(defaults.chunkSeconds == 60)

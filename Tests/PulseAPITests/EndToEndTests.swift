@@ -23,7 +23,7 @@ struct EndToEndTests {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw MissingPrerequisite(description: "\(Self.binary) is missing: swift build --product pulse-video")
         }
-        let clip = try TestMedia.path("long_7s_320p.mp4")
+        let clip = try TestMedia.path("bigbuckbunny.mp4")  // 720p: a ladder of four rungs
         let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         let bucket = "pulse-api-e2e-\(suffix)"
         let schema = "api_e2e_\(suffix)"
@@ -48,9 +48,9 @@ struct EndToEndTests {
         // No PULSE_PUBLIC_MEDIA_URL: moto refuses anonymous GETs, as a private bucket does, so
         // playlists go through the service's /media/ proxy and thumbnails are presigned.
         environment["PULSE_PUBLIC_MEDIA_URL"] = nil
-        // Four 2 s chunks, so both workers get a share of the asset.
-        environment["PULSE_SEGMENT_SECONDS"] = "2"
-        environment["PULSE_CHUNK_SECONDS"] = "2"
+        // The first rendition, the lead-in and three 1 s chunks: both workers get a share.
+        environment["PULSE_SEGMENT_SECONDS"] = "1"
+        environment["PULSE_CHUNK_SECONDS"] = "1"
         environment["PULSE_LOG_LEVEL"] = "info"
 
         let serve = try ChildProcess(Self.binary, ["serve", "--no-worker", "--port", "0", "--data", "\(scratch)/serve"], environment: environment, log: "\(scratch)/serve.log")

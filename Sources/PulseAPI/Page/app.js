@@ -48,6 +48,7 @@ const ui = {
   upload: $("upload"), uploadBar: $("upload-progress"), uploadPercent: $("upload-percent"),
   processing: $("processing"), ring: $("ring"), ringBar: $("ring-bar"), ringPercent: $("ring-percent"),
   status: $("status-text"), eta: $("eta"), thumbnail: $("thumbnail"), player: $("player"), message: $("message"),
+  playableNote: $("playable-note"),
 };
 
 class PulseError extends Error {
@@ -87,11 +88,26 @@ function showThumbnail(url) {
   ui.thumbnail.hidden = false;
 }
 
+// The finished ladder: the player keeps the URL it already plays (the master playlist's address
+// does not change at `ready`; a player that started early finishes on the first rendition).
 function play(asset) {
   if (!asset || !asset.playlist_url) return;
   setRing(100);
   ui.status.textContent = "Ready";
   setETA(null);
+  ui.playableNote.hidden = true;
+  startPlayback(asset.playlist_url, asset.thumbnail_url);
+}
+
+// `playable`: the first rendition plays while the rest of the ladder is still being encoded.
+function playEarly(playlistURL, thumbnailURL) {
+  if (!playlistURL || ui.player.dataset.src) return;
+  ui.playableNote.hidden = false;
+  startPlayback(playlistURL, thumbnailURL);
+}
+
+function startPlayback(playlistURL, thumbnailURL) {
+  const asset = { playlist_url: playlistURL, thumbnail_url: thumbnailURL };
   if (ui.player.dataset.src === asset.playlist_url) return;
   ui.player.dataset.src = asset.playlist_url;
   if (asset.thumbnail_url) ui.player.poster = asset.thumbnail_url;
@@ -106,6 +122,7 @@ function play(asset) {
 
 function reset() {
   shownPercent = 0;
+  ui.playableNote.hidden = true;
   ui.ring.classList.remove("done");
   setRing(0);
   setETA(null);
@@ -185,6 +202,7 @@ function followEvents(id, token) {
           setRing(asset.progress || 0);
           showThumbnail(asset.thumbnail_url);
           if (asset.status === "processing") ui.status.textContent = "Processing…";
+          if (asset.status === "processing" && asset.playlist_url) playEarly(asset.playlist_url, asset.thumbnail_url);
           break;
         }
         case "status":
@@ -192,6 +210,9 @@ function followEvents(id, token) {
           break;
         case "thumbnail_ready":
           showThumbnail(event.thumbnail_url);
+          break;
+        case "playable":
+          playEarly(event.playlist_url, ui.thumbnail.src || null);
           break;
         case "progress":
           ui.status.textContent = "Processing…";

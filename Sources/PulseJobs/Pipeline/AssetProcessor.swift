@@ -28,6 +28,8 @@ struct AssetProcessor: Sendable {
     let bus: any EventBus
     let configuration: PipelineConfiguration
     let logger: Logger
+    /// This worker's per-asset progress, shared by its jobs on one asset.
+    var progressBoard = ProgressBoard()
 
     private var pipeline: MediaPipeline { MediaPipeline(configuration: configuration.media, logger: logger) }
 
@@ -123,42 +125,60 @@ struct AssetProcessor: Sendable {
 
         // Before each unit: the source must still be the object `complete` accepted.
         try await checkSource(asset)
-        let startingProgress = plan.progress(duration: probe.duration, thumbnailDone: true, done: done)
-        let publisher = publisher(for: asset, heard: startingProgress.percent)
         let input = try await mediaInput(asset)
         let staging = try workPath(asset.id, "\(id)")
         defer { try? FileManager.default.removeItem(atPath: staging) }
-
-        // The first rendition publishes each segment as it is stored, and resumes after what an
-        // earlier attempt stored; the other units only store theirs.
-        let first: FirstRenditionPublisher?
-        if unit.kind == .first {
-            let pending = chunks.first { $0.unit == id }?.resultJSON
-            let stored = pending.flatMap { try? JSONDecoder().decode(StoredSegments.self, text: $0) } ?? StoredSegments()
-            first = FirstRenditionPublisher(
-                asset: asset, probe: probe, plan: plan, lease: lease, stored: stored, processor: self, publisher: publisher)
-        } else {
-            first = nil
-        }
-
-        let (reports, continuation) = AsyncStream.makeStream(of: (Double, Double?).self, bufferingPolicy: .bufferingNewest(16))
-        let prefix = StorageKeys.processedPrefix(asset.id)
-        let pipeline = self.pipeline
-        let store = self.store
         let processor = self
+        let result = try await progressBoard.withAsset(asset.id, done: done, make: {
+            let progress = plan.progress(duration: probe.duration, thumbnailDone: true, done: done)
+            return (progress, processor.publisher(for: asset, heard: progress.percent))
+        }) { publisher in
+            // The first rendition publishes each segment as it is stored, and resumes after what
+            // an earlier attempt stored; the other units only store theirs.
+            var first: FirstRenditionPublisher?
+            if unit.kind == .first {
+                let pending = chunks.first { $0.unit == id }?.resultJSON
+                let stored = pending.flatMap { try? JSONDecoder().decode(StoredSegments.self, text: $0) } ?? StoredSegments()
+                first = FirstRenditionPublisher(
+                    asset: asset, probe: probe, plan: plan, lease: lease, stored: stored, processor: processor, publisher: publisher)
+            }
+            return try await processor.encode(unit, of: asset, plan: plan, probe: probe, input: input, staging: staging, first: first)
+        }
+        // Deleted while we encoded: what we stored is nobody's (`process` sweeps it).
+        guard try await assets.isLive(asset.id) else { throw AssetGone() }
+        // A source replaced while ffmpeg read it (S3 serves ranges of whichever object is there)
+        // would mix two files in one unit.
+        try await checkSource(asset)
+        // The checkpoint: written only after every segment of the unit is stored, only while the
+        // asset is not being deleted, and only while this worker still holds the job.
+        let recorded = try await assets.markChunkDone(asset.id, kind: id.stream, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
+        if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.unit == id && $0.status == .done }) {
+            guard try await assets.isLive(asset.id) else { throw AssetGone() }
+            throw LeaseLost()
+        }
+        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.stream.rawValue)", "chunk.index": "\(id.index)"])
+        try await enqueueFinalizeIfComplete(asset.id)
+    }
+
+    /// Runs ffmpeg for `unit`, storing each segment as it is finished (and, for the first
+    /// rendition, publishing it), with progress reported to this worker's board beside it.
+    private func encode(
+        _ unit: WorkUnit, of asset: Asset, plan: PipelinePlan, probe: ProbeResult, input: MediaInput, staging: String,
+        first: FirstRenditionPublisher?
+    ) async throws -> UnitResult {
+        let (reports, continuation) = AsyncStream.makeStream(of: (Double, Double?).self, bufferingPolicy: .bufferingNewest(16))
         let assetID = asset.id
+        let prefix = StorageKeys.processedPrefix(assetID)
         let stored = await first?.stored ?? StoredSegments()
+        let (pipeline, store, board, processor) = (self.pipeline, self.store, self.progressBoard, self)
         let result = try await withThrowingTaskGroup(of: UnitResult?.self) { group in
             // Reports arrive on ffmpeg's progress socket; publishing waits on the bus and the
             // database, so it runs beside the encode, never inside the socket's callback.
             group.addTask {
-                var progress = startingProgress
                 let speedGauge = Gauge(label: "pulse_encode_speed")
                 for await (fraction, speed) in reports {
                     if let speed, speed > 0 { speedGauge.record(speed) }
-                    // 100 is finalize's to announce, once, when the playlists exist.
-                    let percent = min(progress.update(id, fraction: fraction), 99.9)
-                    await publisher.progress(percent, eta: progress.etaSeconds(), speed: speed)
+                    await board.report(assetID, unit: unit.id, fraction: fraction, speed: speed)
                 }
                 return nil
             }
@@ -180,22 +200,9 @@ struct AssetProcessor: Sendable {
             return result
         }
         guard let result else { throw MediaError(.outputMissing, "the encoder returned no result") }
-        // Deleted while we encoded: what we stored is nobody's (`process` sweeps it).
-        guard try await assets.isLive(asset.id) else { throw AssetGone() }
-        // A source replaced while ffmpeg read it (S3 serves ranges of whichever object is there)
-        // would mix two files in one unit.
-        try await checkSource(asset)
         // The first rendition is complete: its playlists close, and it plays if it did not yet.
         try await first?.complete()
-        // The checkpoint: written only after every segment of the unit is stored, only while the
-        // asset is not being deleted, and only while this worker still holds the job.
-        let recorded = try await assets.markChunkDone(asset.id, kind: id.stream, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
-        if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.unit == id && $0.status == .done }) {
-            guard try await assets.isLive(asset.id) else { throw AssetGone() }
-            throw LeaseLost()
-        }
-        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.stream.rawValue)", "chunk.index": "\(id.index)"])
-        try await enqueueFinalizeIfComplete(asset.id)
+        return result
     }
 
     private func enqueueFinalizeIfComplete(_ id: UUID) async throws {

@@ -68,6 +68,9 @@ final class Fixture: Sendable {
             "PULSE_CHUNK_SECONDS": "1",
             "PULSE_X264_PRESET": "ultrafast",
             "PULSE_JOB_LEASE_SECONDS": "3",
+            // One job at a time, so a test knows what is in flight (the default is 2: the first
+            // rendition beside the ladder).
+            "PULSE_WORKER_CONCURRENCY": "1",
             "PULSE_LOG_LEVEL": "info",
         ]) { $1 }
         for (key, value) in overrides {
