@@ -7,7 +7,7 @@ struct EncodePass: Sendable {
     /// Rungs to encode (empty: no video).
     var rungs: [Rung]
     var audio: Bool
-    /// Length of the video's segments in this range.
+    /// Length of the segments in this range (the audio's: the target's).
     var segmentSeconds: Double
 
     /// Video and audio output folders the pass writes into.
@@ -44,7 +44,7 @@ enum HLSArguments {
             arguments += videoOutput(pass: pass, probe: probe, settings: settings, staging: staging)
         }
         if pass.audio {
-            arguments += audioOutput(length: probe.duration, settings: settings, staging: staging)
+            arguments += audioOutput(length: probe.duration, segmentSeconds: pass.segmentSeconds, settings: settings, staging: staging)
         }
         return arguments
     }
@@ -84,7 +84,7 @@ enum HLSArguments {
         return arguments
     }
 
-    private static func audioOutput(length: Double, settings: EncodingSettings, staging: String) -> [String] {
+    private static func audioOutput(length: Double, segmentSeconds: Double, settings: EncodingSettings, staging: String) -> [String] {
         var arguments = [
             "-map", "0:a:0",
             "-c:a", "aac", "-b:a", "\(settings.audioBitRate)", "-ac", "2", "-ar", "48000",
@@ -93,7 +93,7 @@ enum HLSArguments {
             length: length,
             offset: timestampBaseSeconds,
             firstSegment: 0,
-            segmentSeconds: settings.segmentSeconds,
+            segmentSeconds: segmentSeconds,
             segmentPattern: "\(staging)/\(audioRenditionName)/seg_%05d.ts",
             playlist: "\(staging)/\(audioRenditionName)/index.m3u8"
         )

@@ -55,36 +55,52 @@ public struct MediaPipeline: Sendable {
             stored: stored, staging: staging, onProgress: onProgress, onSegment: onSegment)
     }
 
-    // MARK: - the first rendition, published while it encodes
+    // MARK: - the first rendition, played while it encodes
 
-    /// Writes the first rendition's media playlists (its video and the audio) from what is
-    /// stored: EVENT playlists while `complete` is false, VOD ones with ENDLIST once it is.
-    public func publishFirstRendition(_ stored: StoredSegments, of plan: PipelinePlan, complete: Bool, to output: some TranscodeOutput) async throws {
-        for (name, segments) in stored.segments where !segments.isEmpty {
-            let text = PlaylistWriter.mediaPlaylist(segments, targetDuration: plan.segmentSchedule.targetDuration, open: !complete)
+    /// The first rendition's media playlists (its video and the audio) as VOD playlists with
+    /// ENDLIST: every planned segment (`planned`), listed before it exists, or what was stored
+    /// once the rendition is complete.
+    ///
+    /// Why not EVENT playlists that grow: Chromium's native HLS (156) plays an open playlist as a
+    /// live stream. It joins at the live edge (the first segment, then the last three listed) and,
+    /// whenever a reload finds more than three new segments, jumps to the last three again; a
+    /// rendition encoded at several times real time is skipped through. A VOD playlist is played
+    /// from the start, seekable, never reloaded; a segment asked for before it is stored is
+    /// waited for by the media route (`/media/...`), as a just-in-time packager does.
+    public func publishFirstRendition(_ segments: [String: [SegmentRecord]], of plan: PipelinePlan, to output: some TranscodeOutput) async throws {
+        for (name, list) in segments where !list.isEmpty {
+            let text = PlaylistWriter.mediaPlaylist(list, targetDuration: plan.segmentSchedule.targetDuration)
             try await output.storeText(text, as: "\(name)/index.m3u8", contentType: ContentType.playlist)
         }
     }
 
-    /// True once a player can start the first rendition and keep playing: its video holds the
-    /// whole lead-in (at least 3 segments, a little more than one target duration: a native
-    /// player reloads an open playlist only after the target duration) and the audio at least as
-    /// much, in at least 3 segments; or the first rendition is complete.
-    public func isPlayable(_ stored: StoredSegments, of plan: PipelinePlan, probe: ProbeResult, complete: Bool) -> Bool {
-        guard let first = plan.firstRendition, let video = stored.segments[first], !video.isEmpty else { return false }
-        if complete { return true }
-        let needed = min(plan.segmentSchedule.leadInEnd, probe.duration)
-        func covers(_ segments: [SegmentRecord]) -> Bool {
-            segments.count >= 3 && segments.reduce(0) { $0 + $1.duration } >= needed - 0.05
+    /// The segments the first rendition will have, from the schedule and the measured durations
+    /// (the audio's extent is cut at the video's end, as the encoder does).
+    public func plannedFirstRendition(of plan: PipelinePlan, probe: ProbeResult) -> [String: [SegmentRecord]] {
+        guard let first = plan.firstRendition else { return [:] }
+        func records(_ planned: [(start: Double, duration: Double)]) -> [SegmentRecord] {
+            planned.enumerated().map { index, segment in
+                SegmentRecord(fileName: String(format: "seg_%05d.ts", index), sequence: index, duration: segment.duration, bytes: 0)
+            }
         }
-        guard covers(video) else { return false }
-        guard probe.audio != nil else { return true }
-        return covers(stored.segments[audioRenditionName] ?? [])
+        var planned = [first: records(plan.segmentSchedule.plannedSegments(duration: probe.duration))]
+        if let audio = probe.audio {
+            let extent = min(audio.duration ?? probe.duration, probe.duration)
+            planned[audioRenditionName] = records(SegmentSchedule.uniform(plan.segmentSeconds).plannedSegments(duration: extent))
+        }
+        return planned
     }
 
-    /// The master playlist while only the first rendition exists: that rung and the audio. At
-    /// `finish` it is replaced by the full ladder; a player that started on this one keeps
-    /// playing it (every URL it holds stays valid and only grows).
+    /// True once a player can start: the first video segment is stored, and the first audio
+    /// segment if there is audio (every later one is encoded faster than it is played).
+    public func isPlayable(_ stored: StoredSegments, of plan: PipelinePlan, probe: ProbeResult) -> Bool {
+        guard let first = plan.firstRendition, stored.segments[first]?.first?.sequence == 0 else { return false }
+        return probe.audio == nil || stored.segments[audioRenditionName]?.first?.sequence == 0
+    }
+
+    /// The master playlist while only the first rendition exists: that rung and the audio, their
+    /// bit rates from what is stored so far. At `finish` it is replaced by the full ladder; a
+    /// player that started on this one keeps playing it (every URL it holds stays valid).
     public func publishEarlyMaster(_ stored: StoredSegments, of plan: PipelinePlan, to output: some TranscodeOutput) async throws {
         guard let first = plan.firstRendition, let rung = plan.rungs.first(where: { $0.name == first }), let video = stored.segments[first] else {
             throw MediaError(.outputMissing, "the first rendition has no segments")

@@ -1,10 +1,6 @@
-/// Where segments begin, the same for every rung: a lead-in of short segments (one keyframe
-/// interval each), then segments of the target length.
-///
-/// Why a lead-in: a player may start once a few segments exist, but a native player (Chromium's)
-/// reloads an open (EVENT) playlist only after the target duration. So the first rendition is
-/// announced playable once it holds a little more than one target duration, and short first
-/// segments are what get that out of the encoder soonest and in the fewest bytes at once.
+/// Where segments begin, the same for every rung: a lead-in of three short segments (one
+/// keyframe interval each), then segments of the target length. The first segment is what a
+/// player waits for: a short one is out of the encoder in a fraction of a second.
 public struct SegmentSchedule: Codable, Sendable, Equatable {
     /// Length of each lead-in segment (the keyframe interval).
     public var leadInSegmentSeconds: Double
@@ -19,12 +15,9 @@ public struct SegmentSchedule: Codable, Sendable, Equatable {
         self.segmentSeconds = segmentSeconds
     }
 
-    /// The schedule for `settings`: a lead-in covering the target duration plus one keyframe
-    /// interval, in at least 3 segments (Chromium refuses an open playlist with fewer).
+    /// The schedule for `settings`: 3 lead-in segments of one keyframe interval each.
     public init(settings: EncodingSettings) {
-        let short = settings.effectiveKeyframeInterval
-        let cover = settings.segmentSeconds + short
-        self.init(leadInSegmentSeconds: short, leadInCount: max(3, Int((cover / short).rounded(.up))), segmentSeconds: settings.segmentSeconds)
+        self.init(leadInSegmentSeconds: settings.effectiveKeyframeInterval, leadInCount: 3, segmentSeconds: settings.segmentSeconds)
     }
 
     /// Uniform segments, no lead-in (plans stored before the lead-in existed).
@@ -47,7 +40,22 @@ public struct SegmentSchedule: Codable, Sendable, Equatable {
         return leadInCount + Int(((duration - leadInEnd) / segmentSeconds).rounded(.up))
     }
 
-    /// EXT-X-TARGETDURATION, the same in every version of every media playlist (RFC 8216
-    /// forbids a change): the longest planned segment, in whole seconds.
+    /// EXT-X-TARGETDURATION of the video playlists, the same in every version (RFC 8216 forbids a
+    /// change): the longest planned segment, in whole seconds.
     public var targetDuration: Int { Int(max(segmentSeconds, leadInSegmentSeconds).rounded(.up)) }
+
+    /// Where the segments of a video `duration` seconds long begin and how long each is, as
+    /// planned. Conservative at the end: a tail of under 50 ms (less than a frame) that the
+    /// encoder may or may not cut as a segment of its own is left to the last planned one.
+    public func plannedSegments(duration: Double) -> [(start: Double, duration: Double)] {
+        var segments: [(start: Double, duration: Double)] = []
+        var index = 0
+        while start(ofSegment: index) < duration - 0.05 {
+            let begin = start(ofSegment: index)
+            segments.append((begin, min(start(ofSegment: index + 1), duration) - begin))
+            index += 1
+        }
+        if let last = segments.indices.last { segments[last].duration = duration - segments[last].start }
+        return segments
+    }
 }

@@ -65,7 +65,7 @@ extension RangeJoinTests {
         let source = try TestMedia.path("bigbuckbunny.mp4")  // 1280x720, 5.3 s: first rendition 360p
         let configuration = testConfiguration(segmentSeconds: 2)
         var settings = configuration.encoding
-        settings.keyframeIntervalSeconds = 1  // lead-in: 3 segments of 1 s, then 2 s segments
+        settings.keyframeIntervalSeconds = 1  // lead-in: 3 segments of 1 s (3 s >= 2 + 1), then 2 s segments
         var withKeyframes = configuration
         withKeyframes.encoding = settings
         let (root, result, _) = try await transcode(source, configuration: withKeyframes, chunkSeconds: 2, firstRendition: true)

@@ -1,7 +1,8 @@
 """Playable in seconds, seen from outside: a real `serve` publishes a first rendition while the
-ladder encodes. What a player fetches stays valid at every moment (EVENT playlists that only grow,
-on the planned boundaries, then VOD; every URL fetched early serves the same bytes for ever), and
-the page in Chromium starts playing before the asset is ready and plays through to the end."""
+ladder encodes. What a player fetches is valid at every moment: from `playable` on, VOD playlists
+that list every planned segment of the first rendition on the ladder's boundaries (a segment asked
+for before it is encoded is waited for), the same URLs after `ready`, with the same bytes. The page
+in Chromium starts playing before the asset is ready and plays through to the end."""
 import hashlib
 import json
 import re
@@ -51,67 +52,60 @@ def media_playlist(text):
     return (kind.group(1) if kind else None, target, [(float(d), uri) for d, uri in segments], "#EXT-X-ENDLIST" in text)
 
 
-def test_a_player_sees_only_valid_growing_playlists_and_stable_segments():
+def test_a_player_sees_valid_playlists_of_the_whole_video_and_stable_segments():
     with running_serve({"PULSE_API_KEY": API_KEY}) as service:
         asset_id = submit(service.url, clip(SOURCE))
-        fetched = {}        # URL -> sha256 of what a player got while the asset was processing
-        versions = {}       # rendition -> the segment lists seen, in order
-        early_master = None
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 120
         while True:
             asset = call("GET", f"{service.url}/v1/assets/{asset_id}")
             assert asset["status"] != "failed", asset
-            if asset["status"] == "ready" or time.monotonic() > deadline:
-                break
+            assert asset["status"] != "ready", "ready before it was seen playable"
+            assert time.monotonic() < deadline, f"never playable: {asset}"
             if asset["playable_at"]:
-                assert asset["playlist_url"], "playable without a playlist_url"
-                master_url = asset["playlist_url"]
-                base = master_url.rsplit("/", 1)[0]
-                master = fetch(master_url).decode()
-                early_master = early_master or master
-                for uri in re.findall(r'^(\S+\.m3u8)$', master, re.M) + re.findall(r'URI="([^"]+)"', master):
-                    text = fetch(f"{base}/{uri}").decode()
-                    kind, target, segments, ended = media_playlist(text)
-                    rendition = uri.split("/")[0]
-                    assert target == 10, f"{rendition}: the target duration must be the final one from the start"
-                    assert all(d <= target + 0.5 for d, _ in segments), f"{rendition}: a segment exceeds the target"
-                    assert len(segments) >= 3 or ended, f"{rendition}: an open playlist with {len(segments)} segments"
-                    assert kind == ("VOD" if ended else "EVENT"), f"{rendition}: {kind} with ENDLIST={ended}"
-                    previous = versions.setdefault(rendition, [])
-                    if previous:
-                        assert segments[:len(previous[-1])] == previous[-1], f"{rendition}: a playlist changed instead of growing"
-                    previous.append(segments)
-                    for _, name in segments:
-                        url = f"{base}/{rendition}/{name}"
-                        if url not in fetched:
-                            fetched[url] = hashlib.sha256(fetch(url)).hexdigest()
-            time.sleep(0.2)
-        assert asset["status"] == "ready", f"not ready in time: {asset}"
-        assert early_master is not None, "never saw the asset playable before ready"
-        early_renditions = re.findall(r'^(\S+)/index\.m3u8$', early_master, re.M)
-        assert early_renditions == ["360p"], f"the early master should list the first rendition only: {early_master}"
-        assert "audio/index.m3u8" in early_master
-        assert any(len(v) > 1 and len(v[-1]) > len(v[0]) for v in versions.values()), "the playlists never grew while watched"
-
-        # After ready: every rung VOD on the same boundaries, and every early URL the same bytes.
+                break
+            time.sleep(0.05)
+        # Playable: the first rendition and the audio, both listed whole, as VOD, from the start.
+        assert asset["playlist_url"] and asset["status"] == "processing"
         master_url = asset["playlist_url"]
         base = master_url.rsplit("/", 1)[0]
-        final = fetch(master_url).decode()
+        early_master = fetch(master_url).decode()
+        assert re.findall(r'^(\S+)/index\.m3u8$', early_master, re.M) == ["360p"], early_master
+        assert 'URI="audio/index.m3u8"' in early_master
+        early = {}
+        for rendition in ("360p", "audio"):
+            kind, target, segments, ended = media_playlist(fetch(f"{base}/{rendition}/index.m3u8").decode())
+            assert kind == "VOD" and ended and target == 10, (rendition, kind, ended, target)
+            assert abs(sum(d for d, _ in segments) - 40) < 0.1, f"{rendition} does not list the whole video: {segments}"
+            early[rendition] = segments
+        assert [d for d, _ in early["360p"]][:4] == [2.0, 2.0, 2.0, 10.0]
+        # Every segment can be fetched now: those not encoded yet are waited for.
+        fetched = {}
+        for rendition, segments in early.items():
+            for _, name in segments:
+                url = f"{base}/{rendition}/{name}"
+                fetched[url] = hashlib.sha256(fetch(url)).hexdigest()
+        still = call("GET", f"{service.url}/v1/assets/{asset_id}")
+        print(f"fetched {len(fetched)} segments; the asset is now {still['status']}")
+
+        deadline = time.monotonic() + 300
+        while asset["status"] != "ready":
+            assert asset["status"] != "failed" and time.monotonic() < deadline, asset
+            time.sleep(0.2)
+            asset = call("GET", f"{service.url}/v1/assets/{asset_id}")
+
+        # Ready: every rung VOD on the first rendition's boundaries; the same URLs, the same bytes.
+        final = fetch(asset["playlist_url"]).decode()
         rungs = re.findall(r'^(\S+)/index\.m3u8$', final, re.M)
         assert rungs == ["720p", "480p", "360p", "240p"], final
-        boundaries = set()
         for rung in rungs:
             kind, target, segments, ended = media_playlist(fetch(f"{base}/{rung}/index.m3u8").decode())
             assert kind == "VOD" and ended and target == 10
-            boundaries.add(tuple(round(d, 3) for d, _ in segments))
-        assert len(boundaries) == 1, f"rungs disagree on segment boundaries: {boundaries}"
-        durations = boundaries.pop()
-        assert durations[:6] == (2.0,) * 6 and abs(sum(durations) - 40) < 0.1, durations
-        for rendition, seen in versions.items():
-            final_segments = media_playlist(fetch(f"{base}/{rendition}/index.m3u8").decode())[2]
-            assert final_segments[:len(seen[-1])] == seen[-1], f"{rendition}: the final playlist dropped or changed a segment"
+            assert [name for _, name in segments] == [name for _, name in early["360p"]], rung
+            assert all(abs(a - b) < 0.05 for (a, _), (b, _) in zip(segments, early["360p"])), (rung, segments)
+        audio = media_playlist(fetch(f"{base}/audio/index.m3u8").decode())[2]
+        assert [name for _, name in audio][:len(early["audio"])] == [name for _, name in early["audio"]]
         changed = [url for url, digest in fetched.items() if hashlib.sha256(fetch(url)).hexdigest() != digest]
-        assert not changed and fetched, f"segments served differently after ready: {changed}"
+        assert not changed, f"segments served differently after ready: {changed}"
 
 
 @pytest.fixture
@@ -127,7 +121,8 @@ def browser():
 
 
 def test_the_page_plays_before_ready_and_on_to_the_end(browser):
-    with running_serve({"PULSE_API_KEY": API_KEY}) as service:
+    # ultrafast: the ladder must finish while the 40 s clip plays, even on a loaded 2-core machine.
+    with running_serve({"PULSE_API_KEY": API_KEY, "PULSE_X264_PRESET": "ultrafast"}) as service:
         browser.get(service.url + "/")
         browser.execute_script("localStorage.setItem('pulse.apiKey', arguments[0])", API_KEY)
         browser.get(service.url + "/")
@@ -156,10 +151,12 @@ def test_the_page_plays_before_ready_and_on_to_the_end(browser):
         assert names and names[-1] == "ended", f"did not play to the end: {seen}"
         first = next(e for e in seen if e["name"] == "playing")
         assert first["status"] != "Ready" and first["note"], f"playback did not start before ready: {first}"
-        # It played past the switch to the full ladder: the page said Ready while it played on.
-        assert browser.find_element(By.ID, "status-text").text == "Ready"
+        # It played past the switch to the full ladder: the asset was ready before playback ended.
+        assert seen[-1]["status"] == "Ready", f"the ladder was not done when playback ended: {seen}"
+        # No stall: the player never waited for data once playing. ('stalled' only says the network
+        # was idle for 3 s, which it is while a 10 s buffer lasts.)
         after_start = seen[seen.index(first) + 1:]
-        stalls = [e for e in after_start if e["name"] in ("waiting", "stalled")]
+        stalls = [e for e in after_start if e["name"] == "waiting"]
         assert not stalls, f"playback stalled after it started: {seen}"
         duration = browser.execute_script("return document.getElementById('player').duration")
         assert abs(seen[-1]["t"] - 40) < 0.5 and abs(duration - 40) < 0.5, (seen[-1], duration)

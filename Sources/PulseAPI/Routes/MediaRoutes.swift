@@ -11,10 +11,12 @@ import PulseJobs
 /// Only what the API hands out is served, and only while the asset exists: nothing for an asset
 /// that does not exist or is being deleted (whatever objects are still in the store), the
 /// thumbnail once it exists, and playlists and segments once the asset plays: from `playable`
-/// (the first rendition, published while the ladder encodes) and after `ready`. Before that they
-/// are unfinished output, and after a failure, leftovers.
+/// (the first rendition, published while the ladder encodes; a segment it lists before it is
+/// stored is waited for, see `SegmentWaits`) and after `ready`. Before that they are unfinished
+/// output, and after a failure, leftovers.
 struct MediaRoutes: Sendable {
     let dependencies: APIDependencies
+    let segmentWaits = SegmentWaits()
 
     func register(on router: Router<some RequestContext>) {
         router.get("media/:id/**") { request, context in try await self.serve(request, context) }
@@ -41,6 +43,10 @@ struct MediaRoutes: Sendable {
         // published (a player reloads it and must see the new segments) and may be rewritten if
         // an asset is processed again.
         let cache = !key.hasSuffix(".m3u8") ? "public, max-age=86400" : playing ? "no-cache" : "public, max-age=10"
+        // A planned segment of the first rendition, listed before it is stored: wait for it.
+        if playing, key.hasSuffix(".ts"), try await dependencies.store.head(key: key) == nil {
+            try await segmentWaits.waitForObject(key, assetID: id, store: dependencies.store, assets: dependencies.assets)
+        }
         return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 import PulseMedia
 
 /// Publishes the first rendition while it encodes. After each stored segment: the checkpoint
-/// (what is stored, fenced on the job's lease: a new attempt resumes after it), then the rendition's
-/// EVENT playlists, and, once a player can start and keep playing (`MediaPipeline.isPlayable`),
-/// the master playlist, `playable_at` and the `playable` event, in that order, once.
+/// (what is stored, fenced on the job's lease: a new attempt resumes after it); once the first
+/// segments are stored, the VOD playlists of every planned segment and the master playlist, then
+/// `playable_at` and the `playable` event, in that order, once. At the end, the playlists of what
+/// was actually stored.
 ///
 /// An actor: the video's and the audio's segments come from two ffmpeg processes at once.
 actor FirstRenditionPublisher {
@@ -31,21 +32,23 @@ actor FirstRenditionPublisher {
     private var pipeline: MediaPipeline { MediaPipeline(configuration: processor.configuration.media, logger: processor.logger) }
     private var output: ObjectStoreOutput { ObjectStoreOutput(store: processor.store, prefix: StorageKeys.processedPrefix(asset.id)) }
 
-    /// `segment` is stored: record it, publish it, and announce the asset playable when it is.
+    /// `segment` is stored: record it, and announce the asset playable when it is.
     func stored(_ segment: FinishedSegment) async throws {
         stored.add(segment.record, to: segment.rendition)
         try await checkpoint()
-        try await publishPlaylists(complete: false)
-        if !announced, pipeline.isPlayable(stored, of: plan, probe: probe, complete: false) {
-            try await announce()
+        if !announced, pipeline.isPlayable(stored, of: plan, probe: probe) {
+            try await announce(listing: pipeline.plannedFirstRendition(of: plan, probe: probe))
         }
     }
 
-    /// Every segment is stored: the playlists close (VOD, ENDLIST), and a video shorter than the
-    /// lead-in plays now.
+    /// Every segment is stored: the playlists list them as measured (the planned ones differ
+    /// at most in durations, by under a frame, and by a tail of under a frame).
     func complete() async throws {
-        try await publishPlaylists(complete: true)
-        if !announced { try await announce() }
+        if announced {
+            try await publishPlaylists(stored.segments)
+        } else {
+            try await announce(listing: stored.segments)
+        }
     }
 
     private func checkpoint() async throws {
@@ -58,18 +61,19 @@ actor FirstRenditionPublisher {
         }
     }
 
-    private func publishPlaylists(complete: Bool) async throws {
-        let (pipeline, stored, plan, output) = (self.pipeline, self.stored, self.plan, self.output)
+    private func publishPlaylists(_ segments: [String: [SegmentRecord]]) async throws {
+        let (pipeline, plan, output) = (self.pipeline, self.plan, self.output)
         try await processor.storeFenced(asset.id) {
-            try await pipeline.publishFirstRendition(stored, of: plan, complete: complete, to: output)
+            try await pipeline.publishFirstRendition(segments, of: plan, to: output)
         }
     }
 
-    /// The master playlist first (the `playlist_url` must play when announced), then
+    /// The playlists and the master first (the `playlist_url` must play when announced), then
     /// `playable_at`, then the event. `thumbnail_ready` comes first: prepare stores the thumbnail
     /// before it queues this unit (finalize announces `playable` otherwise).
-    private func announce() async throws {
+    private func announce(listing segments: [String: [SegmentRecord]]) async throws {
         guard asset.thumbnailKey != nil else { return }
+        try await publishPlaylists(segments)
         let (pipeline, stored, plan, output) = (self.pipeline, self.stored, self.plan, self.output)
         try await processor.storeFenced(asset.id) {
             try await pipeline.publishEarlyMaster(stored, of: plan, to: output)
