@@ -6,9 +6,10 @@ and `serve` restarts still arrive; without PULSE_WEBHOOK_ALLOW_PRIVATE a 127.0.0
 import base64
 import json
 import os
-import socket
-import tempfile
 import shutil
+import socket
+import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -17,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from standardwebhooks import Webhook
-from conftest import clip, running_serve
+from conftest import BINARY, clip, running_serve
 
 API_KEY = "webhook-test-key"
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -238,5 +239,35 @@ def test_a_private_address_is_refused_without_the_operators_leave():
             assert attempt["outcome"] == "refused" and attempt["error"] == "private_address" and attempt["status_code"] is None
             assert listed["asset.thumbnail_ready"]["status"] == "pending"
             assert receiver.snapshot() == []
+    finally:
+        receiver.stop()
+
+
+def test_a_worker_process_delivers_what_it_records():
+    """`serve --no-worker` without webhook URLs beside a `pulse-video worker` with them: the worker
+    records the events (the outbox is written whatever the process's settings) and delivers them,
+    `asset.failed` included."""
+    receiver = Receiver()
+    try:
+        with running_serve({"PULSE_API_KEY": API_KEY}, args=("--no-worker",), prefix="pulse-webhooks-worker-") as serve:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
+            env.update(env_for(receiver.url))
+            env["PULSE_PUBLIC_URL"] = serve.url  # a worker has no address of its own to build URLs on
+            log = open(serve.data / "worker.log", "w")
+            worker = subprocess.Popen([str(BINARY), "worker", "--data", str(serve.data)], stdout=log, stderr=subprocess.STDOUT, env=env)
+            try:
+                good, bad = upload(serve.url), upload(serve.url, "not_video.mp4")
+                wait("ready from the worker", lambda: "asset.ready" in receiver.delivered(good))
+                failed = wait("failed from the worker", lambda: receiver.delivered(bad).get("asset.failed"))
+                assert all(r["error"] is None for r in receiver.snapshot())
+                assert failed["payload"]["data"]["status"] == "failed"
+                assert failed["payload"]["data"]["error"]["code"] == "ERR_NON_VIDEO"
+                assert failed["payload"]["data"] == call(serve.url, "GET", f"/v1/assets/{bad}")[1]
+                assert receiver.delivered(good)["asset.ready"]["payload"]["data"] == call(serve.url, "GET", f"/v1/assets/{good}")[1]
+            finally:
+                worker.terminate()
+                assert worker.wait(timeout=30) == 0
+                log.close()
+            assert_nothing_secret_in(serve.data / "worker.log")
     finally:
         receiver.stop()
