@@ -34,7 +34,7 @@ struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         var bytes = self.bytes
         let family = bytes.count == 4 ? AF_INET : AF_INET6
         guard inet_ntop(family, &bytes, &buffer, socklen_t(buffer.count)) != nil else { return "?" }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// What kind of address this is: only `.global` may be called without the operator's leave.
@@ -101,7 +101,9 @@ struct AddressPolicy: Sendable {
         var detail: String
     }
 
-    /// The address to connect to for `host`: the first resolved one, once all were checked.
+    /// The address to connect to for `host`, once all were checked: the first IPv4 one, else the
+    /// first (pinning one address gives up Happy Eyeballs; IPv4 is the one a host can reach most
+    /// often).
     func check(host: String) async throws(Refusal) -> IPAddress {
         let addresses: [IPAddress]
         if let literal = IPAddress(host) {
@@ -113,7 +115,9 @@ struct AddressPolicy: Sendable {
                 throw Refusal(code: .dns, detail: "\(error)")
             }
         }
-        guard let first = addresses.first else { throw Refusal(code: .dns, detail: "no address") }
+        guard let first = addresses.first(where: { $0.bytes.count == 4 }) ?? addresses.first else {
+            throw Refusal(code: .dns, detail: "no address")
+        }
         if !allowPrivate, let bad = addresses.first(where: { $0.scope != .global }) {
             // Every address is checked: a host with one public and one private address is refused.
             throw Refusal(code: .privateAddress, detail: "\(bad.scope.rawValue) address \(bad)")

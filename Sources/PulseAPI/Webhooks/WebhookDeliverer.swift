@@ -1,9 +1,7 @@
 import Foundation
-public import Logging
+import Logging
 import Metrics
-import PulseDatabase
-public import PulseJobs
-import PulseStorage
+import PulseJobs
 public import ServiceLifecycle
 
 /// The payload of every webhook: `{"type", "timestamp", "data"}`, `data` being the asset exactly
