@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh          ffmpeg/ffprobe (apt), a check that `swift` is there
 #   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server (apt),
-#                             moto[server], selenium and pytest (pip)
+#                             moto[server], selenium, pytest and standardwebhooks (pip)
 #
 # Idempotent: when everything is present it runs no package manager at all. Quiet on success; on
 # failure it prints the tail of the package manager's log and exits non-zero.
@@ -116,6 +116,8 @@ if [ "$want_test" -eq 1 ]; then
     fi
     python3 -c 'import selenium' >/dev/null 2>&1 || pip_missing+=(selenium)
     python3 -c 'import pytest' >/dev/null 2>&1 || pip_missing+=(pytest)
+    # The Standard Webhooks reference verifier: the webhook tests check every delivery with it.
+    python3 -c 'import standardwebhooks' >/dev/null 2>&1 || pip_missing+=('standardwebhooks==1.1.0')
     if [ "${#pip_missing[@]}" -gt 0 ]; then
         say "installing with pip: ${pip_missing[*]}"
         pip_args=(-m pip install -q --disable-pip-version-check --no-input)
@@ -132,8 +134,8 @@ if [ "$want_test" -eq 1 ]; then
         # pyenv keeps console scripts behind shims that need a rehash to appear.
         if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
     fi
-    python3 -c 'import moto.server, selenium, pytest' >/dev/null 2>&1 ||
-        die "python packages still missing after pip install (moto[server], selenium, pytest)"
+    python3 -c 'import moto.server, selenium, pytest, standardwebhooks' >/dev/null 2>&1 ||
+        die "python packages still missing after pip install (moto[server], selenium, pytest, standardwebhooks)"
 fi
 
 # -------------------------------------------------------------------------------------- swift

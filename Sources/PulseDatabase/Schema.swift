@@ -131,4 +131,51 @@ let schemaMigrations: [Migration] = [
         }
         return statements
     },
+    // Signed webhooks (issue 12): the outbox, written in the same transaction as the state change
+    // it announces, and one row per delivery attempt. No foreign key to assets: an event outlives
+    // a delete of its asset until it is delivered; rows are pruned by age (WebhookOutbox.prune).
+    // `delivered_json` lists the endpoints that already answered 2xx, so a retry goes only to the
+    // others.
+    Migration(version: 7, name: "webhook_outbox, webhook_attempts") { dialect in
+        let attemptID =
+            switch dialect {
+            case .sqlite: "id INTEGER PRIMARY KEY AUTOINCREMENT"
+            case .postgres: "id BIGSERIAL PRIMARY KEY"
+            }
+        return [
+            """
+            CREATE TABLE webhook_outbox (
+                id TEXT PRIMARY KEY,
+                asset_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                asset_json TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at DOUBLE PRECISION NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at DOUBLE PRECISION,
+                delivered_json TEXT NOT NULL DEFAULT '[]',
+                finished_at DOUBLE PRECISION
+            )
+            """,
+            "CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at, id) WHERE status = 'pending'",
+            "CREATE INDEX webhook_outbox_by_asset ON webhook_outbox (asset_id, created_at)",
+            "CREATE INDEX webhook_outbox_by_created ON webhook_outbox (created_at)",
+            """
+            CREATE TABLE webhook_attempts (
+                \(attemptID),
+                message_id TEXT NOT NULL REFERENCES webhook_outbox (id) ON DELETE CASCADE,
+                attempt INTEGER NOT NULL,
+                endpoint TEXT NOT NULL,
+                attempted_at DOUBLE PRECISION NOT NULL,
+                duration_ms DOUBLE PRECISION NOT NULL,
+                status_code INTEGER,
+                outcome TEXT NOT NULL,
+                error TEXT
+            )
+            """,
+            "CREATE INDEX webhook_attempts_by_message ON webhook_attempts (message_id, id)",
+        ]
+    },
 ]

@@ -35,17 +35,20 @@ class Service:
 
 
 @contextlib.contextmanager
-def running_serve(env=None, args=(), prefix="pulse-browser-"):
+def running_serve(env=None, args=(), prefix="pulse-browser-", data=None):
     """Starts `pulse-video serve` on a free port over a fresh data folder, with the process's
     environment less every PULSE_/AWS_ variable, plus `env`; yields a `Service`; stops it and
-    removes the folder afterwards (printing the end of its log if it did not stop cleanly)."""
+    removes the folder afterwards (printing the end of its log if it did not stop cleanly).
+    Given `data`, it runs on that folder instead and leaves it (a restart keeps its state)."""
     if not BINARY.exists():
         subprocess.run(["swift", "build", "--product", "pulse-video"], cwd=ROOT, check=True)
-    data = Path(tempfile.mkdtemp(prefix=prefix))
+    keep = data is not None
+    data = Path(data) if keep else Path(tempfile.mkdtemp(prefix=prefix))
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
     full_env.update(env or {})
     log_path = data / "serve.log"
-    log = open(log_path, "w")
+    log = open(log_path, "a" if keep else "w")
+    start = log_path.stat().st_size
     process = subprocess.Popen(
         [str(BINARY), "serve", "--data", str(data), "--port", "0", *args], stdout=log, stderr=subprocess.STDOUT, env=full_env
     )
@@ -53,7 +56,7 @@ def running_serve(env=None, args=(), prefix="pulse-browser-"):
         deadline = time.monotonic() + 60
         url = None
         while time.monotonic() < deadline and url is None:
-            match = re.search(r"pulse-video listening on (http://\S+)", log_path.read_text())
+            match = re.search(r"pulse-video listening on (http://\S+)", log_path.read_text()[start:])
             if match:
                 url = match.group(1)
             elif process.poll() is not None:
@@ -72,7 +75,8 @@ def running_serve(env=None, args=(), prefix="pulse-browser-"):
         log.close()
         if process.returncode not in (0, None, -15):
             print(log_path.read_text()[-3000:])
-        shutil.rmtree(data, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,10 @@ def test_responses_match_the_spec(server):
     check(asset, "Asset")
     status, page = call("GET", server + "/v1/assets?limit=1")
     check(page, "AssetList")
+    # Every event is written to the webhook outbox, whether or not webhook URLs are configured.
+    status, deliveries = call("GET", f"{server}/v1/webhook-deliveries?asset_id={created['id']}")
+    assert status == 200
+    check(deliveries, "WebhookDeliveryList")
     status, ready = call("GET", server + "/readyz", bearer=None)
     check(ready, "Readiness")
     for method, path, body, bearer in [
@@ -61,4 +65,9 @@ def test_responses_match_the_spec(server):
         assert status >= 400
         check(error, "Error")
     # Every path the spec names is routed (anything else is ERR_NOT_FOUND from the router).
-    assert set(SPEC["paths"]) >= {"/v1/assets", "/v1/assets/{id}", "/v1/assets/{id}/complete", "/v1/assets/{id}/events"}
+    assert set(SPEC["paths"]) >= {"/v1/assets", "/v1/assets/{id}", "/v1/assets/{id}/complete", "/v1/assets/{id}/events", "/v1/webhook-deliveries"}
+    # Every operation is named.
+    operations = [op for path in SPEC["paths"].values() for method, op in path.items() if method in ("get", "put", "post", "delete")]
+    operations += [op for hook in SPEC["webhooks"].values() for op in hook.values()]
+    assert all(op.get("operationId") for op in operations)
+    assert len({op["operationId"] for op in operations}) == len(operations)

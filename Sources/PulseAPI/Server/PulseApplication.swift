@@ -5,7 +5,7 @@ public import ServiceLifecycle
 
 /// What a process made by ``buildApplication(_:role:logger:metrics:onListening:)`` does.
 public enum PulseRole: Sendable {
-    /// `serve`: the HTTP API, `embeddedWorkers` workers and the reaper.
+    /// `serve`: the HTTP API, `embeddedWorkers` workers, the reaper and the webhook deliverer.
     case serve
     /// `worker`: one worker and no HTTP; with `drain`, it ends the group once the queue is empty.
     case worker(drain: Bool)
@@ -60,6 +60,10 @@ public func buildApplication(
         let worker = worker(workerConfiguration)
         // A draining worker ends the group itself; SIGTERM/SIGINT stop it gracefully.
         services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+        // Any process may deliver webhooks; a worker does so only with URLs (serve prunes).
+        if !configuration.webhooks.endpoints.isEmpty {
+            services.append(.init(service: try WebhookDeliverer.make(configuration, runtime: runtime, boundAddress: nil, prunes: false, logger: logger)))
+        }
         return PulseApplication(configuration: configuration, runtime: runtime, server: nil, workers: [worker], services: services)
 
     case .serve:
@@ -77,6 +81,9 @@ public func buildApplication(
             services.append(.init(service: Reaper(
                 database: runtime.database, store: runtime.store, bus: runtime.bus, configuration: configuration.reaper, logger: logger)))
         }
+        // Always: with no URLs it only prunes the outbox, which every event is written to.
+        services.append(.init(service: try WebhookDeliverer.make(
+            configuration, runtime: runtime, boundAddress: server.boundAddress, prunes: true, logger: logger)))
         services.append(.init(service: server.makeApplication()))
         logger.info("starting", metadata: [
             "serve.workers": "\(workers.count)",

@@ -47,6 +47,8 @@ public struct PulseConfiguration: Sendable {
     public var api: APIConfiguration
     /// What `serve`'s reaper deletes, and how often.
     public var reaper: ReaperConfiguration
+    /// Signed webhooks: endpoints, secret, SSRF guard (`PULSE_WEBHOOK_*`).
+    public var webhooks: WebhookConfiguration
     /// `PULSE_LOG_LEVEL`.
     public var logLevel: Logger.Level
 
@@ -68,6 +70,7 @@ public struct PulseConfiguration: Sendable {
         self.embeddedWorkers = 1
         self.api = APIConfiguration()
         self.reaper = ReaperConfiguration()
+        self.webhooks = WebhookConfiguration()
         self.logLevel = .info
     }
 
@@ -253,6 +256,19 @@ public struct PulseConfiguration: Sendable {
         if let value = read.number(Int.self, flag: nil, variable: ReaperConfiguration.intervalVariable, "a positive whole number of seconds", { $0 > 0 }) {
             reaper.intervalSeconds = value
         }
+
+        // Webhooks: URLs and secret go together; neither is ever quoted back (a URL's query may
+        // carry a token).
+        let webhookURLs = read.text(variable: "PULSE_WEBHOOK_URL")
+        let webhookSecret = read.text(variable: "PULSE_WEBHOOK_SECRET")
+        if let webhookURLs {
+            do { webhooks.endpoints = try WebhookConfiguration.endpoints(webhookURLs) } catch { read.problem("PULSE_WEBHOOK_URL", "\(error)") }
+            if webhookSecret == nil { read.problem("PULSE_WEBHOOK_SECRET", "must be set with PULSE_WEBHOOK_URL (whsec_ + base64 of 24 to 64 random bytes)") }
+        }
+        if let webhookSecret {
+            do { webhooks.secret = try WebhookConfiguration.secret(webhookSecret) } catch { read.problem("PULSE_WEBHOOK_SECRET", "\(error)") }
+        }
+        webhooks.allowPrivateAddresses = read.switchValue(flag: nil, variable: "PULSE_WEBHOOK_ALLOW_PRIVATE") ?? false
 
         if let level = read.text(variable: "PULSE_LOG_LEVEL") {
             if let parsed = Logger.Level(rawValue: level) { logLevel = parsed } else {

@@ -99,6 +99,7 @@ public struct PulseServer: Sendable {
         StorageRoutes(dependencies: dependencies).register(on: router)
         MediaRoutes(dependencies: dependencies).register(on: router)
         HealthRoutes(dependencies: dependencies).register(on: router)
+        WebhookDeliveryRoutes(dependencies: dependencies).register(on: router)
         page.register(on: router)
 
         let boundAddress = self.boundAddress

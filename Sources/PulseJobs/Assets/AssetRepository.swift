@@ -228,10 +228,11 @@ public struct AssetRepository: Sendable {
         try await self.update(id, set: "chunk_count = $3", [.int(Int64(count))])
     }
 
-    /// Records the thumbnail's object key.
+    /// Records the thumbnail's object key, and (same transaction) an `asset.thumbnail_ready`
+    /// webhook unless that key was already recorded.
     @discardableResult
     public func setThumbnail(_ id: UUID, key: String) async throws -> Bool {
-        try await self.update(id, set: "thumbnail_key = $3", [.text(key)])
+        try await self.update(id, set: "thumbnail_key = $3", [.text(key)], announcing: .thumbnailReady) { $0.thumbnailKey != key }
     }
 
     /// Marks rungs complete in `hls_parts`, keeping the ones already there.
@@ -260,30 +261,37 @@ public struct AssetRepository: Sendable {
 
     /// Marks the asset failed with a code a product can act on. A ready asset stays ready: a late
     /// failure report from a worker that lost its lease must not undo finished work.
+    /// An `asset.failed` webhook is recorded in the same transaction unless it was failed already.
     @discardableResult
     public func fail(_ id: UUID, code: String, message: String) async throws -> Bool {
         try await self.update(
             id,
             set: "status = 'failed', error_code = $3, error_message = $4",
             where: "status <> 'ready'",
-            [.text(code), .text(message)]
-        )
+            [.text(code), .text(message)],
+            announcing: .failed
+        ) { $0.status != .failed }
     }
 
-    /// Marks the asset ready at 100 % and stamps `ready_at`; clears any earlier error.
+    /// Marks the asset ready at 100 % and stamps `ready_at`; clears any earlier error. An
+    /// `asset.ready` webhook is recorded in the same transaction unless it was ready already.
     @discardableResult
     public func markReady(_ id: UUID) async throws -> Bool {
         try await self.update(
             id,
-            set: "status = 'ready', progress = 100, ready_at = $2, error_code = NULL, error_message = NULL"
-        )
+            set: "status = 'ready', progress = 100, ready_at = $2, error_code = NULL, error_message = NULL",
+            announcing: .ready
+        ) { $0.status != .ready }
     }
 
-    /// Stamps `playable_at` once, while the asset is processing. Returns true when this call set
-    /// it: the caller then announces `playable`, exactly once.
+    /// Stamps `playable_at` once, while the asset is processing, and records the `asset.playable`
+    /// webhook in the same transaction. Returns true when this call set it: the caller then
+    /// announces `playable`, exactly once.
     @discardableResult
     public func markPlayable(_ id: UUID) async throws -> Bool {
-        try await self.update(id, set: "playable_at = $2", where: "playable_at IS NULL AND status IN ('queued', 'processing')")
+        try await self.update(
+            id, set: "playable_at = $2", where: "playable_at IS NULL AND status IN ('queued', 'processing')", announcing: .playable
+        ) { $0.playableAt == nil }
     }
 
     // MARK: - Chunk checkpoints
@@ -411,6 +419,42 @@ public struct AssetRepository: Sendable {
             "UPDATE assets SET \(assignments), updated_at = $2 WHERE id = $1 AND deleting_at IS NULL\(condition)",
             [.text(id.databaseText), .double(self.clock.now())] + binds
         ) > 0
+    }
+
+    /// `update` that also records `event` in the webhook outbox, in one transaction, when the row
+    /// changed and `isNews(row before the change)` says the change is news (a repeated call, e.g. a
+    /// retried job, announces nothing again). The outbox gets the row as it is after the change.
+    private func update(
+        _ id: UUID,
+        set assignments: String,
+        where guardClause: String? = nil,
+        _ binds: [DatabaseValue] = [],
+        announcing event: WebhookEventType,
+        when isNews: @escaping @Sendable (Asset) -> Bool
+    ) async throws -> Bool {
+        let now = self.clock.now()
+        let condition = guardClause.map { " AND (\($0))" } ?? ""
+        return try await self.database.transaction { transaction in
+            // The row before the change: FOR UPDATE holds it on PostgreSQL; on SQLite the
+            // transaction already holds the write lock.
+            let lock = transaction.dialect == .postgres ? " FOR UPDATE" : ""
+            guard
+                let before = try await transaction.queryFirst(
+                    "SELECT \(Self.columns) FROM assets WHERE id = $1 AND deleting_at IS NULL\(lock)", [.text(id.databaseText)])
+            else { return false }
+            guard
+                let after = try await transaction.queryFirst(
+                    """
+                    UPDATE assets SET \(assignments), updated_at = $2 WHERE id = $1 AND deleting_at IS NULL\(condition)
+                    RETURNING \(Self.columns)
+                    """,
+                    [.text(id.databaseText), .double(now)] + binds)
+            else { return false }
+            if isNews(try Self.asset(before)) {
+                try await WebhookOutbox.record(event, asset: try Self.asset(after), on: transaction, now: now)
+            }
+            return true
+        }
     }
 
     static func asset(_ row: DatabaseRow) throws -> Asset {
