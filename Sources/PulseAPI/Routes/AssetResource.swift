@@ -29,6 +29,10 @@ struct AssetResource: Encodable, Sendable {
     var createdAt: String
     var updatedAt: String
     var readyAt: String?
+    var passthrough: String?
+    var playbackPolicy: String
+    /// Set once `download.mp4` is stored (asked for with `mp4: true`).
+    var downloadURL: String?
 
     enum CodingKeys: String, CodingKey {
         case id, status, progress, filename, size, duration, rungs, error
@@ -37,6 +41,9 @@ struct AssetResource: Encodable, Sendable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case readyAt = "ready_at"
+        case passthrough
+        case playbackPolicy = "playback_policy"
+        case downloadURL = "download_url"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -55,12 +62,17 @@ struct AssetResource: Encodable, Sendable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(readyAt, forKey: .readyAt)
+        try container.encode(passthrough, forKey: .passthrough)
+        try container.encode(playbackPolicy, forKey: .playbackPolicy)
+        try container.encode(downloadURL, forKey: .downloadURL)
     }
 
-    /// The resource for a stored asset; URLs are built on `base`.
-    static func make(_ asset: Asset, links: Links, base: String) async throws -> AssetResource {
+    /// The resource for a stored asset; URLs are built on `base`. A signed asset's URLs carry
+    /// `token`, or a new playback token of the default lifetime.
+    static func make(_ asset: Asset, links: Links, base: String, token: String? = nil) async throws -> AssetResource {
+        let token = token ?? links.playbackToken(for: asset)?.token
         let thumbnail: String? =
-            if let key = asset.thumbnailKey { try await links.thumbnailURL(assetID: asset.id, key: key, base: base) } else { nil }
+            if let key = asset.thumbnailKey { try await links.thumbnailURL(assetID: asset.id, key: key, base: base, token: token) } else { nil }
         return AssetResource(
             id: Links.id(asset.id),
             status: asset.status.rawValue,
@@ -71,10 +83,13 @@ struct AssetResource: Encodable, Sendable {
             rungs: rungs(of: asset),
             error: asset.errorCode.map { ErrorDetail(recordedCode: $0, message: asset.errorMessage) },
             thumbnailURL: thumbnail,
-            playlistURL: asset.status == .ready ? links.playlistURL(assetID: asset.id, base: base) : nil,
+            playlistURL: asset.status == .ready ? links.playlistURL(assetID: asset.id, base: base, token: token) : nil,
             createdAt: Timestamp.string(asset.createdAt),
             updatedAt: Timestamp.string(asset.updatedAt),
-            readyAt: asset.readyAt.map(Timestamp.string)
+            readyAt: asset.readyAt.map(Timestamp.string),
+            passthrough: asset.passthrough,
+            playbackPolicy: asset.playbackPolicy.rawValue,
+            downloadURL: asset.status == .ready && asset.downloadKey != nil ? links.downloadURL(assetID: asset.id, base: base, token: token) : nil
         )
     }
 

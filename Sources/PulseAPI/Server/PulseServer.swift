@@ -53,7 +53,10 @@ public struct PulseServer: Sendable {
             (self.apiKey, self.apiKeyWasGenerated) = try APIKeyFile.loadOrCreate(dataDirectory: runtime.configuration.dataDirectory)
         }
         self.boundAddress = BoundAddress()
-        self.tokenSigner = AssetTokenSigner(secret: try configuration.tokenSecret ?? runtime.configuration.persistentSecret(named: "asset-token-secret"))
+        // One secret for both kinds of token (each MAC is domain-separated), so deployments that
+        // share PULSE_TOKEN_SECRET across machines share playback tokens too.
+        let tokenSecret = try configuration.tokenSecret ?? runtime.configuration.persistentSecret(named: "asset-token-secret")
+        self.tokenSigner = AssetTokenSigner(secret: tokenSecret)
         self.logger = logger
         self.onListening = onListening
         let isLocal = runtime.localURLSigner != nil
@@ -66,7 +69,8 @@ public struct PulseServer: Sendable {
             queue: queue,
             store: runtime.store,
             bus: runtime.bus,
-            links: Links(configuration: configuration, store: runtime.store, localSigningSecret: localSecret, boundAddress: boundAddress),
+            links: Links(configuration: configuration, store: runtime.store, localSigningSecret: localSecret, boundAddress: boundAddress,
+                playbackTokens: PlaybackTokenSigner(secret: tokenSecret), now: now),
             auth: Authenticator(apiKey: apiKey, tokens: tokenSigner, now: now),
             metrics: metrics,
             localURLSigner: runtime.localURLSigner,
