@@ -71,6 +71,7 @@ struct FailureCodeTests {
             "ERR_URL_EXPIRED", "ERR_NOT_FOUND", "ERR_UPLOAD_NOT_FOUND", "ERR_INVALID_JSON", "ERR_INVALID_REQUEST",
             "ERR_CONFLICT", "ERR_METHOD_NOT_ALLOWED", "ERR_UPGRADE_REQUIRED", "ERR_RANGE_NOT_SATISFIABLE",
             "ERR_UNAVAILABLE", "ERR_TOO_MANY_CONNECTIONS", "ERR_INTERNAL",
+            "ERR_INVALID_PASSTHROUGH", "ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED", "ERR_PLAYBACK_TOKEN_REQUIRED",
         ])
         #expect(Set(FailureCode.all.map(\.rawValue)).count == FailureCode.table.count, "a code is in the table twice")
     }
