@@ -220,6 +220,20 @@ struct PlaybackTests {
         }
     }
 
+    @Test("PULSE_PLAYBACK_TOKEN_TTL_SECONDS: 60 s to 7 days, 1 h by default; out of range is named")
+    func playbackTokenLifetimeSetting() throws {
+        #expect(try PulseConfiguration(environment: [:]).api.playbackTokenLifetime == .seconds(3600))
+        #expect(try PulseConfiguration(environment: ["PULSE_PLAYBACK_TOKEN_TTL_SECONDS": "604800"]).api.playbackTokenLifetime == .seconds(604_800))
+        for bad in ["59", "604801", "1h", "-60"] {
+            do {
+                _ = try PulseConfiguration(environment: ["PULSE_PLAYBACK_TOKEN_TTL_SECONDS": bad])
+                Issue.record("\(bad) was accepted")
+            } catch {
+                #expect(error.problems.first?.hasPrefix("PULSE_PLAYBACK_TOKEN_TTL_SECONDS") == true, "\(bad)")
+            }
+        }
+    }
+
     @Test("the request log redacts the playback token in media paths")
     func loggedPath() {
         #expect(LoggedPath.redacted("/media/abc/t/123.dead/master.m3u8") == "/media/abc/t/REDACTED/master.m3u8")
