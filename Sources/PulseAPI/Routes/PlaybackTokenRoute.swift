@@ -7,9 +7,6 @@ import PulseJobs
 struct PlaybackTokenRoute: Sendable {
     let dependencies: APIDependencies
 
-    /// The lifetimes a minted token may have: 60 s to 7 days.
-    static var lifetimes: ClosedRange<Int> { PlaybackTokenLifetime.range }
-
     struct MintRequest: Decodable {
         var ttlSeconds: Int?
 
@@ -49,8 +46,9 @@ struct PlaybackTokenRoute: Sendable {
         let body = try await JSON.decode(MintRequest.self, from: request)
         var lifetime = d.configuration.playbackTokenLifetime
         if let seconds = body.ttlSeconds {
-            guard Self.lifetimes.contains(seconds) else {
-                throw APIError(.invalidRequest, "ttl_seconds must be a whole number from \(Self.lifetimes.lowerBound) to \(Self.lifetimes.upperBound)")
+            let range = PlaybackTokenLifetime.range
+            guard range.contains(seconds) else {
+                throw APIError(.invalidRequest, "ttl_seconds must be a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
             lifetime = .seconds(seconds)
         }
@@ -67,7 +65,8 @@ struct PlaybackTokenRoute: Sendable {
     }
 }
 
-/// The bounds of a playback token's lifetime, for minting and for `PULSE_PLAYBACK_TOKEN_TTL_SECONDS`.
+/// The lifetimes a playback token may have (60 s to 7 days), for minting and for
+/// `PULSE_PLAYBACK_TOKEN_TTL_SECONDS`.
 enum PlaybackTokenLifetime {
     static let range = 60...(7 * 24 * 3600)
 }
