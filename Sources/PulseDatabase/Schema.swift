@@ -131,6 +131,31 @@ let schemaMigrations: [Migration] = [
         }
         return statements
     },
+    // Issue 12 (tie an asset to its message, keep private videos private, "save video"):
+    // - passthrough: the client's own reference (at most 255 bytes), shown everywhere, filterable.
+    // - playback_policy: 'public' (the id is the capability) or 'signed' (a playback token).
+    // - mp4 / download_key: a download.mp4 was asked for / the key once it is stored.
+    // - idempotency_keys: one row per `Idempotency-Key` of a create (24 h), so a retried create
+    //   returns the same asset; the primary key makes concurrent duplicates create one asset. The
+    //   row goes with its asset.
+    Migration(version: 6, name: "assets.passthrough, playback_policy, mp4, download_key; idempotency_keys") { _ in
+        [
+            "ALTER TABLE assets ADD COLUMN passthrough TEXT",
+            "ALTER TABLE assets ADD COLUMN playback_policy TEXT NOT NULL DEFAULT 'public' CHECK (playback_policy IN ('public', 'signed'))",
+            "ALTER TABLE assets ADD COLUMN mp4 INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE assets ADD COLUMN download_key TEXT",
+            "CREATE INDEX assets_by_passthrough ON assets (passthrough, created_at, id)",
+            """
+            CREATE TABLE idempotency_keys (
+                idempotency_key TEXT PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                asset_id TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)",
+        ]
+    },
     // Signed webhooks (issue 12): the outbox, written in the same transaction as the state change
     // it announces, and one row per delivery attempt. No foreign key to assets: an event outlives
     // a delete of its asset until it is delivered; rows are pruned by age (WebhookOutbox.prune).

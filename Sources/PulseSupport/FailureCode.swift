@@ -122,6 +122,14 @@ extension FailureCode {
     public static let tooManyConnections = FailureCode("ERR_TOO_MANY_CONNECTIONS")
     /// Anything unexpected; the detail is in the server's log. Also what a failure with no code shows as.
     public static let internalError = FailureCode("ERR_INTERNAL")
+    /// `passthrough` is not 1 to 255 bytes of UTF-8 without control characters.
+    public static let invalidPassthrough = FailureCode("ERR_INVALID_PASSTHROUGH")
+    /// An `Idempotency-Key` header that is not 1 to 255 printable ASCII characters.
+    public static let invalidIdempotencyKey = FailureCode("ERR_INVALID_IDEMPOTENCY_KEY")
+    /// An `Idempotency-Key` used before (within 24 h) with another request body.
+    public static let idempotencyKeyReused = FailureCode("ERR_IDEMPOTENCY_KEY_REUSED")
+    /// A signed asset's media requested without a playback token, or with one that is not valid for it.
+    public static let playbackTokenRequired = FailureCode("ERR_PLAYBACK_TOKEN_REQUIRED")
 }
 
 // MARK: - What each code means
@@ -215,6 +223,10 @@ extension FailureCode {
         Meaning(.unavailable, .notApplicable, shown: genericPublicMessage, http: 503),
         Meaning(.tooManyConnections, .notApplicable, shown: genericPublicMessage, http: 429),
         Meaning(.internalError, .notApplicable, shown: genericPublicMessage, http: 500),
+        Meaning(.invalidPassthrough, .notApplicable, shown: genericPublicMessage, http: 400),
+        Meaning(.invalidIdempotencyKey, .notApplicable, shown: genericPublicMessage, http: 400),
+        Meaning(.idempotencyKeyReused, .notApplicable, shown: genericPublicMessage, http: 409),
+        Meaning(.playbackTokenRequired, .notApplicable, shown: genericPublicMessage, http: 403),
     ]
 
     private static let meanings: [FailureCode: Meaning] = Dictionary(uniqueKeysWithValues: table.map { ($0.code, $0) })

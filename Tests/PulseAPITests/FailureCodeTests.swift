@@ -15,6 +15,8 @@ struct FailureCodeTests {
         "ERR_RANGE_NOT_SATISFIABLE",
         // Answered to a WebSocket handshake, which a browser's page cannot read.
         "ERR_TOO_MANY_CONNECTIONS",
+        // Answered to a product's backend (create options, idempotency) or to a player, never to the page.
+        "ERR_INVALID_PASSTHROUGH", "ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED", "ERR_PLAYBACK_TOKEN_REQUIRED",
     ]
 
     /// The keys of the `MESSAGES` object in Sources/PulseAPI/Page/app.js.
@@ -69,6 +71,7 @@ struct FailureCodeTests {
             "ERR_URL_EXPIRED", "ERR_NOT_FOUND", "ERR_UPLOAD_NOT_FOUND", "ERR_INVALID_JSON", "ERR_INVALID_REQUEST",
             "ERR_CONFLICT", "ERR_METHOD_NOT_ALLOWED", "ERR_UPGRADE_REQUIRED", "ERR_RANGE_NOT_SATISFIABLE",
             "ERR_UNAVAILABLE", "ERR_TOO_MANY_CONNECTIONS", "ERR_INTERNAL",
+            "ERR_INVALID_PASSTHROUGH", "ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED", "ERR_PLAYBACK_TOKEN_REQUIRED",
         ])
         #expect(Set(FailureCode.all.map(\.rawValue)).count == FailureCode.table.count, "a code is in the table twice")
     }
@@ -116,6 +119,8 @@ struct FailureCodeTests {
             (.upgradeRequired, "ERR_UPGRADE_REQUIRED", 426), (.rangeNotSatisfiable, "ERR_RANGE_NOT_SATISFIABLE", 416),
             (.unavailable, "ERR_UNAVAILABLE", 503), (.tooManyConnections, "ERR_TOO_MANY_CONNECTIONS", 429),
             (.internalError, "ERR_INTERNAL", 500),
+            (.invalidPassthrough, "ERR_INVALID_PASSTHROUGH", 400), (.invalidIdempotencyKey, "ERR_INVALID_IDEMPOTENCY_KEY", 400),
+            (.idempotencyKeyReused, "ERR_IDEMPOTENCY_KEY_REUSED", 409), (.playbackTokenRequired, "ERR_PLAYBACK_TOKEN_REQUIRED", 403),
         ]
         for (code, raw, status) in expected {
             #expect(code.rawValue == raw)

@@ -14,7 +14,7 @@ struct EventFilterTests {
         // Asset has no public memberwise initialiser: made from its stored JSON form.
         var object: [String: Any] = [
             "id": id.uuidString, "status": status.rawValue, "progress": progress, "hls_parts": [String: Bool](),
-            "attempts": 0, "created_at": 0.0, "updated_at": 0.0,
+            "attempts": 0, "created_at": 0.0, "updated_at": 0.0, "playback_policy": "public", "mp4": false,
         ]
         if let thumbnail { object["thumbnail_key"] = thumbnail }
         return try! JSONDecoder().decode(Asset.self, from: JSONSerialization.data(withJSONObject: object))
@@ -115,7 +115,8 @@ struct LinkTests {
         configuration.publicMediaURL = "https://cdn.example/pulse/"
         let s3 = S3Configuration(credentials: SigV4Credentials(accessKeyID: "a", secretAccessKey: "b"), endpoint: "http://127.0.0.1:1")
         let store = try makeObjectStore(url: "s3://bucket/pulse", s3: s3, logger: Logger(label: "links-test"))
-        let links = Links(configuration: configuration, store: store, localSigningSecret: nil, boundAddress: BoundAddress())
+        let links = Links(configuration: configuration, store: store, localSigningSecret: nil, boundAddress: BoundAddress(),
+            playbackTokens: PlaybackTokenSigner(secret: Array(repeating: 7, count: 32)))
         let id = UUID()
         let idText = id.uuidString.lowercased()
         #expect(links.playlistURL(assetID: id, base: "http://api") == "https://cdn.example/pulse/processed/\(idText)/master.m3u8")

@@ -2,7 +2,8 @@ import PulseJobs
 
 /// One message on `GET /v1/assets/{id}/events`, as JSON text. `type` is `snapshot` (first, with
 /// the whole `asset`), `status`, `thumbnail_ready`, `playable` (with `playlist_url`), `progress`,
-/// `ready` (with the whole `asset`) or `failed` (with `error`). Keys without a value are left out.
+/// `ready` (with the whole `asset`) or `failed` (with `error`). Every message carries the asset's
+/// `passthrough` when it has one. Keys without a value are left out.
 struct EventMessage: Encodable, Sendable {
     var type: String
     var asset: AssetResource?
@@ -15,9 +16,11 @@ struct EventMessage: Encodable, Sendable {
     var error: AssetResource.ErrorDetail?
     /// When the worker published the event (Unix seconds), so a client can tell how fresh it is.
     var emittedAt: Double?
+    /// The asset's `passthrough`, so a backend can tie every event to its own record.
+    var passthrough: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, asset, status, percent, speed, error
+        case type, asset, status, percent, speed, error, passthrough
         case emittedAt = "emitted_at"
         case etaSeconds = "eta_seconds"
         case thumbnailURL = "thumbnail_url"
@@ -30,7 +33,11 @@ struct EventMessage: Encodable, Sendable {
     }
 
     /// The first message of every connection.
-    static func snapshot(_ asset: AssetResource) -> EventMessage { EventMessage(type: "snapshot", asset: asset) }
+    static func snapshot(_ asset: AssetResource) -> EventMessage {
+        var message = EventMessage(type: "snapshot", asset: asset)
+        message.passthrough = asset.passthrough
+        return message
+    }
 }
 
 extension Double {

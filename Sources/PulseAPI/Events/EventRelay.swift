@@ -86,7 +86,7 @@ struct EventRelay: Sendable {
         if asset.status.isTerminal {
             // A late subscriber still ends on the same terminal event as everyone else.
             for event in filter.catchUp(with: asset, now: Date().timeIntervalSince1970) {
-                try await send(try await message(for: event, base: base), outbound)
+                try await send(try await message(for: event, of: asset, base: base), outbound)
             }
             try await outbound.close(.normalClosure, reason: asset.status.rawValue)
             return
@@ -129,7 +129,7 @@ struct EventRelay: Sendable {
                 }
                 for event in pending {
                     let text = try await messages.text(for: event, base: base) {
-                        try JSON.text(try await self.message(for: event, base: base))
+                        try JSON.text(try await self.message(for: event, of: asset, base: base))
                     }
                     try await outbound.write(.text(text))
                 }
@@ -145,19 +145,23 @@ struct EventRelay: Sendable {
         logger.debug("events stream closed", metadata: ["asset.id": "\(assetID)", "ws.close.reason": "\(ending.reason)"])
     }
 
-    /// The client-facing message for an event: object keys become URLs, `ready` carries the asset.
-    private func message(for event: AssetEvent, base: String) async throws -> EventMessage {
+    /// The client-facing message for an event: object keys become URLs (with a playback token for
+    /// a signed asset), `ready` carries the asset; `snapshot` is the asset as the socket opened
+    /// (its passthrough and policy never change).
+    private func message(for event: AssetEvent, of snapshot: Asset, base: String) async throws -> EventMessage {
         var message = EventMessage(type: event.type.rawValue)
         message.emittedAt = event.at
+        message.passthrough = snapshot.passthrough
         switch event.type {
         case .status:
             message.status = event.status?.rawValue
         case .thumbnailReady:
             if let key = event.thumbnailKey {
-                message.thumbnailURL = try await links.thumbnailURL(assetID: event.assetID, key: key, base: base)
+                message.thumbnailURL = try await links.thumbnailURL(
+                    assetID: event.assetID, key: key, base: base, token: links.playbackToken(for: snapshot)?.token)
             }
         case .playable:
-            message.playlistURL = links.playlistURL(assetID: event.assetID, base: base)
+            message.playlistURL = links.playlistURL(assetID: event.assetID, base: base, token: links.playbackToken(for: snapshot)?.token, early: true)
         case .progress:
             message.percent = event.percent.map { min(100, $0).oneDecimal }
             message.etaSeconds = event.etaSeconds.map { max(0, $0).oneDecimal }

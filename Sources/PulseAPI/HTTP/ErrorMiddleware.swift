@@ -15,7 +15,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if apiError.code == .internalError {
                 context.logger.error(
                     "request failed",
-                    metadata: ["http.path": "\(request.uri.path)", "error": "\(String(reflecting: error))"]
+                    metadata: ["http.path": "\(LoggedPath.redacted(request.uri.path))", "error": "\(String(reflecting: error))"]
                 )
             }
             return try apiError.response(from: request, context: context)

@@ -34,8 +34,9 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         context.logger.log(level: level, "request", metadata: [
             "http.method": .string(request.method.rawValue),
-            // `uri.path` is the path alone: no query string, so no token or signature.
-            "http.path": .string(request.uri.path),
+            // `uri.path` is the path alone: no query string, so no token or signature; the
+            // playback token in a media path is redacted.
+            "http.path": .string(LoggedPath.redacted(request.uri.path)),
             "http.status": .stringConvertible(status),
             "http.duration_ms": .string(String(format: "%.1f", milliseconds)),
         ])

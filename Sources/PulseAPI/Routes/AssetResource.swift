@@ -30,6 +30,10 @@ struct AssetResource: Encodable, Sendable {
     var updatedAt: String
     var readyAt: String?
     var playableAt: String?
+    var passthrough: String?
+    var playbackPolicy: String
+    /// Set once `download.mp4` is stored (asked for with `mp4: true`).
+    var downloadURL: String?
 
     enum CodingKeys: String, CodingKey {
         case id, status, progress, filename, size, duration, rungs, error
@@ -39,6 +43,9 @@ struct AssetResource: Encodable, Sendable {
         case updatedAt = "updated_at"
         case readyAt = "ready_at"
         case playableAt = "playable_at"
+        case passthrough
+        case playbackPolicy = "playback_policy"
+        case downloadURL = "download_url"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -58,12 +65,17 @@ struct AssetResource: Encodable, Sendable {
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(readyAt, forKey: .readyAt)
         try container.encode(playableAt, forKey: .playableAt)
+        try container.encode(passthrough, forKey: .passthrough)
+        try container.encode(playbackPolicy, forKey: .playbackPolicy)
+        try container.encode(downloadURL, forKey: .downloadURL)
     }
 
-    /// The resource for a stored asset; URLs are built on `base`.
-    static func make(_ asset: Asset, links: Links, base: String) async throws -> AssetResource {
+    /// The resource for a stored asset; URLs are built on `base`. A signed asset's URLs carry
+    /// `token`, or a new playback token of the default lifetime.
+    static func make(_ asset: Asset, links: Links, base: String, token: String? = nil) async throws -> AssetResource {
+        let token = token ?? links.playbackToken(for: asset)?.token
         let thumbnail: String? =
-            if let key = asset.thumbnailKey { try await links.thumbnailURL(assetID: asset.id, key: key, base: base) } else { nil }
+            if let key = asset.thumbnailKey { try await links.thumbnailURL(assetID: asset.id, key: key, base: base, token: token) } else { nil }
         return AssetResource(
             id: Links.id(asset.id),
             status: asset.status.rawValue,
@@ -76,11 +88,14 @@ struct AssetResource: Encodable, Sendable {
             thumbnailURL: thumbnail,
             // Set as soon as it plays: the first rendition before `ready`, the full ladder after.
             playlistURL: asset.status == .ready || (asset.playableAt != nil && asset.status == .processing)
-                ? links.playlistURL(assetID: asset.id, base: base) : nil,
+                ? links.playlistURL(assetID: asset.id, base: base, token: token, early: asset.status != .ready) : nil,
             createdAt: Timestamp.string(asset.createdAt),
             updatedAt: Timestamp.string(asset.updatedAt),
             readyAt: asset.readyAt.map(Timestamp.string),
-            playableAt: asset.playableAt.map(Timestamp.string)
+            playableAt: asset.playableAt.map(Timestamp.string),
+            passthrough: asset.passthrough,
+            playbackPolicy: asset.playbackPolicy.rawValue,
+            downloadURL: asset.status == .ready && asset.downloadKey != nil ? links.downloadURL(assetID: asset.id, base: base, token: token) : nil
         )
     }
 

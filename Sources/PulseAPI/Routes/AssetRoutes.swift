@@ -14,6 +14,9 @@ struct AssetRoutes: Sendable {
         assets.get(":id") { request, context in try await self.show(request, id: context.parameters.get("id")) }
         assets.delete(":id") { request, context in try await self.delete(request, id: context.parameters.get("id")) }
         assets.post(":id/complete") { request, context in try await self.complete(request, id: context.parameters.get("id")) }
+        assets.post(":id/playback-tokens") { request, context in
+            try await PlaybackTokenRoute(dependencies: self.dependencies).mint(request, id: context.parameters.get("id"))
+        }
         // Reached only when the request was not a WebSocket upgrade (or the upgrade was refused):
         // answers with the reason, in JSON.
         assets.get(":id/events") { request, context -> Response in
@@ -26,14 +29,18 @@ struct AssetRoutes: Sendable {
 
     // MARK: - POST /v1/assets
 
-    struct CreateRequest: Decodable {
+    struct CreateRequest: Codable {
         var filename: String
         var size: Int64?
         var contentType: String?
+        var passthrough: String?
+        var playbackPolicy: String?
+        var mp4: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case filename, size
+            case filename, size, passthrough, mp4
             case contentType = "content_type"
+            case playbackPolicy = "playback_policy"
         }
     }
 
@@ -55,10 +62,27 @@ struct AssetRoutes: Sendable {
         var upload: UploadInstructions
         var token: String
         var tokenExpiresAt: String
+        var passthrough: String?
+        var playbackPolicy: String
+        var mp4: Bool
 
         enum CodingKeys: String, CodingKey {
-            case id, status, upload, token
+            case id, status, upload, token, passthrough, mp4
             case tokenExpiresAt = "token_expires_at"
+            case playbackPolicy = "playback_policy"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            // Spelled out so that a nil passthrough is sent as null rather than left out.
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(status, forKey: .status)
+            try container.encode(upload, forKey: .upload)
+            try container.encode(token, forKey: .token)
+            try container.encode(tokenExpiresAt, forKey: .tokenExpiresAt)
+            try container.encode(passthrough, forKey: .passthrough)
+            try container.encode(playbackPolicy, forKey: .playbackPolicy)
+            try container.encode(mp4, forKey: .mp4)
         }
     }
 
@@ -79,10 +103,41 @@ struct AssetRoutes: Sendable {
         guard Self.isValidContentType(contentType) else {
             throw APIError(.invalidRequest, "content_type must look like type/subtype")
         }
+        let passthrough = try CreateOptions.passthrough(body.passthrough)
+        let policy = try CreateOptions.playbackPolicy(body.playbackPolicy)
+        let idempotencyKey = try CreateOptions.idempotencyKey(request)
 
-        let asset = try await d.lifecycle.create(filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size)
-        guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
+        let new = AssetLifecycle.newUpload(
+            filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size,
+            passthrough: passthrough, playbackPolicy: policy, mp4: body.mp4 ?? false)
+        let asset: Asset
+        if let idempotencyKey {
+            let effective = CreateRequest(
+                filename: body.filename, size: body.size, contentType: contentType, passthrough: passthrough,
+                playbackPolicy: policy.rawValue, mp4: body.mp4 ?? false)
+            let outcome = try await IdempotencyKeys(database: d.database, clock: d.assets.clock)
+                .create(new, key: idempotencyKey, fingerprint: try CreateOptions.fingerprint(effective))
+            switch outcome {
+            case .created(let created): asset = created
+            // The first response again, rendered now (fresh upload URL and token).
+            case .replayed(let existing?):
+                var response = try await createdResponse(existing, contentType: contentType, request: request)
+                response.headers[CreateOptions.replayedHeader] = "true"
+                return response
+            case .replayed(nil): throw APIError(.notFound, "the asset this Idempotency-Key created has been deleted")
+            case .reused: throw APIError(.idempotencyKeyReused, "this Idempotency-Key was used with another request in the last 24 hours")
+            }
+        } else {
+            asset = try await d.assets.create(new)
+        }
         d.metrics.assetsCreated.increment()
+        return try await createdResponse(asset, contentType: contentType, request: request)
+    }
+
+    /// `201 Created` with the upload instructions and the asset's token, for a new asset or a replay.
+    private func createdResponse(_ asset: Asset, contentType: String, request: Request) async throws -> Response {
+        let d = dependencies
+        guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
 
         let now = d.now()
         let base = d.links.base(for: request)
@@ -98,7 +153,10 @@ struct AssetRoutes: Sendable {
                     expiresAt: Timestamp.string(upload.expires.timeIntervalSince1970)
                 ),
                 token: d.auth.tokens.token(for: asset.id, expires: tokenExpiry),
-                tokenExpiresAt: Timestamp.string(Double(tokenExpiry))
+                tokenExpiresAt: Timestamp.string(Double(tokenExpiry)),
+                passthrough: asset.passthrough,
+                playbackPolicy: asset.playbackPolicy.rawValue,
+                mp4: asset.mp4
             ),
             status: .created
         )
@@ -182,7 +240,16 @@ struct AssetRoutes: Sendable {
             guard let parsed = AssetCursor(token: text) else { throw APIError(.invalidRequest, "cursor is not one this API gave") }
             cursor = parsed
         }
-        let page = try await d.assets.list(limit: limit, after: cursor)
+        // Filters: one's own reference (`passthrough`, compared as given) and the status.
+        let passthrough = try query.get("passthrough").map { try CreateOptions.passthrough(String($0)) } ?? nil
+        var status: AssetStatus?
+        if let text = query.get("status") {
+            guard let value = AssetStatus(rawValue: String(text)) else {
+                throw APIError(.invalidRequest, "status must be one of \(AssetStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = value
+        }
+        let page = try await d.assets.list(limit: limit, after: cursor, passthrough: passthrough, status: status)
         let base = d.links.base(for: request)
         var resources: [AssetResource] = []
         for asset in page.assets { resources.append(try await AssetResource.make(asset, links: d.links, base: base)) }

@@ -5,8 +5,12 @@ import PulseJobs
 /// `GET /media/{id}/...`: an asset's playback files (`processed/{id}/...`) — the master playlist,
 /// rung playlists, segments and the thumbnail — with MIME types, byte ranges and CORS.
 ///
-/// Public by design, like a CDN URL: the asset id (a random UUID) is the capability. With S3 and a
-/// `PULSE_PUBLIC_MEDIA_URL` clients are sent there instead; without one, this proxies S3.
+/// A `public` asset's files are public by design, like a CDN URL: the asset id (a random UUID) is
+/// the capability. With S3 and a `PULSE_PUBLIC_MEDIA_URL` clients are sent there instead; without
+/// one, this proxies S3. A `signed` asset's files are served only under `/media/{id}/t/{token}/...`
+/// with a valid playback token for that asset (``PlaybackTokenSigner``): 403
+/// `ERR_PLAYBACK_TOKEN_REQUIRED` without one (or with one not valid for it), 401 `ERR_TOKEN_EXPIRED`
+/// once it has expired. The token is in the path, so the relative URIs of the playlists keep it.
 ///
 /// Only what the API hands out is served, and only while the asset exists: nothing for an asset
 /// that does not exist or is being deleted (whatever objects are still in the store), the
@@ -31,22 +35,39 @@ struct MediaRoutes: Sendable {
             }
             return decoded
         }
-        guard !rest.isEmpty else { throw APIError(.notFound, "no such object") }
-        let key = StorageKeys.processedPrefix(id) + rest.joined(separator: "/")
+        let (token, path) = try playbackToken(in: rest, for: id)
+        guard !path.isEmpty else { throw APIError(.notFound, "no such object") }
+        let key = StorageKeys.processedPrefix(id) + path.joined(separator: "/")
         // `get` does not show an asset being deleted.
         guard let asset = try await dependencies.assets.get(id) else { throw APIError(.notFound, "no such object") }
         let playing = asset.status == .processing && asset.playableAt != nil
         guard asset.status == .ready || playing || (asset.thumbnailKey != nil && key == asset.thumbnailKey) else {
             throw APIError(.notFound, "no such object")
         }
-        // Segments and thumbnails never change. A playlist grows while the first rendition is
-        // published (a player reloads it and must see the new segments) and may be rewritten if
-        // an asset is processed again.
-        let cache = !key.hasSuffix(".m3u8") ? "public, max-age=86400" : playing ? "no-cache" : "public, max-age=10"
+        if asset.playbackPolicy == .signed, token == nil {
+            throw APIError(.playbackTokenRequired, "this video plays only with a playback token")
+        }
+        // Segments and thumbnails never change; playlists may be rewritten if an asset is
+        // processed again, and the first rendition's when it is complete. A signed asset's files
+        // are for the token's holder: no shared cache keeps them.
+        let scope = asset.playbackPolicy == .signed ? "private" : "public"
+        let cache = !key.hasSuffix(".m3u8") ? "\(scope), max-age=86400" : playing ? "no-cache" : "\(scope), max-age=10"
         // A planned segment of the first rendition, listed before it is stored: wait for it.
         if playing, key.hasSuffix(".ts"), try await dependencies.store.head(key: key) == nil {
             try await segmentWaits.waitForObject(key, assetID: id, store: dependencies.store, assets: dependencies.assets)
         }
         return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+    }
+
+    /// Splits `t/{token}/...` off the path and checks the token for `id` (before the database is
+    /// asked anything). Returns the verified token, if any, and the rest of the path.
+    private func playbackToken(in path: [String], for id: UUID) throws -> (String?, ArraySlice<String>) {
+        guard path.count >= 2, path[0] == PlaybackTokenSigner.pathMarker else { return (nil, path[...]) }
+        let token = path[1]
+        switch dependencies.links.playbackTokens.verify(token, assetID: id, now: dependencies.now()) {
+        case .valid: return (token, path.dropFirst(2))
+        case .expired: throw APIError(.tokenExpired, "the playback token has expired")
+        case .invalid: throw APIError(.playbackTokenRequired, "the playback token is not valid for this video")
+        }
     }
 }

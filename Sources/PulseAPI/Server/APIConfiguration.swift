@@ -23,6 +23,10 @@ public struct APIConfiguration: Sendable {
     /// Lifetime of an upload URL (`PULSE_UPLOAD_URL_TTL_SECONDS`), default 1 h (the upload must
     /// start within it).
     public var uploadURLLifetime: Duration = .seconds(3600)
+    /// Lifetime of the playback tokens in the URLs of signed assets that responses and events carry
+    /// (`PULSE_PLAYBACK_TOKEN_TTL_SECONDS`, 60 s to 7 days), default 1 h; a backend mints URLs
+    /// of other lifetimes with `POST /v1/assets/{id}/playback-tokens`.
+    public var playbackTokenLifetime: Duration = .seconds(3600)
     /// Lifetime of presigned media GET URLs (thumbnails on S3 without a public media URL).
     public var mediaURLLifetime: Duration = .seconds(6 * 3600)
     /// How often an asset with open events WebSockets is re-read from the database (once per asset,

@@ -215,6 +215,11 @@ public struct PulseConfiguration: Sendable {
         if let value = read.number(Int.self, flag: nil, variable: "PULSE_UPLOAD_URL_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
             api.uploadURLLifetime = .seconds(value)
         }
+        if let value = read.number(
+            Int.self, flag: nil, variable: "PULSE_PLAYBACK_TOKEN_TTL_SECONDS", "a whole number of seconds from 60 to 604800",
+            { PlaybackTokenLifetime.range.contains($0) }) {
+            api.playbackTokenLifetime = .seconds(value)
+        }
         // Connections: how long one may idle or take to send a request head, and how many events
         // WebSockets may be open (per asset token, and in all).
         if let value = read.number(Int.self, flag: nil, variable: "PULSE_IDLE_TIMEOUT_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {

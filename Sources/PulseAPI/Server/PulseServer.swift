@@ -53,11 +53,9 @@ public struct PulseServer: Sendable {
             (self.apiKey, self.apiKeyWasGenerated) = try APIKeyFile.loadOrCreate(dataDirectory: runtime.configuration.dataDirectory)
         }
         self.boundAddress = BoundAddress()
-        self.tokenSigner = AssetTokenSigner(secret: try configuration.tokenSecret ?? runtime.configuration.persistentSecret(named: "asset-token-secret"))
+        self.tokenSigner = AssetTokenSigner(secret: try Links.tokenSecret(configuration, runtime: runtime))
         self.logger = logger
         self.onListening = onListening
-        let isLocal = runtime.localURLSigner != nil
-        let localSecret = isLocal ? try runtime.configuration.persistentSecret(named: "storage-url-secret") : nil
         let queue = JobQueue(database: runtime.database)
         self.dependencies = APIDependencies(
             configuration: configuration,
@@ -66,7 +64,7 @@ public struct PulseServer: Sendable {
             queue: queue,
             store: runtime.store,
             bus: runtime.bus,
-            links: Links(configuration: configuration, store: runtime.store, localSigningSecret: localSecret, boundAddress: boundAddress),
+            links: try Links.make(configuration, runtime: runtime, boundAddress: boundAddress, now: now),
             auth: Authenticator(apiKey: apiKey, tokens: tokenSigner, now: now),
             metrics: metrics,
             localURLSigner: runtime.localURLSigner,

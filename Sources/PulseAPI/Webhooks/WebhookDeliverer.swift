@@ -177,9 +177,8 @@ extension WebhookDeliverer {
     static func make(
         _ configuration: PulseConfiguration, runtime: PulseRuntime, boundAddress: BoundAddress?, prunes: Bool, logger: Logger
     ) throws -> WebhookDeliverer {
-        let localSecret = runtime.localURLSigner != nil ? try runtime.configuration.persistentSecret(named: "storage-url-secret") : nil
         let address = boundAddress ?? BoundAddress()
-        let links = Links(configuration: configuration.api, store: runtime.store, localSigningSecret: localSecret, boundAddress: address)
+        let links = try Links.make(configuration.api, runtime: runtime, boundAddress: address)
         let publicURL = configuration.api.publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         let fallback = runtime.configuration.publicURL
         return WebhookDeliverer(

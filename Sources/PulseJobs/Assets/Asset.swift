@@ -12,6 +12,12 @@ public enum AssetStatus: String, Codable, Sendable, CaseIterable {
     public var isTerminal: Bool { self == .ready || self == .failed }
 }
 
+/// Who may play an asset: anyone with its URLs (`public`), or only with a playback token (`signed`).
+public enum PlaybackPolicy: String, Codable, Sendable, CaseIterable {
+    case `public`
+    case signed
+}
+
 /// An uploaded video and everything known about its processing, as stored in `assets`.
 ///
 /// JSON columns (`probe`, `plan`) are carried as opaque text: their shapes belong to PulseMedia.
@@ -48,6 +54,12 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
     /// When a delete began (epoch seconds); such a row is on its way out: `AssetRepository.get`
     /// and `list` no longer show it and it takes no more writes.
     public var deletingAt: Double?
+    /// The client's own reference (e.g. its chat message id), at most 255 bytes; shown as given.
+    public var passthrough: String?
+    public var playbackPolicy: PlaybackPolicy
+    /// Whether a `download.mp4` was asked for; `downloadKey` is its object key once stored.
+    public var mp4: Bool
+    public var downloadKey: String?
 
     enum CodingKeys: String, CodingKey {
         case id, status, progress, filename, duration, attempts
@@ -66,6 +78,9 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
         case readyAt = "ready_at"
         case playableAt = "playable_at"
         case deletingAt = "deleting_at"
+        case passthrough, mp4
+        case playbackPolicy = "playback_policy"
+        case downloadKey = "download_key"
     }
 }
 
@@ -76,6 +91,9 @@ public struct NewAsset: Sendable, Hashable {
     public var filename: String?
     public var sourceKey: String?
     public var sourceSize: Int64?
+    public var passthrough: String?
+    public var playbackPolicy: PlaybackPolicy
+    public var mp4: Bool
 
     /// A new asset; by default it waits for its upload.
     public init(
@@ -83,13 +101,19 @@ public struct NewAsset: Sendable, Hashable {
         status: AssetStatus = .awaitingUpload,
         filename: String? = nil,
         sourceKey: String? = nil,
-        sourceSize: Int64? = nil
+        sourceSize: Int64? = nil,
+        passthrough: String? = nil,
+        playbackPolicy: PlaybackPolicy = .public,
+        mp4: Bool = false
     ) {
         self.id = id
         self.status = status
         self.filename = filename
         self.sourceKey = sourceKey
         self.sourceSize = sourceSize
+        self.passthrough = passthrough
+        self.playbackPolicy = playbackPolicy
+        self.mp4 = mp4
     }
 }
 

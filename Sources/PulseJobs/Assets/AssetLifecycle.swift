@@ -43,9 +43,18 @@ public struct AssetLifecycle: Sendable {
     /// A new asset waiting for its upload at `StorageKeys.upload(id, filename:)`; `filename` must
     /// be a safe key segment. `declaredSize` is the client's word, checked when the upload arrives.
     public func create(filename: String, originalName: String? = nil, declaredSize: Int64? = nil) async throws -> Asset {
+        try await assets.create(Self.newUpload(filename: filename, originalName: originalName, declaredSize: declaredSize))
+    }
+
+    /// The row `create` inserts, with the create options (`IdempotencyKeys.create` inserts it under a key).
+    public static func newUpload(
+        filename: String, originalName: String? = nil, declaredSize: Int64? = nil,
+        passthrough: String? = nil, playbackPolicy: PlaybackPolicy = .public, mp4: Bool = false
+    ) -> NewAsset {
         let id = UUID()
-        return try await assets.create(NewAsset(
-            id: id, filename: originalName ?? filename, sourceKey: StorageKeys.upload(id, filename: filename), sourceSize: declaredSize))
+        return NewAsset(
+            id: id, filename: originalName ?? filename, sourceKey: StorageKeys.upload(id, filename: filename), sourceSize: declaredSize,
+            passthrough: passthrough, playbackPolicy: playbackPolicy, mp4: mp4)
     }
 
     /// The upload is in storage as `object`: the asset moves from `awaiting_upload` to `queued`

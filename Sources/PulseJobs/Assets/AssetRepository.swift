@@ -19,7 +19,7 @@ public struct AssetRepository: Sendable {
     static let columns = """
         id, status, progress, error_code, error_message, filename, source_key, source_size, probe_json, \
         plan_json, thumbnail_key, hls_parts_json, chunk_count, duration, attempts, created_at, updated_at, \
-        ready_at, source_identity, deleting_at, playable_at
+        ready_at, source_identity, deleting_at, playable_at, passthrough, playback_policy, mp4, download_key
         """
 
     // MARK: - Life cycle
@@ -27,16 +27,21 @@ public struct AssetRepository: Sendable {
     /// Inserts a new asset and returns it as stored.
     @discardableResult
     public func create(_ new: NewAsset) async throws -> Asset {
-        let now = self.clock.now()
-        let rows = try await self.database.query(
+        try await Self.insert(new, now: self.clock.now(), on: self.database)
+    }
+
+    /// The insert of `create`, on any executor (a transaction of `IdempotencyKeys` too).
+    static func insert(_ new: NewAsset, now: Double, on executor: any DatabaseExecutor) async throws -> Asset {
+        let rows = try await executor.query(
             """
-            INSERT INTO assets (id, status, filename, source_key, source_size, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $6)
+            INSERT INTO assets (id, status, filename, source_key, source_size, created_at, updated_at, passthrough, playback_policy, mp4)
+            VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)
             RETURNING \(Self.columns)
             """,
             [
                 .text(new.id.databaseText), .text(new.status.rawValue), DatabaseValue(new.filename),
                 DatabaseValue(new.sourceKey), DatabaseValue(new.sourceSize), .double(now),
+                DatabaseValue(new.passthrough), .text(new.playbackPolicy.rawValue), .int(new.mp4 ? 1 : 0),
             ]
         )
         guard let row = rows.first else {
@@ -74,25 +79,33 @@ public struct AssetRepository: Sendable {
 
     /// Up to `limit` assets, newest first, starting after `cursor` (keyset paging: stable while
     /// assets are added, and as cheap on page 1000 as on page 1).
-    public func list(limit: Int = 50, after cursor: AssetCursor? = nil) async throws -> AssetPage {
+    /// Only assets with this `passthrough` and/or `status` when given.
+    public func list(
+        limit: Int = 50, after cursor: AssetCursor? = nil, passthrough: String? = nil, status: AssetStatus? = nil
+    ) async throws -> AssetPage {
         let limit = max(1, min(limit, 1000))
         // One row more than asked tells whether another page exists.
-        let rows: [DatabaseRow]
+        var binds: [DatabaseValue] = [.int(Int64(limit + 1))]
+        var conditions = ["deleting_at IS NULL"]
         if let cursor {
-            rows = try await self.database.query(
-                """
-                SELECT \(Self.columns) FROM assets
-                WHERE (created_at < $1 OR (created_at = $1 AND id < $2)) AND deleting_at IS NULL
-                ORDER BY created_at DESC, id DESC LIMIT $3
-                """,
-                [.double(cursor.createdAt), .text(cursor.id.databaseText), .int(Int64(limit + 1))]
-            )
-        } else {
-            rows = try await self.database.query(
-                "SELECT \(Self.columns) FROM assets WHERE deleting_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $1",
-                [.int(Int64(limit + 1))]
-            )
+            binds += [.double(cursor.createdAt), .text(cursor.id.databaseText)]
+            conditions.append("(created_at < $2 OR (created_at = $2 AND id < $3))")
         }
+        if let passthrough {
+            binds.append(.text(passthrough))
+            conditions.append("passthrough = $\(binds.count)")
+        }
+        if let status {
+            binds.append(.text(status.rawValue))
+            conditions.append("status = $\(binds.count)")
+        }
+        let rows = try await self.database.query(
+            """
+            SELECT \(Self.columns) FROM assets WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY created_at DESC, id DESC LIMIT $1
+            """,
+            binds
+        )
         let assets = try rows.prefix(limit).map(Self.asset)
         let next = rows.count > limit ? assets.last.map(AssetCursor.init(after:)) : nil
         return AssetPage(assets: assets, next: next)
@@ -271,6 +284,12 @@ public struct AssetRepository: Sendable {
             [.text(code), .text(message)],
             announcing: .failed
         ) { $0.status != .failed }
+    }
+
+    /// Records the key of the asset's stored `download.mp4`.
+    @discardableResult
+    public func setDownloadKey(_ id: UUID, key: String) async throws -> Bool {
+        try await self.update(id, set: "download_key = $3", [.text(key)])
     }
 
     /// Marks the asset ready at 100 % and stamps `ready_at`; clears any earlier error. An
@@ -483,7 +502,11 @@ public struct AssetRepository: Sendable {
             updatedAt: try row.double("updated_at"),
             readyAt: try row.optionalDouble("ready_at"),
             playableAt: try row.optionalDouble("playable_at"),
-            deletingAt: try row.optionalDouble("deleting_at")
+            deletingAt: try row.optionalDouble("deleting_at"),
+            passthrough: try row.optionalText("passthrough"),
+            playbackPolicy: try enumValue(PlaybackPolicy.self, row, "playback_policy"),
+            mp4: try row.int("mp4") != 0,
+            downloadKey: try row.optionalText("download_key")
         )
     }
 

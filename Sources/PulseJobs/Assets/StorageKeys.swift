@@ -11,6 +11,8 @@ public enum StorageKeys {
     public static func processedPrefix(_ id: UUID) -> String { "processed/\(text(id))/" }
     public static func thumbnail(_ id: UUID) -> String { processedPrefix(id) + "thumbnail.jpg" }
     public static func master(_ id: UUID) -> String { processedPrefix(id) + "master.m3u8" }
+    /// The top rung and the audio in one MP4, when asked for at create (`mp4: true`).
+    public static func download(_ id: UUID) -> String { processedPrefix(id) + "download.mp4" }
 
     /// Ids in keys and URLs are lowercase.
     public static func text(_ id: UUID) -> String { id.uuidString.lowercased() }

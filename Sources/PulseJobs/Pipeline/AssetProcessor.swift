@@ -225,6 +225,13 @@ struct AssetProcessor: Sendable {
             }
             let output = ObjectStoreOutput(store: store, prefix: StorageKeys.processedPrefix(asset.id))
             _ = try await storeFenced(asset.id) { try await pipeline.finish(results, of: plan, to: output) }
+            // Issue 12: `download.mp4` (asked for with `mp4: true`), before `ready` announces it.
+            if asset.mp4, asset.downloadKey == nil {
+                let builder = DownloadBuilder(store: store, pipeline: pipeline, logger: logger)
+                let (staging, duration) = (try workPath(asset.id, "download"), asset.duration ?? 0)
+                let key = try await storeFenced(asset.id) { try await builder.build(assetID: asset.id, plan: plan, results: results, duration: duration, staging: staging) }
+                _ = try await assets.setDownloadKey(asset.id, key: key)
+            }
             _ = try await assets.markHLSParts(asset.id, rungs: plan.rungs.map(\.name))
             // Every asset announces `playable` once, before `ready`: here if the first rendition
             // did not (a plan without one, or a crash between its master and the announcement).

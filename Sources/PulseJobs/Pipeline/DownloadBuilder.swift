@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import PulseMedia
+import PulseStorage
+
+/// Makes `processed/{id}/download.mp4` for an asset created with `mp4: true`, at finalize: the top
+/// rung's and the audio's stored segments (already encoded) are fetched from the store into the
+/// worker's scratch folder, each rendition joined into one MPEG-TS file (segments of one encoder
+/// are contiguous packet streams), and remuxed (`MediaPipeline.remuxDownload`: `-c copy`). The
+/// same for local and S3 storage; scratch holds one copy of the two renditions at most.
+struct DownloadBuilder: Sendable {
+    let store: any ObjectStore
+    let pipeline: MediaPipeline
+    let logger: Logger
+
+    /// Builds and stores the MP4; returns its key. `staging` is a fresh scratch folder (removed here).
+    func build(assetID: UUID, plan: PipelinePlan, results: [UnitResult], duration: Double, staging: String) async throws -> String {
+        guard let top = plan.rungs.first else { throw MediaError(.outputMissing, "the plan has no rungs") }
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        let prefix = StorageKeys.processedPrefix(assetID)
+        func segments(_ rendition: String) -> [SegmentRecord] {
+            results.flatMap { $0.renditions[rendition] ?? [] }.sorted { $0.sequence < $1.sequence }
+        }
+        let video = "\(staging)/video.ts"
+        try await join(segments(top.name), rendition: top.name, prefix: prefix, into: video)
+        let audioSegments = segments(audioRenditionName)
+        var audio: String?
+        if !audioSegments.isEmpty {
+            audio = "\(staging)/audio.ts"
+            try await join(audioSegments, rendition: audioRenditionName, prefix: prefix, into: audio!)
+        }
+        let output = "\(staging)/download.mp4"
+        try await pipeline.remuxDownload(video: video, audio: audio, duration: duration, to: output)
+        let key = StorageKeys.download(assetID)
+        try await store.put(fileAt: output, key: key, contentType: "video/mp4", mode: .move)
+        return key
+    }
+
+    /// Appends the segments' bytes, in order, to one file, streaming each from the store.
+    private func join(_ segments: [SegmentRecord], rendition: String, prefix: String, into path: String) async throws {
+        guard !segments.isEmpty else { throw MediaError(.outputMissing, "rendition \(rendition) has no segments") }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+            throw MediaError(.outputMissing, "could not create a scratch file for \(rendition)")
+        }
+        defer { try? file.close() }
+        for segment in segments {
+            for try await buffer in try await store.get(key: prefix + "\(rendition)/\(segment.fileName)") {
+                try file.write(contentsOf: Data(buffer.readableBytesView))
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+"""Signed playback in a real browser: headless Chromium plays a signed asset through the
+`playlist_url` the API returns (the token in the path carries over to every relative URI of the
+playlists), and the same path without the token is refused (403 to a fetch, an error on <video>)."""
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import API_KEY, clip
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+
+@pytest.fixture
+def browser():
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--autoplay-policy=no-user-gesture-required", "--no-sandbox",
+                     "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def call(method, url, body=None, bearer=API_KEY, data=None, headers=None):
+    headers = dict(headers or {})
+    if bearer:
+        headers["Authorization"] = "Bearer " + bearer
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def wait_for(what, condition, timeout=60.0, every=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ready_signed_asset(server):
+    status, created = call("POST", server + "/v1/assets",
+                           {"filename": "private.mp4", "content_type": "video/mp4", "playback_policy": "signed",
+                            "passthrough": "chat-message-1"})
+    assert status == 201, created
+    upload = created["upload"]
+    with open(clip("sd_480p.mp4"), "rb") as file:
+        status, _ = call(upload["method"], upload["url"], data=file.read(), bearer=None, headers=upload["headers"])
+    assert status == 200
+    status, _ = call("POST", f"{server}/v1/assets/{created['id']}/complete", bearer=created["token"])
+    assert status == 202
+
+    def ready():
+        _, asset = call("GET", f"{server}/v1/assets/{created['id']}")
+        assert asset["status"] != "failed", asset
+        return asset if asset["status"] == "ready" else None
+
+    return wait_for("the asset to be ready", ready, timeout=120, every=0.5)
+
+
+PLAY = """
+const [url, done] = [arguments[0], arguments[arguments.length - 1]];
+const video = document.createElement('video');
+video.id = 'v-' + Math.random().toString(36).slice(2);
+video.muted = true;
+video.autoplay = true;
+video.addEventListener('error', () => {});
+document.body.appendChild(video);
+video.src = url;
+video.play().catch(() => {});
+done(video.id);
+"""
+
+STATE = """
+const video = document.getElementById(arguments[0]);
+return {readyState: video.readyState, currentTime: video.currentTime,
+        error: video.error ? video.error.code : null};
+"""
+
+FETCH = """
+const done = arguments[arguments.length - 1];
+fetch(arguments[0]).then(r => r.json().then(body => done({status: r.status, body})))
+                   .catch(e => done({status: -1, body: String(e)}));
+"""
+
+
+def test_signed_asset_plays_with_its_token_and_not_without(server, browser):
+    asset = ready_signed_asset(server)
+    playlist = asset["playlist_url"]
+    match = re.fullmatch(r"(.*/media/[0-9a-f-]+)/t/([0-9]+\.[0-9a-f]{64})/master\.m3u8", playlist)
+    assert match, playlist
+    plain = match.group(1) + "/master.m3u8"
+
+    browser.get(server + "/healthz")
+    # With the token: the player resolves the rung and audio playlists and the segments itself.
+    video = browser.execute_async_script(PLAY, playlist)
+    wait_for("readyState 4", lambda: browser.execute_script(STATE, video)["readyState"] == 4, timeout=30)
+    start = browser.execute_script(STATE, video)["currentTime"]
+    wait_for("currentTime to advance",
+             lambda: browser.execute_script(STATE, video)["currentTime"] > start + 0.5, timeout=20)
+    assert browser.execute_script(STATE, video)["error"] is None
+
+    # Without it: the same path is 403 to a fetch, and the <video> fails.
+    answer = browser.execute_async_script(FETCH, plain)
+    assert answer["status"] == 403, answer
+    assert answer["body"]["error"]["code"] == "ERR_PLAYBACK_TOKEN_REQUIRED"
+    refused = browser.execute_async_script(PLAY, plain)
+    failed = wait_for("the unsigned <video> to fail", lambda: browser.execute_script(STATE, refused)["error"], timeout=20)
+    assert failed in (2, 4)  # MEDIA_ERR_NETWORK or MEDIA_ERR_SRC_NOT_SUPPORTED
+    assert browser.execute_script(STATE, refused)["readyState"] == 0
+
+    # A variant playlist with another asset's path is refused too: the token is for this asset only.
+    status, minted = call("POST", f"{server}/v1/assets/{asset['id']}/playback-tokens", {"ttl_seconds": 120})
+    assert status == 201 and minted["playlist_url"].endswith(f"/t/{minted['token']}/master.m3u8")
+    status, other = call("POST", server + "/v1/assets", {"filename": "other.mp4", "playback_policy": "signed"})
+    assert status == 201
+    foreign = f"{server}/media/{other['id']}/t/{minted['token']}/master.m3u8"
+    assert browser.execute_async_script(FETCH, foreign)["status"] == 403
