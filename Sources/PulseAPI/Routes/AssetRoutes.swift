@@ -14,6 +14,7 @@ struct AssetRoutes: Sendable {
         assets.get(":id") { request, context in try await self.show(request, id: context.parameters.get("id")) }
         assets.delete(":id") { request, context in try await self.delete(request, id: context.parameters.get("id")) }
         assets.post(":id/complete") { request, context in try await self.complete(request, id: context.parameters.get("id")) }
+        MultipartRoutes(dependencies: dependencies).register(on: assets)
         // Reached only when the request was not a WebSocket upgrade (or the upgrade was refused):
         // answers with the reason, in JSON.
         assets.get(":id/events") { request, context -> Response in
@@ -30,10 +31,13 @@ struct AssetRoutes: Sendable {
         var filename: String
         var size: Int64?
         var contentType: String?
+        /// `put` (the default: one PUT to `upload.url`) or `multipart` (MultipartRoutes).
+        var uploadType: String?
 
         enum CodingKeys: String, CodingKey {
             case filename, size
             case contentType = "content_type"
+            case uploadType = "upload_type"
         }
     }
 
@@ -49,10 +53,23 @@ struct AssetRoutes: Sendable {
         }
     }
 
+    /// How the file is to be sent: one PUT, or in parts.
+    enum Upload: Encodable {
+        case put(UploadInstructions)
+        case multipart(MultipartRoutes.Instructions)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .put(let instructions): try instructions.encode(to: encoder)
+            case .multipart(let instructions): try instructions.encode(to: encoder)
+            }
+        }
+    }
+
     struct CreateResponse: Encodable {
         var id: String
         var status: String
-        var upload: UploadInstructions
+        var upload: Upload
         var token: String
         var tokenExpiresAt: String
 
@@ -80,23 +97,32 @@ struct AssetRoutes: Sendable {
             throw APIError(.invalidRequest, "content_type must look like type/subtype")
         }
 
-        let asset = try await d.lifecycle.create(filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size)
-        guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
+        let asset: Asset
+        let upload: Upload
+        let now = d.now()
+        switch body.uploadType ?? "put" {
+        case "put":
+            asset = try await d.lifecycle.create(filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size)
+            guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
+            let url = try await d.links.uploadURL(key: key, base: d.links.base(for: request), now: now)
+            upload = .put(UploadInstructions(
+                url: url.url, headers: ["Content-Type": contentType], expiresAt: Timestamp.string(url.expires.timeIntervalSince1970)))
+        case "multipart":
+            let instructions: MultipartRoutes.Instructions
+            (asset, instructions) = try await MultipartRoutes(dependencies: d).create(
+                filename: Self.sanitisedFilename(filename), originalName: filename, size: body.size, contentType: contentType)
+            upload = .multipart(instructions)
+        default:
+            throw APIError(.invalidRequest, "upload_type must be put or multipart")
+        }
         d.metrics.assetsCreated.increment()
 
-        let now = d.now()
-        let base = d.links.base(for: request)
-        let upload = try await d.links.uploadURL(key: key, base: base, now: now)
         let tokenExpiry = Int64(now.timeIntervalSince1970) + d.configuration.tokenLifetime.components.seconds
         var response = try JSON.response(
             CreateResponse(
                 id: Links.id(asset.id),
                 status: asset.status.rawValue,
-                upload: UploadInstructions(
-                    url: upload.url,
-                    headers: ["Content-Type": contentType],
-                    expiresAt: Timestamp.string(upload.expires.timeIntervalSince1970)
-                ),
+                upload: upload,
                 token: d.auth.tokens.token(for: asset.id, expires: tokenExpiry),
                 tokenExpiresAt: Timestamp.string(Double(tokenExpiry))
             ),
@@ -118,6 +144,10 @@ struct AssetRoutes: Sendable {
         try d.auth.requireAccess(to: id, request)
         var asset = try await d.existingAsset(id)
         if asset.status == .awaitingUpload {
+            // In parts: checked and assembled first, then accepted like any upload.
+            if let multipart = try await MultipartUploads(database: d.database).get(id) {
+                try await MultipartRoutes(dependencies: d).assemble(request, asset: asset, upload: multipart)
+            }
             guard let key = asset.sourceKey, let object = try await d.store.head(key: key) else {
                 throw APIError(.uploadNotFound, "the upload has not arrived; PUT the file to the upload URL first")
             }
