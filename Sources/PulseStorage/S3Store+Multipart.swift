@@ -37,7 +37,8 @@ extension S3Store {
             let response = try await send(
                 S3Request(method: .GET, path: objectPath, query: query, timeout: configuration.requestTimeout), key: key)
             let xml = String(buffer: try await response.body.collect(upTo: 16 << 20))[...]
-            guard xml.contains("ListPartsResult") else {
+            // AWS answers ListPartsResult; moto ListPartsResponse.
+            guard xml.contains("<ListPartsResult") || xml.contains("<ListPartsResponse") else {
                 throw StorageError(.badResponse, "not a ListParts result", key: key)
             }
             for entry in S3XML.blocks("Part", in: xml) {
