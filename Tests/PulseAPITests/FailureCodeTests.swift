@@ -69,6 +69,7 @@ struct FailureCodeTests {
             "ERR_URL_EXPIRED", "ERR_NOT_FOUND", "ERR_UPLOAD_NOT_FOUND", "ERR_INVALID_JSON", "ERR_INVALID_REQUEST",
             "ERR_CONFLICT", "ERR_METHOD_NOT_ALLOWED", "ERR_UPGRADE_REQUIRED", "ERR_RANGE_NOT_SATISFIABLE",
             "ERR_UNAVAILABLE", "ERR_TOO_MANY_CONNECTIONS", "ERR_INTERNAL",
+            "ERR_PART_MISSING", "ERR_PART_INVALID", "ERR_PART_ETAG_MISMATCH", "ERR_UPLOAD_EXPIRED",
         ])
         #expect(Set(FailureCode.all.map(\.rawValue)).count == FailureCode.table.count, "a code is in the table twice")
     }
@@ -116,6 +117,8 @@ struct FailureCodeTests {
             (.upgradeRequired, "ERR_UPGRADE_REQUIRED", 426), (.rangeNotSatisfiable, "ERR_RANGE_NOT_SATISFIABLE", 416),
             (.unavailable, "ERR_UNAVAILABLE", 503), (.tooManyConnections, "ERR_TOO_MANY_CONNECTIONS", 429),
             (.internalError, "ERR_INTERNAL", 500),
+            (.partMissing, "ERR_PART_MISSING", 409), (.partInvalid, "ERR_PART_INVALID", 400),
+            (.partETagMismatch, "ERR_PART_ETAG_MISMATCH", 400), (.uploadExpired, "ERR_UPLOAD_EXPIRED", 410),
         ]
         for (code, raw, status) in expected {
             #expect(code.rawValue == raw)

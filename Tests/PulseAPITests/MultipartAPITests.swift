@@ -208,6 +208,20 @@ struct MultipartAPITests {
         }
     }
 
+    @Test("PULSE_UPLOAD_PART_BYTES: 16 MiB by default, 5 MiB to 5 GiB, anything else named")
+    func partSizeSetting() throws {
+        #expect(try PulseConfiguration(environment: [:]).api.uploadPartBytes == 16 << 20)
+        #expect(try PulseConfiguration(environment: ["PULSE_UPLOAD_PART_BYTES": "5242880"]).api.uploadPartBytes == 5 << 20)
+        for bad in ["5242879", "5368709121", "16MiB", "-1"] {
+            do {
+                _ = try PulseConfiguration(environment: ["PULSE_UPLOAD_PART_BYTES": bad])
+                Issue.record("\(bad) was accepted")
+            } catch {
+                #expect(error.problems.count == 1 && error.problems[0].hasPrefix("PULSE_UPLOAD_PART_BYTES "), "\(error.problems)")
+            }
+        }
+    }
+
     // MARK: - helpers
 
     /// How many unfinished multipart uploads (S3) or upload folders (local) are left.

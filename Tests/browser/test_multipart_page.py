@@ -14,6 +14,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from test_openapi import check
 from test_upload_page import wait_for
 
 PART_SIZE = 5 * 1024 * 1024
@@ -137,3 +138,27 @@ def test_cancel_aborts_the_upload(service, browser, big_clip):
     assert saved_upload(browser) is None
     staging = service.data / "storage" / ".staging" / "multipart"
     assert not staging.exists() or not any(staging.iterdir()), list(staging.iterdir())
+
+
+def test_multipart_responses_match_the_spec(service):
+    """Create, part URLs and the part list validate against docs/openapi.yaml."""
+    request = urllib.request.Request(
+        service.url + "/v1/assets", method="POST", headers={"Authorization": "Bearer " + API_KEY, "Content-Type": "application/json"},
+        data=json.dumps({"filename": "spec.mp4", "size": 3 * PART_SIZE + 1, "upload_type": "multipart"}).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        created = json.loads(response.read())
+    check(created, "CreateAssetResponse")
+    assert created["upload"]["part_count"] == 4
+    request = urllib.request.Request(
+        f"{service.url}/v1/assets/{created['id']}/upload/parts", method="POST",
+        headers={"Authorization": "Bearer " + created["token"], "Content-Type": "application/json"},
+        data=json.dumps({"part_numbers": [4, 1]}).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        urls = json.loads(response.read())
+    check(urls, "PartURLs")
+    assert [part["size"] for part in urls["parts"]] == [1, PART_SIZE]
+    status, stored = call(service, "GET", f"/v1/assets/{created['id']}/upload/parts")
+    assert status == 200
+    check(stored, "StoredParts")
+    status, error = call(service, "POST", f"/v1/assets/{created['id']}/complete")
+    check(error, "Error")
