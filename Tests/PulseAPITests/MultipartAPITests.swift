@@ -208,6 +208,19 @@ struct MultipartAPITests {
         }
     }
 
+    @Test("after expires_at (creation + token lifetime) no part URLs are given: 410 ERR_UPLOAD_EXPIRED")
+    func expiry() async throws {
+        try await TestServer.with(configure: { $0.tokenLifetime = .seconds(1) }) { server in
+            let created = try await server.createAsset(multipart: Self.partSize)
+            let id = try #require(created["id"] as? String)
+            let base = "\(server.baseURL)/v1/assets/\(id)"
+            #expect(try await send(.POST, "\(base)/upload/parts", bearer: server.apiKey, body: json(["part_numbers": [1]])).status == 200)
+            try await Task.sleep(for: .milliseconds(2100))
+            let late = try await send(.POST, "\(base)/upload/parts", bearer: server.apiKey, body: json(["part_numbers": [1]]))
+            #expect(late.status == 410 && late.errorCode == "ERR_UPLOAD_EXPIRED", "\(late.text)")
+        }
+    }
+
     @Test("PULSE_UPLOAD_PART_BYTES: 16 MiB by default, 5 MiB to 5 GiB, anything else named")
     func partSizeSetting() throws {
         #expect(try PulseConfiguration(environment: [:]).api.uploadPartBytes == 16 << 20)
