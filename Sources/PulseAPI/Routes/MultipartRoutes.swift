@@ -258,9 +258,10 @@ struct MultipartRoutes: Sendable {
         return key
     }
 
-    /// When the upload stops taking parts: creation + the token lifetime (epoch seconds).
+    /// When the upload stops taking parts: creation + the token lifetime, in whole seconds as the
+    /// token's expiry (epoch seconds).
     private func expiry(of asset: Asset) -> Double {
-        asset.createdAt + Double(dependencies.configuration.tokenLifetime.components.seconds)
+        asset.createdAt.rounded(.down) + Double(dependencies.configuration.tokenLifetime.components.seconds)
     }
 
     /// `1, 3, 5` (the first ten, then how many more).
