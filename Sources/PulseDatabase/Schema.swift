@@ -203,4 +203,21 @@ let schemaMigrations: [Migration] = [
             "CREATE INDEX webhook_attempts_by_message ON webhook_attempts (message_id, id)",
         ]
     },
+    // Resumable uploads (issue 12): an asset created with `"upload_type": "multipart"` has one
+    // multipart upload in the store (S3's, or the local store's own), bound to it here: its id, the
+    // part size and the declared size the part plan was made from. Its own table, so it goes with
+    // the asset (cascade) and the assets columns stay as they are.
+    Migration(version: 8, name: "multipart_uploads") { _ in
+        [
+            """
+            CREATE TABLE multipart_uploads (
+                asset_id TEXT PRIMARY KEY REFERENCES assets (id) ON DELETE CASCADE,
+                upload_id TEXT NOT NULL,
+                part_size BIGINT NOT NULL,
+                size BIGINT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ]
+    },
 ]

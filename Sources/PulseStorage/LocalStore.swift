@@ -11,9 +11,9 @@ import NIOFileSystem
 public struct LocalStore: ObjectStore {
     /// The folder objects live in.
     public let root: String
-    private let urlSigner: LocalURLSigner?
-    private let now: @Sendable () -> Date
-    private let logger: Logger
+    let urlSigner: LocalURLSigner?
+    let now: @Sendable () -> Date
+    let logger: Logger
     /// Bytes per chunk of a streamed read.
     static let chunkSize = 1 << 20
 
@@ -178,7 +178,7 @@ public struct LocalStore: ObjectStore {
         return urlSigner.url(method: method, key: key, expiresIn: expiresIn, now: now())
     }
 
-    private func prepareParent(of key: String) throws(StorageError) -> String {
+    func prepareParent(of key: String) throws(StorageError) -> String {
         let destination = path(of: key)
         let parent = (destination as NSString).deletingLastPathComponent
         do {
@@ -189,11 +189,11 @@ public struct LocalStore: ObjectStore {
         return destination
     }
 
-    private func stagingPath() -> String {
+    func stagingPath() -> String {
         "\(root)/\(ObjectKey.stagingSegment)/\(UUID().uuidString)"
     }
 
-    private func commit(_ staging: String, to destination: String, key: String) throws(StorageError) {
+    func commit(_ staging: String, to destination: String, key: String) throws(StorageError) {
         let code = Self.renameIntoPlace(staging, destination)
         guard code == 0 else {
             unlink(staging)

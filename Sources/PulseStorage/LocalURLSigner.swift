@@ -23,25 +23,28 @@ public struct LocalURLSigner: Sendable {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
     }
 
-    /// A URL allowing `method` on `key` until `expires` (Unix seconds).
-    public func url(method: String, key: String, expires: Int64) -> String {
-        let signature = Hex.encode(mac(method: method, key: key, expires: expires))
-        return "\(baseURL)/\(S3URIEncoding.encodePath(key))?expires=\(expires)&signature=\(signature)"
+    /// A URL allowing `method` on `key` until `expires` (Unix seconds). `query` (e.g. a part's
+    /// `part` and `upload`) is signed too and sent before `expires`; its names and values must be
+    /// URL-safe (letters, digits, `-`, `_`, `.`).
+    public func url(method: String, key: String, expires: Int64, query: [String: String] = [:]) -> String {
+        let signature = Hex.encode(mac(method: method, key: key, expires: expires, query: query))
+        let extra = query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)&" }.joined()
+        return "\(baseURL)/\(S3URIEncoding.encodePath(key))?\(extra)expires=\(expires)&signature=\(signature)"
     }
 
     /// A URL allowing `method` on `key` for `expiresIn` from `now`.
-    public func url(method: String, key: String, expiresIn: Duration, now: Date) -> String {
-        url(method: method, key: key, expires: Int64(now.timeIntervalSince1970) + expiresIn.components.seconds)
+    public func url(method: String, key: String, expiresIn: Duration, now: Date, query: [String: String] = [:]) -> String {
+        url(method: method, key: key, expires: Int64(now.timeIntervalSince1970) + expiresIn.components.seconds, query: query)
     }
 
     /// Checks a request's `expires` and `signature` query values for `method` on `key` (decoded).
     /// Throws `signatureMismatch` for a wrong or malformed signature and `expired` once `now` is past the expiry.
     /// The signature is compared in constant time.
-    public func verify(method: String, key: String, expires: String, signature: String, now: Date) throws {
+    public func verify(method: String, key: String, expires: String, signature: String, query: [String: String] = [:], now: Date) throws {
         guard let expiry = Int64(expires), let given = Hex.decode(signature), given.count == 32 else {
             throw StorageError(.signatureMismatch, "malformed signature or expiry", key: key)
         }
-        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: message(method, key, expiry), using: self.key)
+        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: message(method, key, expiry, query), using: self.key)
         else {
             throw StorageError(.signatureMismatch, "signature does not match", key: key)
         }
@@ -51,12 +54,18 @@ public struct LocalURLSigner: Sendable {
         }
     }
 
-    private func mac(method: String, key: String, expires: Int64) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: message(method, key, expires), using: self.key))
+    private func mac(method: String, key: String, expires: Int64, query: [String: String]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message(method, key, expires, query), using: self.key))
     }
 
     /// Newline-separated: a newline cannot occur in a method, a valid key or a number, so fields cannot be shifted.
-    private func message(_ method: String, _ key: String, _ expires: Int64) -> [UInt8] {
-        Array("\(method.uppercased())\n\(key)\n\(expires)".utf8)
+    /// Signed query values, when there are any, are one more line (`a=1&b=2`, sorted by name):
+    /// a URL without them (a whole object's) can never pass for one with them (a part's), or back.
+    private func message(_ method: String, _ key: String, _ expires: Int64, _ query: [String: String]) -> [UInt8] {
+        var text = "\(method.uppercased())\n\(key)\n\(expires)"
+        if !query.isEmpty {
+            text += "\n" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        }
+        return Array(text.utf8)
     }
 }

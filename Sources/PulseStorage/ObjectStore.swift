@@ -40,6 +40,29 @@ public protocol ObjectStore: Sendable {
     /// What ffmpeg/ffprobe should open to read the object: a file path for the local store, a
     /// presigned GET URL for S3 (ffmpeg then reads it with range requests, never a full copy).
     func mediaInput(key: String, expiresIn: Duration) async throws -> String
+
+    // Multipart uploads (S3's, or the local store's own): a client sends a big object in parts it
+    // can resume. See `MultipartUpload.swift`; stores that have none throw `unsupported`.
+
+    /// Starts a multipart upload to `key` and returns its upload id.
+    func createMultipartUpload(key: String, contentType: String?) async throws -> String
+
+    /// Stores part `partNumber` (1...10000) of an upload from a local file; returns its ETag (unquoted).
+    func uploadPart(fileAt path: String, key: String, uploadID: String, partNumber: Int) async throws -> String
+
+    /// A URL anyone can PUT part `partNumber` to until it expires; the answer carries the part's `ETag`.
+    func presignedUploadPartURL(key: String, uploadID: String, partNumber: Int, expiresIn: Duration) async throws -> String
+
+    /// The parts stored so far, by part number. Throws `notFound` for an unknown (or finished) upload.
+    func listParts(key: String, uploadID: String) async throws -> [UploadedPart]
+
+    /// Assembles `parts` (ascending part numbers, each with the ETag its upload answered) into the
+    /// object at `key`. Throws `invalidArgument` (server code `InvalidPart`, `InvalidPartOrder`,
+    /// `EntityTooSmall`) when a part is unknown, has another ETag or is out of order.
+    func completeMultipartUpload(key: String, uploadID: String, parts: [CompletedPart]) async throws
+
+    /// Discards the upload and every part stored; an upload that no longer exists is not an error.
+    func abortMultipartUpload(key: String, uploadID: String) async throws
 }
 
 /// How ``ObjectStore/put(fileAt:key:contentType:mode:)`` treats the source file.

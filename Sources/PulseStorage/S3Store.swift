@@ -158,7 +158,8 @@ public struct S3Store: ObjectStore {
         try presign(method: "GET", key: key, expiresIn: expiresIn)
     }
 
-    private func presign(method: String, key: String, expiresIn: Duration) throws -> String {
+    /// A presigned URL for `method` on `key`, with `query` (e.g. a part's `partNumber` and `uploadId`) signed too.
+    func presign(method: String, key: String, query: [String: String] = [:], expiresIn: Duration) throws -> String {
         let full = try fullKey(key)
         let seconds = expiresIn.components.seconds
         guard (1...604_800).contains(seconds) else {
@@ -166,7 +167,7 @@ public struct S3Store: ObjectStore {
         }
         return signer.presignURL(
             method: method, scheme: addressing.scheme, host: addressing.host,
-            path: addressing.path(forKey: full), expires: Int(seconds), date: now()
+            path: addressing.path(forKey: full), query: query, expires: Int(seconds), date: now()
         )
     }
 

@@ -130,6 +130,18 @@ extension FailureCode {
     public static let idempotencyKeyReused = FailureCode("ERR_IDEMPOTENCY_KEY_REUSED")
     /// A signed asset's media requested without a playback token, or with one that is not valid for it.
     public static let playbackTokenRequired = FailureCode("ERR_PLAYBACK_TOKEN_REQUIRED")
+
+    // Multipart uploads (HTTP answers).
+
+    /// `complete` of a multipart upload whose list lacks a part, or names one not uploaded yet.
+    public static let partMissing = FailureCode("ERR_PART_MISSING")
+    /// A part that does not fit the upload's plan: a number outside 1...part_count, named twice or
+    /// out of order, or a stored part of the wrong size.
+    public static let partInvalid = FailureCode("ERR_PART_INVALID")
+    /// `complete` names a part with an ETag other than the stored part's.
+    public static let partETagMismatch = FailureCode("ERR_PART_ETAG_MISMATCH")
+    /// The multipart upload's time (`expires_at`) is over: create a new asset.
+    public static let uploadExpired = FailureCode("ERR_UPLOAD_EXPIRED")
 }
 
 // MARK: - What each code means
@@ -227,6 +239,10 @@ extension FailureCode {
         Meaning(.invalidIdempotencyKey, .notApplicable, shown: genericPublicMessage, http: 400),
         Meaning(.idempotencyKeyReused, .notApplicable, shown: genericPublicMessage, http: 409),
         Meaning(.playbackTokenRequired, .notApplicable, shown: genericPublicMessage, http: 403),
+        Meaning(.partMissing, .notApplicable, shown: genericPublicMessage, http: 409),
+        Meaning(.partInvalid, .notApplicable, shown: genericPublicMessage, http: 400),
+        Meaning(.partETagMismatch, .notApplicable, shown: genericPublicMessage, http: 400),
+        Meaning(.uploadExpired, .notApplicable, shown: genericPublicMessage, http: 410),
     ]
 
     private static let meanings: [FailureCode: Meaning] = Dictionary(uniqueKeysWithValues: table.map { ($0.code, $0) })

@@ -72,6 +72,7 @@ struct FailureCodeTests {
             "ERR_CONFLICT", "ERR_METHOD_NOT_ALLOWED", "ERR_UPGRADE_REQUIRED", "ERR_RANGE_NOT_SATISFIABLE",
             "ERR_UNAVAILABLE", "ERR_TOO_MANY_CONNECTIONS", "ERR_INTERNAL",
             "ERR_INVALID_PASSTHROUGH", "ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED", "ERR_PLAYBACK_TOKEN_REQUIRED",
+            "ERR_PART_MISSING", "ERR_PART_INVALID", "ERR_PART_ETAG_MISMATCH", "ERR_UPLOAD_EXPIRED",
         ])
         #expect(Set(FailureCode.all.map(\.rawValue)).count == FailureCode.table.count, "a code is in the table twice")
     }
@@ -121,6 +122,8 @@ struct FailureCodeTests {
             (.internalError, "ERR_INTERNAL", 500),
             (.invalidPassthrough, "ERR_INVALID_PASSTHROUGH", 400), (.invalidIdempotencyKey, "ERR_INVALID_IDEMPOTENCY_KEY", 400),
             (.idempotencyKeyReused, "ERR_IDEMPOTENCY_KEY_REUSED", 409), (.playbackTokenRequired, "ERR_PLAYBACK_TOKEN_REQUIRED", 403),
+            (.partMissing, "ERR_PART_MISSING", 409), (.partInvalid, "ERR_PART_INVALID", 400),
+            (.partETagMismatch, "ERR_PART_ETAG_MISMATCH", 400), (.uploadExpired, "ERR_UPLOAD_EXPIRED", 410),
         ]
         for (code, raw, status) in expected {
             #expect(code.rawValue == raw)

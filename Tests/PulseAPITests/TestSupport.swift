@@ -31,6 +31,7 @@ struct TestServer: Sendable {
         worker: Bool = true,
         logger: Logger? = nil,
         configure: (inout APIConfiguration) -> Void = { _ in },
+        configureAll: (inout PulseConfiguration) -> Void = { _ in },
         _ body: (TestServer) async throws -> Void
     ) async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-api-\(UUID().uuidString.lowercased())").path
@@ -44,6 +45,7 @@ struct TestServer: Sendable {
         configuration.api.port = 0
         configuration.api.eventRecheckInterval = .seconds(2)
         configure(&configuration.api)
+        configureAll(&configuration)
         configuration.embeddedWorkers = worker ? 1 : 0
         configuration.worker.pollInterval = .milliseconds(100)
         let (addresses, addressContinuation) = AsyncStream.makeStream(of: String.self)

@@ -16,7 +16,10 @@ struct BotocoreComparisonTests {
         var region: String
         var sessionToken: String?
         var expires: Int
-        var testDescription: String { "\(method) \(style) \(region) token=\(sessionToken != nil) \(key)" }
+        /// A presigned `UploadPart` (botocore's `upload_part`) when set.
+        var partNumber: Int? = nil
+        var uploadID: String? = nil
+        var testDescription: String { "\(method) \(style) \(region) token=\(sessionToken != nil) part=\(partNumber ?? 0) \(key)" }
     }
 
     static let keys = [
@@ -45,6 +48,17 @@ struct BotocoreComparisonTests {
                           region: "eu-west-1", sessionToken: nil, expires: 604800))
         cases.append(Case(key: "a b+c.mp4", method: "PUT", style: "path", endpoint: "https://minio.example.com:9000",
                           region: "eu-central-1", sessionToken: "tok", expires: 60))
+        // Presigned UploadPart URLs, as a browser gets them for a multipart upload: upload ids
+        // as AWS and moto make them (with `.`, `-`, `_`, `+`, `/`, `=`).
+        for (key, uploadID) in [("uploads/0f1e/clip.mp4", "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA"),
+                                ("my video.mp4", "2~abc.DEF-ghi_jkl+mno/pqr="), ("été/ünïcødé 視頻.mov", "x")] {
+            for part in [1, 10_000] {
+                cases.append(Case(key: key, method: "PUT", style: "path", endpoint: "http://127.0.0.1:5055", region: "us-east-1",
+                                  sessionToken: nil, expires: 3600, partNumber: part, uploadID: uploadID))
+                cases.append(Case(key: key, method: "PUT", style: "virtual", endpoint: nil, region: "eu-west-1",
+                                  sessionToken: "FwoGZXIvYXdzE+token/with=odd", expires: 900, partNumber: part, uploadID: uploadID))
+            }
+        }
         return cases
     }()
 
@@ -75,9 +89,12 @@ struct BotocoreComparisonTests {
                 aws_access_key_id=c["accessKey"], aws_secret_access_key=c["secret"],
                 aws_session_token=c.get("sessionToken"),
                 config=Config(signature_version="s3v4", s3={"addressing_style": c["style"]}))
+            params = {"Bucket": c["bucket"], "Key": c["key"]}
             op = "get_object" if c["method"] == "GET" else "put_object"
-            out.append(client.generate_presigned_url(
-                op, Params={"Bucket": c["bucket"], "Key": c["key"]}, ExpiresIn=c["expires"]))
+            if c.get("partNumber"):
+                op = "upload_part"
+                params.update(PartNumber=c["partNumber"], UploadId=c["uploadId"])
+            out.append(client.generate_presigned_url(op, Params=params, ExpiresIn=c["expires"]))
         json.dump(out, sys.stdout)
         """
 
@@ -90,6 +107,7 @@ struct BotocoreComparisonTests {
             ]
             if let endpoint = c.endpoint { object["endpoint"] = endpoint }
             if let token = c.sessionToken { object["sessionToken"] = token }
+            if let part = c.partNumber, let uploadID = c.uploadID { object["partNumber"] = part; object["uploadId"] = uploadID }
             return object
         })
         let process = Process()
@@ -125,8 +143,10 @@ struct BotocoreComparisonTests {
             host = c.style == "path" ? awsHost : "\(bucket).\(awsHost)"
         }
         path = c.style == "path" ? "/\(bucket)/\(c.key)" : "/\(c.key)"
+        var query: [String: String] = [:]
+        if let part = c.partNumber, let uploadID = c.uploadID { query = ["partNumber": String(part), "uploadId": uploadID] }
         return signer.presignURL(
-            method: c.method, scheme: scheme, host: host, path: path, expires: c.expires, date: date
+            method: c.method, scheme: scheme, host: host, path: path, query: query, expires: c.expires, date: date
         )
     }
 

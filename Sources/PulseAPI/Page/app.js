@@ -40,6 +40,10 @@ const MESSAGES = {
   ERR_UNAVAILABLE: "The service is temporarily unavailable. Try again shortly.",
   ERR_INTERNAL: "Something went wrong on our side. Please try again.",
   ERR_NETWORK: "The connection to the service was lost. Check your network and try again.",
+  ERR_PART_MISSING: "Some parts of the upload have not arrived yet. Resume the upload.",
+  ERR_PART_INVALID: "A part of the upload did not match the file. Choose the file again.",
+  ERR_PART_ETAG_MISMATCH: "A part of the upload did not match the file. Choose the file again.",
+  ERR_UPLOAD_EXPIRED: "This upload's time is over. Choose the file again to start anew.",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -245,14 +249,20 @@ async function start(file) {
   }
   ui.fileName.textContent = `${file.name} (${(file.size / 1048576).toFixed(1)} MB)`;
   try {
-    const asset = await api("POST", "/v1/assets", {
-      bearer: apiKey,
-      body: { filename: file.name, size: file.size, content_type: file.type || "application/octet-stream" },
-    });
-    ui.upload.hidden = false;
-    await uploadFile(file, asset.upload);
-    // From here on only the asset's own token is used.
-    await api("POST", `/v1/assets/${asset.id}/complete`, { bearer: asset.token });
+    let asset;
+    if (typeof PulseMultipart !== "undefined" && PulseMultipart.wants(file)) {
+      // Big files go up in resumable parts (multipart.js): create or resume, parts, complete.
+      asset = await PulseMultipart.upload(file, apiKey);
+    } else {
+      asset = await api("POST", "/v1/assets", {
+        bearer: apiKey,
+        body: { filename: file.name, size: file.size, content_type: file.type || "application/octet-stream" },
+      });
+      ui.upload.hidden = false;
+      await uploadFile(file, asset.upload);
+      // From here on only the asset's own token is used.
+      await api("POST", `/v1/assets/${asset.id}/complete`, { bearer: asset.token });
+    }
     ui.processing.hidden = false;
     ui.status.textContent = "Queued…";
     const ready = await followEvents(asset.id, asset.token);

@@ -17,6 +17,7 @@ struct AssetRoutes: Sendable {
         assets.post(":id/playback-tokens") { request, context in
             try await PlaybackTokenRoute(dependencies: self.dependencies).mint(request, id: context.parameters.get("id"))
         }
+        MultipartRoutes(dependencies: dependencies).register(on: assets)
         // Reached only when the request was not a WebSocket upgrade (or the upgrade was refused):
         // answers with the reason, in JSON.
         assets.get(":id/events") { request, context -> Response in
@@ -36,11 +37,14 @@ struct AssetRoutes: Sendable {
         var passthrough: String?
         var playbackPolicy: String?
         var mp4: Bool?
+        /// `put` (the default: one PUT to `upload.url`) or `multipart` (MultipartRoutes).
+        var uploadType: String?
 
         enum CodingKeys: String, CodingKey {
             case filename, size, passthrough, mp4
             case contentType = "content_type"
             case playbackPolicy = "playback_policy"
+            case uploadType = "upload_type"
         }
     }
 
@@ -56,10 +60,23 @@ struct AssetRoutes: Sendable {
         }
     }
 
+    /// How the file is to be sent: one PUT, or in parts.
+    enum Upload: Encodable {
+        case put(UploadInstructions)
+        case multipart(MultipartRoutes.Instructions)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .put(let instructions): try instructions.encode(to: encoder)
+            case .multipart(let instructions): try instructions.encode(to: encoder)
+            }
+        }
+    }
+
     struct CreateResponse: Encodable {
         var id: String
         var status: String
-        var upload: UploadInstructions
+        var upload: Upload
         var token: String
         var tokenExpiresAt: String
         var passthrough: String?
@@ -107,6 +124,11 @@ struct AssetRoutes: Sendable {
         let policy = try CreateOptions.playbackPolicy(body.playbackPolicy)
         let idempotencyKey = try CreateOptions.idempotencyKey(request)
 
+        let uploadType = body.uploadType ?? "put"
+        guard uploadType == "put" || uploadType == "multipart" else {
+            throw APIError(.invalidRequest, "upload_type must be put or multipart")
+        }
+        let partPlan = uploadType == "multipart" ? try MultipartRoutes(dependencies: d).plan(size: body.size) : nil
         let new = AssetLifecycle.newUpload(
             filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size,
             passthrough: passthrough, playbackPolicy: policy, mp4: body.mp4 ?? false)
@@ -114,7 +136,7 @@ struct AssetRoutes: Sendable {
         if let idempotencyKey {
             let effective = CreateRequest(
                 filename: body.filename, size: body.size, contentType: contentType, passthrough: passthrough,
-                playbackPolicy: policy.rawValue, mp4: body.mp4 ?? false)
+                playbackPolicy: policy.rawValue, mp4: body.mp4 ?? false, uploadType: uploadType)
             let outcome = try await IdempotencyKeys(database: d.database, clock: d.assets.clock)
                 .create(new, key: idempotencyKey, fingerprint: try CreateOptions.fingerprint(effective))
             switch outcome {
@@ -130,6 +152,9 @@ struct AssetRoutes: Sendable {
         } else {
             asset = try await d.assets.create(new)
         }
+        if let partPlan {
+            _ = try await d.lifecycle.startMultipart(for: asset, plan: partPlan, contentType: contentType)
+        }
         d.metrics.assetsCreated.increment()
         return try await createdResponse(asset, contentType: contentType, request: request)
     }
@@ -138,20 +163,22 @@ struct AssetRoutes: Sendable {
     private func createdResponse(_ asset: Asset, contentType: String, request: Request) async throws -> Response {
         let d = dependencies
         guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
-
         let now = d.now()
-        let base = d.links.base(for: request)
-        let upload = try await d.links.uploadURL(key: key, base: base, now: now)
+        let upload: Upload
+        if let multipart = try await MultipartUploads(database: d.database).get(asset.id) {
+            upload = .multipart(MultipartRoutes(dependencies: d).instructions(asset, multipart))
+        } else {
+            let url = try await d.links.uploadURL(key: key, base: d.links.base(for: request), now: now)
+            upload = .put(UploadInstructions(
+                url: url.url, headers: ["Content-Type": contentType], expiresAt: Timestamp.string(url.expires.timeIntervalSince1970)))
+        }
+
         let tokenExpiry = Int64(now.timeIntervalSince1970) + d.configuration.tokenLifetime.components.seconds
         var response = try JSON.response(
             CreateResponse(
                 id: Links.id(asset.id),
                 status: asset.status.rawValue,
-                upload: UploadInstructions(
-                    url: upload.url,
-                    headers: ["Content-Type": contentType],
-                    expiresAt: Timestamp.string(upload.expires.timeIntervalSince1970)
-                ),
+                upload: upload,
                 token: d.auth.tokens.token(for: asset.id, expires: tokenExpiry),
                 tokenExpiresAt: Timestamp.string(Double(tokenExpiry)),
                 passthrough: asset.passthrough,
@@ -176,6 +203,10 @@ struct AssetRoutes: Sendable {
         try d.auth.requireAccess(to: id, request)
         var asset = try await d.existingAsset(id)
         if asset.status == .awaitingUpload {
+            // In parts: checked and assembled first, then accepted like any upload.
+            if let multipart = try await MultipartUploads(database: d.database).get(id) {
+                try await MultipartRoutes(dependencies: d).assemble(request, asset: asset, upload: multipart)
+            }
             guard let key = asset.sourceKey, let object = try await d.store.head(key: key) else {
                 throw APIError(.uploadNotFound, "the upload has not arrived; PUT the file to the upload URL first")
             }

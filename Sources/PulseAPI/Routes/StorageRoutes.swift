@@ -30,6 +30,8 @@ struct StorageRoutes: Sendable {
     }
 
     private func upload(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        // A part of a multipart upload (its URL signs `part` and `upload` too): StorageRoutes+Parts.
+        if request.uri.queryParameters.get("part") != nil { return try await uploadPart(request, context) }
         let key = try authorisedKey(request, context, method: "PUT")
         let limit = dependencies.configuration.maxUploadBytes
         let declared = request.headers[.contentLength].flatMap(Int64.init)
@@ -92,8 +94,8 @@ struct StorageRoutes: Sendable {
         return id
     }
 
-    /// The decoded key of a request whose signature is valid for `method`.
-    private func authorisedKey(_ request: Request, _ context: some RequestContext, method: String) throws -> String {
+    /// The decoded key of a request whose signature is valid for `method` (and the signed `query`, if any).
+    func authorisedKey(_ request: Request, _ context: some RequestContext, method: String, query signed: [String: String] = [:]) throws -> String {
         guard let signer = dependencies.localURLSigner else { throw APIError(.notFound, "not found") }
         let segments = try context.parameters.getCatchAll().map { segment in
             guard let decoded = String(segment).removingPercentEncoding, !decoded.isEmpty else {
@@ -107,7 +109,7 @@ struct StorageRoutes: Sendable {
             try signer.verify(
                 method: method, key: key,
                 expires: query.get("expires") ?? "", signature: query.get("signature") ?? "",
-                now: dependencies.now()
+                query: signed, now: dependencies.now()
             )
         } catch let error as StorageError where error.code == .expired {
             throw APIError(.urlExpired, "the URL has expired; ask for a new one")
@@ -163,8 +165,15 @@ final class UploadGate: Sendable {
         case full
     }
 
+    /// An upload being received: a whole one (`part` 0) or one part of a multipart upload, so
+    /// the parts of one asset may arrive side by side, each part once at a time.
+    private struct Slot: Hashable {
+        var id: UUID
+        var part: Int
+    }
+
     private struct State {
-        var assets: Set<UUID> = []
+        var assets: Set<Slot> = []
         var reserved: Int64 = 0
     }
 
@@ -172,19 +181,20 @@ final class UploadGate: Sendable {
 
     /// Admits an upload of at most `bytes` to asset `id`, or says why not. An admitted upload must
     /// be `release`d with the same numbers.
-    func admit(_ id: UUID, bytes: Int64, cap: Int64) -> Admission {
+    func admit(_ id: UUID, part: Int = 0, bytes: Int64, cap: Int64) -> Admission {
         state.withLock { state in
-            if state.assets.contains(id) { return .busy }
+            let slot = Slot(id: id, part: part)
+            if state.assets.contains(slot) { return .busy }
             if bytes > cap - state.reserved { return .full }
-            state.assets.insert(id)
+            state.assets.insert(slot)
             state.reserved += bytes
             return .admitted
         }
     }
 
-    func release(_ id: UUID, bytes: Int64) {
+    func release(_ id: UUID, part: Int = 0, bytes: Int64) {
         state.withLock { state in
-            if state.assets.remove(id) != nil { state.reserved -= bytes }
+            if state.assets.remove(Slot(id: id, part: part)) != nil { state.reserved -= bytes }
         }
     }
 }

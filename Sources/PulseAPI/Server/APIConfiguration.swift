@@ -27,6 +27,9 @@ public struct APIConfiguration: Sendable {
     /// (`PULSE_PLAYBACK_TOKEN_TTL_SECONDS`, 60 s to 7 days), default 1 h; a backend mints URLs
     /// of other lifetimes with `POST /v1/assets/{id}/playback-tokens`.
     public var playbackTokenLifetime: Duration = .seconds(3600)
+    /// Preferred part size of multipart uploads (`PULSE_UPLOAD_PART_BYTES`), default 16 MiB, 5 MiB
+    /// to 5 GiB (S3's bounds); raised for a file that would need more than 10,000 parts.
+    public var uploadPartBytes: Int64 = 16 << 20
     /// Lifetime of presigned media GET URLs (thumbnails on S3 without a public media URL).
     public var mediaURLLifetime: Duration = .seconds(6 * 3600)
     /// How often an asset with open events WebSockets is re-read from the database (once per asset,

@@ -212,6 +212,10 @@ public struct PulseConfiguration: Sendable {
         if let value = read.number(Int.self, flag: nil, variable: "PULSE_TOKEN_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
             api.tokenLifetime = .seconds(value)
         }
+        if let value = read.number(Int64.self, flag: nil, variable: "PULSE_UPLOAD_PART_BYTES", "a whole number of bytes from 5 MiB (5242880) to 5 GiB",
+                                   { (MultipartLimits.minPartSize...MultipartLimits.maxPartSize).contains($0) }) {
+            api.uploadPartBytes = value
+        }
         if let value = read.number(Int.self, flag: nil, variable: "PULSE_UPLOAD_URL_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
             api.uploadURLLifetime = .seconds(value)
         }

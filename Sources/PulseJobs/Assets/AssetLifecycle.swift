@@ -99,6 +99,8 @@ public struct AssetLifecycle: Sendable {
         // First the fence: workers check it around every object they store.
         try await assets.markDeleting(id)
         let jobs = try await queue.deleteJobs(assetID: id)
+        // An unfinished multipart upload's parts are not objects: aborted before the sweep.
+        if let row = try await assets.row(id) { try await abortUnfinishedUpload(row) }
         let processed = try await store.deletePrefix(StorageKeys.processedPrefix(id))
         let uploads = try await store.deletePrefix(StorageKeys.uploadsPrefix(id))
         guard try await assets.delete(id) else { return false }
