@@ -17,7 +17,7 @@ struct PlaybackS3Tests {
         guard FileManager.default.isExecutableFile(atPath: EndToEndTests.binary) else {
             throw MissingPrerequisite(description: "\(EndToEndTests.binary) is missing: swift build --product pulse-video")
         }
-        let clip = try TestMedia.path("long_7s_320p.mp4")
+        let clip = try TestMedia.path("bigbuckbunny.mp4")  // 720p: a ladder beside the first rendition
         let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         let bucket = "pulse-playback-\(suffix)"
         let schema = "playback_\(suffix)"
@@ -38,8 +38,8 @@ struct PlaybackS3Tests {
         environment["PULSE_ALLOW_HTTP"] = nil
         environment["PULSE_PUBLIC_MEDIA_URL"] = nil
         environment["PULSE_API_KEY"] = apiKey
-        environment["PULSE_SEGMENT_SECONDS"] = "2"
-        environment["PULSE_CHUNK_SECONDS"] = "2"
+        environment["PULSE_SEGMENT_SECONDS"] = "1"
+        environment["PULSE_CHUNK_SECONDS"] = "1"
         environment["PULSE_PLAYBACK_TOKEN_TTL_SECONDS"] = "600"
 
         let serve = try ChildProcess(EndToEndTests.binary, ["serve", "--port", "0", "--data", "\(scratch)/serve"], environment: environment, log: "\(scratch)/serve.log")

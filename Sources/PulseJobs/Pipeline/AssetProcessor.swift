@@ -139,6 +139,9 @@ struct AssetProcessor: Sendable {
             if unit.kind == .first {
                 let pending = chunks.first { $0.unit == id }?.resultJSON
                 let stored = pending.flatMap { try? JSONDecoder().decode(StoredSegments.self, text: $0) } ?? StoredSegments()
+                if let count = plan.firstRendition.flatMap({ stored.segments[$0]?.count }), count > 0 {
+                    processor.logger.info("first rendition resumed", metadata: ["asset.id": "\(asset.id)", "media.segments.stored": "\(count)"])
+                }
                 first = FirstRenditionPublisher(
                     asset: asset, probe: probe, plan: plan, lease: lease, stored: stored, processor: processor, publisher: publisher)
             }

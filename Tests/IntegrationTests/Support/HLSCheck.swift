@@ -88,6 +88,16 @@ enum Clips {
         ])
     }
 
+    /// 20 s of 1920x1080 30 fps (1 s GOP) with stereo AAC: a first rendition of twenty 1 s
+    /// segments (with 1 s segments) that takes a few seconds, long enough to be killed midway.
+    static func hd20s() async throws -> String {
+        try await make("hd1080_20s.mp4", [
+            "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", "20", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
+        ])
+    }
+
     private static func make(_ name: String, _ arguments: [String]) async throws -> String {
         if let path = made.withLock({ $0[name] }) { return path }
         // Kept between runs (the arguments fix the content); written under a temporary name, then renamed.
