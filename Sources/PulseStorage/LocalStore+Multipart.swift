@@ -136,10 +136,17 @@ extension LocalStore {
         } catch let error as StorageError where error.code == .notFound {
             return
         }
-        do {
-            try FileManager.default.removeItem(atPath: folder)
-        } catch {
-            throw StorageError(.io, "cannot remove the upload's parts: \(error)", key: key)
+        // A part landing while the folder is removed makes the removal fail ("not empty"): go
+        // again; a part arriving after it finds no folder and is refused.
+        for attempt in 1...5 {
+            do {
+                try FileManager.default.removeItem(atPath: folder)
+                break
+            } catch {
+                guard FileManager.default.fileExists(atPath: folder) else { break }
+                if attempt == 5 { throw StorageError(.io, "cannot remove the upload's parts: \(error)", key: key) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
         }
         logger.info("multipart upload aborted", metadata: ["storage.key": "\(key)"])
     }

@@ -54,7 +54,7 @@ public struct JobQueue: Sendable {
         runAt: Double? = nil,
         maxAttempts: Int? = nil
     ) async throws -> Bool {
-        try await Self.insert(
+        let queued = try await Self.insert(
             on: self.database,
             assetID: assetID,
             kind: kind,
@@ -63,6 +63,8 @@ public struct JobQueue: Sendable {
             maxAttempts: maxAttempts ?? self.defaultMaxAttempts,
             now: self.clock.now()
         )
+        if queued { WorkSignal.shared.signal() }
+        return queued
     }
 
     /// Queues several jobs of one asset in one transaction (e.g. every chunk); existing ones are
@@ -76,7 +78,7 @@ public struct JobQueue: Sendable {
     ) async throws -> Int {
         let now = self.clock.now()
         let maxAttempts = maxAttempts ?? self.defaultMaxAttempts
-        return try await self.database.transaction { transaction in
+        let inserted = try await self.database.transaction { transaction in
             var inserted = 0
             for index in chunkIndices {
                 let new = try await Self.insert(
@@ -87,6 +89,8 @@ public struct JobQueue: Sendable {
             }
             return inserted
         }
+        if inserted > 0 { WorkSignal.shared.signal() }
+        return inserted
     }
 
     private static func insert(

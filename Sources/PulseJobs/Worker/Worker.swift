@@ -64,7 +64,7 @@ public struct Worker: Service {
         try await withThrowingDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 if running.value >= configuration.concurrency {
-                    try? await Task.sleep(for: configuration.pollInterval)
+                    await WorkSignal.shared.wait(upTo: configuration.pollInterval)
                     continue
                 }
                 let job: Job?
@@ -80,7 +80,11 @@ public struct Worker: Service {
                 if let job {
                     running.add(1)
                     group.addTask {
-                        defer { running.add(-1) }
+                        defer {
+                            running.add(-1)
+                            // A slot is free, and the job may have queued the next ones.
+                            WorkSignal.shared.signal()
+                        }
                         await self.execute(job, processor)
                     }
                     continue
@@ -89,7 +93,7 @@ public struct Worker: Service {
                 // running elsewhere may still queue more (a prepare queues the chunks), and a retry
                 // waiting for its backoff is still work.
                 if configuration.drain, running.value == 0, (try? await queue.pendingCount()) == 0 { break }
-                try? await Task.sleep(for: configuration.pollInterval)
+                await WorkSignal.shared.wait(upTo: configuration.pollInterval)
             }
         }
     }
