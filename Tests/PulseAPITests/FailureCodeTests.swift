@@ -13,8 +13,6 @@ struct FailureCodeTests {
     static let awaitingPageSentence: Set<String> = [
         "ERR_NOT_FOUND", "ERR_CONFLICT", "ERR_METHOD_NOT_ALLOWED", "ERR_UPGRADE_REQUIRED",
         "ERR_RANGE_NOT_SATISFIABLE",
-        // Answered to a WebSocket handshake, which a browser's page cannot read.
-        "ERR_TOO_MANY_CONNECTIONS",
         // Answered to a product's backend (create options, idempotency) or to a player, never to the page.
         "ERR_INVALID_PASSTHROUGH", "ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED", "ERR_PLAYBACK_TOKEN_REQUIRED",
     ]

@@ -1,10 +1,16 @@
 // Pulse Video upload page: choose a file -> create the asset (API key) -> PUT the file with upload
-// progress -> complete (asset token) -> follow the events WebSocket (asset token) -> play HLS.
-// Plain JavaScript, no build step. The API key stays in this browser (localStorage).
+// progress (Cancel aborts it and deletes the asset) -> complete (asset token) -> follow the events
+// WebSocket (asset token; events.js reconnects it) -> play HLS. A failed step can be retried with
+// the file still held. The API key and the current asset (id, token, file name; see SAVED) stay in
+// this browser (localStorage), so a reload shows the asset's state again. Plain JavaScript, no build.
 "use strict";
 
 const KEY_STORAGE = "pulse.apiKey";
 const RING_LENGTH = 2 * Math.PI * 52;
+// The current asset, in localStorage rather than sessionStorage: like the API key and a multipart
+// upload's resume record, it outlives the tab, so closing the tab by mistake or coming back later
+// still finds the video. Replaced when a new upload starts, removed when the asset is deleted.
+const SAVED = "pulse.current";
 
 // A clear sentence for every failure code the service can send.
 const MESSAGES = {
@@ -44,7 +50,17 @@ const MESSAGES = {
   ERR_PART_INVALID: "A part of the upload did not match the file. Choose the file again.",
   ERR_PART_ETAG_MISMATCH: "A part of the upload did not match the file. Choose the file again.",
   ERR_UPLOAD_EXPIRED: "This upload's time is over. Choose the file again to start anew.",
+  ERR_TOO_MANY_CONNECTIONS: "Live updates cannot connect: this video is followed in too many tabs or windows at once. " +
+    "Close some; meanwhile this page checks every few seconds.",
+  ERR_CANCELLED: "The upload was cancelled.",
 };
+
+// Limits: the service's own message says which limit and its value ("uploads are limited to N
+// bytes", "the video lasts 5 s; the maximum is 3 s"), so it is shown after the page's sentence.
+const LIMIT_CODES = new Set(["ERR_UPLOAD_TOO_LARGE", "ERR_DURATION_TOO_SHORT", "ERR_DURATION_EXCEED_CONSTRAINT",
+  "ERR_RESOLUTION_EXCEED_CONSTRAINT"]);
+// The same file fails the same way again: no Retry for these.
+const FINAL_CODES = new Set([...LIMIT_CODES, "ERR_NON_VIDEO", "ERR_NO_VIDEO_STREAM", "ERR_MALFORMED_VIDEO", "ERR_CANCELLED"]);
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -52,7 +68,8 @@ const ui = {
   upload: $("upload"), uploadBar: $("upload-progress"), uploadPercent: $("upload-percent"),
   processing: $("processing"), ring: $("ring"), ringBar: $("ring-bar"), ringPercent: $("ring-percent"),
   status: $("status-text"), eta: $("eta"), thumbnail: $("thumbnail"), player: $("player"), message: $("message"),
-  playableNote: $("playable-note"),
+  playableNote: $("playable-note"), cancel: $("upload-cancel"), connection: $("connection"),
+  retryBox: $("retry-box"), retry: $("retry"), retryHint: $("retry-hint"), restore: $("restore"),
 };
 
 class PulseError extends Error {
@@ -63,10 +80,24 @@ class PulseError extends Error {
 let shownPercent = 0;
 
 function showMessage(code, fallback, kind) {
-  ui.message.textContent = MESSAGES[code] || fallback || MESSAGES.ERR_INTERNAL;
+  let text = MESSAGES[code] || fallback || MESSAGES.ERR_INTERNAL;
+  if (LIMIT_CODES.has(code) && fallback) text = `${text} ${sentence(fallback)}`;
+  ui.message.textContent = text;
   ui.message.dataset.code = code || "";
   ui.message.className = "message" + (kind ? " " + kind : "");
   ui.message.hidden = false;
+}
+
+// "uploads are limited to 10 bytes" -> "Uploads are limited to 10 bytes."
+function sentence(text) {
+  const trimmed = String(text).trim();
+  return trimmed.charAt(0).toUpperCase() + trimmed.slice(1) + (/[.!?]$/.test(trimmed) ? "" : ".");
+}
+
+function showUploadProgress(percent) {
+  ui.uploadBar.value = percent;
+  ui.uploadBar.setAttribute("aria-valuetext", `${percent} % uploaded`);
+  ui.uploadPercent.textContent = percent + " %";
 }
 
 function setRing(percent) {
@@ -76,13 +107,16 @@ function setRing(percent) {
   ui.ringPercent.textContent = String(Math.floor(shownPercent));
   ui.ring.dataset.percent = String(shownPercent);
   ui.ring.setAttribute("aria-valuenow", String(Math.floor(shownPercent)));
+  ui.ring.setAttribute("aria-valuetext", `${Math.floor(shownPercent)} % processed`);
   if (shownPercent >= 100) ui.ring.classList.add("done");
 }
 
 function setETA(seconds) {
   if (seconds == null || !isFinite(seconds)) { ui.eta.textContent = ""; return; }
+  // Coarse steps, so the live region speaks when the estimate moves, not at every event.
   const s = Math.max(0, Math.round(seconds));
-  ui.eta.textContent = s < 60 ? `About ${s} s left` : `About ${Math.floor(s / 60)} min ${s % 60} s left`;
+  const text = s < 10 ? "A few seconds left" : s < 60 ? `About ${Math.round(s / 5) * 5} s left` : `About ${Math.round(s / 60)} min left`;
+  if (ui.eta.textContent !== text) ui.eta.textContent = text;
 }
 
 function showThumbnail(url) {
@@ -131,15 +165,19 @@ function reset() {
   setRing(0);
   setETA(null);
   ui.message.hidden = true;
+  ui.retryBox.hidden = true;
+  ui.restore.hidden = true;
+  ui.connection.hidden = true;
   ui.thumbnail.hidden = true;
   delete ui.thumbnail.dataset.src;
   ui.player.hidden = true;
   ui.player.removeAttribute("src");
   delete ui.player.dataset.src;
   ui.upload.hidden = true;
+  ui.cancel.hidden = true;
   ui.processing.hidden = true;
-  ui.uploadBar.value = 0;
-  ui.uploadPercent.textContent = "0 %";
+  ui.status.textContent = "Waiting for the worker…";
+  showUploadProgress(0);
 }
 
 // ---- talking to the service --------------------------------------------------------------------
@@ -162,84 +200,183 @@ async function api(method, path, { body, bearer } = {}) {
   return data;
 }
 
-function uploadFile(file, upload) {
+// PUTs the file; `signal` aborts it (Cancel).
+function uploadFile(file, upload, signal) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(upload.method, upload.url);
     for (const [name, value] of Object.entries(upload.headers || {})) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => {
-      if (!event.lengthComputable) return;
-      const percent = Math.floor((event.loaded / event.total) * 100);
-      ui.uploadBar.value = percent;
-      ui.uploadPercent.textContent = percent + " %";
+      if (event.lengthComputable) showUploadProgress(Math.floor((event.loaded / event.total) * 100));
     };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
-        ui.uploadBar.value = 100;
-        ui.uploadPercent.textContent = "100 %";
+        showUploadProgress(100);
         resolve();
         return;
       }
       let code = "ERR_INTERNAL";
-      try { code = JSON.parse(xhr.responseText).error.code || code; } catch (e) {
+      let message;
+      try {
+        const error = JSON.parse(xhr.responseText).error;
+        code = error.code || code;
+        message = error.message;
+      } catch (e) {
         if (xhr.status === 413) code = "ERR_UPLOAD_TOO_LARGE";
         if (xhr.status === 403) code = "ERR_INVALID_SIGNATURE";
       }
-      reject(new PulseError(code));
+      reject(new PulseError(code, message));
     };
     xhr.onerror = () => reject(new PulseError("ERR_NETWORK"));
+    xhr.onabort = () => reject(new PulseError("ERR_CANCELLED"));
+    signal.addEventListener("abort", () => xhr.abort(), { once: true });
     xhr.send(file);
   });
 }
 
-// Resolves with the final asset when the socket reports `ready`; rejects on `failed`.
-function followEvents(id, token) {
-  return new Promise((resolve, reject) => {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/v1/assets/${id}/events?token=${encodeURIComponent(token)}`);
-    let finished = false;
-    socket.onmessage = (message) => {
-      const event = JSON.parse(message.data);
-      switch (event.type) {
-        case "snapshot": {
-          const asset = event.asset;
-          setRing(asset.progress || 0);
-          showThumbnail(asset.thumbnail_url);
-          if (asset.status === "processing") ui.status.textContent = "Processing…";
-          if (asset.status === "processing" && asset.playlist_url) playEarly(asset.playlist_url, asset.thumbnail_url);
-          break;
-        }
-        case "status":
-          if (event.status === "processing") ui.status.textContent = "Processing…";
-          break;
-        case "thumbnail_ready":
-          showThumbnail(event.thumbnail_url);
-          break;
-        case "playable":
-          playEarly(event.playlist_url, ui.thumbnail.src || null);
-          break;
-        case "progress":
-          ui.status.textContent = "Processing…";
-          setRing(event.percent);
-          setETA(event.eta_seconds);
-          break;
-        case "ready":
-          finished = true;
-          setRing(100);
-          if (event.asset) showThumbnail(event.asset.thumbnail_url);
-          resolve(event.asset);
-          break;
-        case "failed":
-          finished = true;
-          reject(new PulseError(event.error && event.error.code, event.error && event.error.message));
-          break;
-      }
-    };
-    socket.onclose = () => { if (!finished) reject(new PulseError("ERR_NETWORK")); };
-  });
+// What the socket (or a `GET` after a dropped connection) says while the asset is not finished.
+function onEvent(event) {
+  switch (event.type) {
+    case "snapshot": {
+      const asset = event.asset;
+      setRing(asset.progress || 0);
+      showThumbnail(asset.thumbnail_url);
+      if (asset.status === "queued") ui.status.textContent = "Queued…";
+      if (asset.status === "processing") ui.status.textContent = "Processing…";
+      if (asset.status === "processing" && asset.playlist_url) playEarly(asset.playlist_url, asset.thumbnail_url);
+      break;
+    }
+    case "status":
+      if (event.status === "processing") ui.status.textContent = "Processing…";
+      break;
+    case "thumbnail_ready":
+      showThumbnail(event.thumbnail_url);
+      break;
+    case "playable":
+      playEarly(event.playlist_url, ui.thumbnail.src || null);
+      break;
+    case "progress":
+      ui.status.textContent = "Processing…";
+      setRing(event.percent);
+      setETA(event.eta_seconds);
+      break;
+  }
 }
 
-async function start(file) {
+// ---- the current asset, kept across reloads -----------------------------------------------------
+// {id, token, name, size, kind: "put" | "multipart", step: "upload" | "processing"}
+const saved = () => { try { return JSON.parse(localStorage.getItem(SAVED) || "null"); } catch (e) { return null; } };
+const remember = (record) => localStorage.setItem(SAVED, JSON.stringify(record));
+const forgetSaved = () => localStorage.removeItem(SAVED);
+
+// Drops the saved asset before a new upload; one whose single PUT never finished holds nothing
+// and is deleted (the API key may; a multipart one is multipart.js's to resume or discard).
+async function dropSaved(apiKey) {
+  const record = saved();
+  forgetSaved();
+  if (record && record.kind === "put" && record.step === "upload") {
+    await api("DELETE", `/v1/assets/${record.id}`, { bearer: apiKey }).catch(() => {});
+  }
+}
+
+// ---- one upload, step by step -------------------------------------------------------------------
+// What a Retry needs: the file (held in memory), the step that failed and the asset so far.
+let attempt = null;
+
+// Runs the upload from `attempt.step` on: "create" (a fresh asset) | "complete" | "processing".
+async function run() {
+  const current = attempt;
+  const { file } = current;
+  const apiKey = (ui.key.value || "").trim();
+  try {
+    if (current.step === "create") {
+      await dropSaved(apiKey);
+      if (typeof PulseMultipart !== "undefined" && PulseMultipart.wants(file)) {
+        // Big files go up in resumable parts (multipart.js): create or resume, parts, complete.
+        current.kind = "multipart";
+        current.asset = await PulseMultipart.upload(file, apiKey);
+        current.step = "processing";
+      } else {
+        current.kind = "put";
+        const asset = await api("POST", "/v1/assets", {
+          bearer: apiKey,
+          body: { filename: file.name, size: file.size, content_type: file.type || "application/octet-stream" },
+        });
+        current.asset = { id: asset.id, token: asset.token };
+        remember({ ...current.asset, name: file.name, size: file.size, kind: "put", step: "upload" });
+        ui.upload.hidden = false;
+        ui.upload.dataset.assetId = asset.id;
+        await uploadWithCancel(file, asset.upload, current);
+        current.step = "complete";
+      }
+    }
+    if (current.step === "complete") {
+      // From here on only the asset's own token is used.
+      await api("POST", `/v1/assets/${current.asset.id}/complete`, { bearer: current.asset.token });
+      current.step = "processing";
+    }
+    remember({ ...current.asset, name: file.name, size: file.size, kind: current.kind, step: "processing" });
+    await follow(current);
+  } catch (error) {
+    if (attempt !== current) return;  // a newer upload took over
+    fail(error, current);
+  }
+}
+
+async function uploadWithCancel(file, upload, current) {
+  ui.cancel.hidden = false;
+  ui.cancel.onclick = async () => {
+    ui.cancel.hidden = true;
+    current.controller.abort();
+    forgetSaved();
+    // The asset exists only for this upload: delete it (the asset token may not; the API key may).
+    await api("DELETE", `/v1/assets/${current.asset.id}`, { bearer: (ui.key.value || "").trim() }).catch(() => {});
+    ui.upload.dataset.deleted = current.asset.id;
+  };
+  try {
+    await uploadFile(file, upload, current.controller.signal);
+  } finally {
+    ui.cancel.hidden = true;
+  }
+}
+
+async function follow(current) {
+  const asset = current.asset;
+  ui.processing.hidden = false;
+  if (ui.status.textContent === "Waiting for the worker…") ui.status.textContent = "Queued…";
+  const ready = await PulseEvents.follow(asset.id, asset.token, onEvent, current.controller.signal);
+  play(ready || await api("GET", `/v1/assets/${asset.id}`, { bearer: asset.token }));
+}
+
+// Shows the failure and, when the file is held and trying again can help, a Retry that re-runs
+// the failed step: the upload to a fresh asset, the complete, or, after a processing failure, the
+// whole upload again as a new video (the service does not reprocess a failed asset).
+function fail(error, current) {
+  showMessage(error.code, error.message);
+  ui.status.textContent = "Failed";
+  setETA(null);
+  if (error.code === "ERR_ASSET_DELETED") forgetSaved();
+  if (FINAL_CODES.has(error.code) || error.code === "ERR_ASSET_DELETED") return;
+  ui.retryBox.hidden = false;
+  ui.retry.hidden = !current.file;
+  if (!current.file) {
+    // After a reload the file is no longer held.
+    ui.retryHint.textContent = "Choose the file again to upload it anew.";
+  } else if (current.step === "processing") {
+    ui.retry.textContent = "Upload again";
+    ui.retryHint.textContent = "Processing did not finish on the service. Retrying uploads this file again as a new video.";
+    current.step = "create";
+  } else {
+    ui.retry.textContent = "Retry";
+    ui.retryHint.textContent = current.step === "complete"
+      ? "The file is uploaded; Retry asks the service again to start processing it."
+      : "Retry uploads the same file again; no need to choose it again.";
+    // A failed single PUT starts over on a fresh asset (dropSaved deletes the unfinished one);
+    // multipart.js resumes its own upload.
+  }
+}
+
+function start(file) {
   reset();
   const apiKey = (ui.key.value || "").trim();
   if (!apiKey) {
@@ -248,28 +385,51 @@ async function start(file) {
     return;
   }
   ui.fileName.textContent = `${file.name} (${(file.size / 1048576).toFixed(1)} MB)`;
+  begin({ file, step: "create", asset: null, kind: null });
+  run();
+}
+
+// Makes `current` the one upload the page shows; the one before stops (its PUT, its socket).
+function begin(current) {
+  if (attempt) attempt.controller.abort();
+  current.controller = new AbortController();
+  attempt = current;
+}
+
+function retry() {
+  if (!attempt || !attempt.file) return;
+  const { file, step, asset, kind } = attempt;
+  reset();
+  ui.fileName.textContent = `${file.name} (${(file.size / 1048576).toFixed(1)} MB)`;
+  begin({ file, step, asset, kind });
+  run();
+}
+
+// ---- after a reload: the saved asset's state ----------------------------------------------------
+async function restore() {
+  const record = saved();
+  if (!record) return;
+  let asset;
   try {
-    let asset;
-    if (typeof PulseMultipart !== "undefined" && PulseMultipart.wants(file)) {
-      // Big files go up in resumable parts (multipart.js): create or resume, parts, complete.
-      asset = await PulseMultipart.upload(file, apiKey);
-    } else {
-      asset = await api("POST", "/v1/assets", {
-        bearer: apiKey,
-        body: { filename: file.name, size: file.size, content_type: file.type || "application/octet-stream" },
-      });
-      ui.upload.hidden = false;
-      await uploadFile(file, asset.upload);
-      // From here on only the asset's own token is used.
-      await api("POST", `/v1/assets/${asset.id}/complete`, { bearer: asset.token });
-    }
-    ui.processing.hidden = false;
-    ui.status.textContent = "Queued…";
-    const ready = await followEvents(asset.id, asset.token);
-    play(ready || await api("GET", `/v1/assets/${asset.id}`, { bearer: asset.token }));
+    asset = await api("GET", `/v1/assets/${record.id}`, { bearer: record.token });
   } catch (error) {
-    showMessage(error.code, error.message);
-    ui.status.textContent = "Failed";
+    // Deleted, or its token is over: nothing left to show. An outage: try at the next load.
+    if (["ERR_NOT_FOUND", "ERR_TOKEN_EXPIRED", "ERR_UNAUTHORIZED", "ERR_FORBIDDEN"].includes(error.code)) forgetSaved();
+    return;
+  }
+  if (attempt) return;  // a new upload started meanwhile
+  ui.fileName.textContent = `${record.name} (${(record.size / 1048576).toFixed(1)} MB)`;
+  if (asset.status === "awaiting_upload") {
+    ui.restore.textContent = `The upload of ${record.name} did not finish. Choose the file again to upload it.`;
+    ui.restore.hidden = false;
+    return;
+  }
+  const current = { file: null, step: "processing", asset: { id: record.id, token: record.token }, kind: record.kind };
+  begin(current);
+  try {
+    await follow(current);
+  } catch (error) {
+    if (attempt === current) fail(error, current);
   }
 }
 
@@ -283,3 +443,6 @@ function saveKey() {
 ui.saveKey.addEventListener("click", saveKey);
 ui.key.addEventListener("change", saveKey);
 ui.file.addEventListener("change", () => { if (ui.file.files[0]) start(ui.file.files[0]); });
+ui.retry.addEventListener("click", retry);
+// After every script (events.js, multipart.js) has loaded.
+document.addEventListener("DOMContentLoaded", restore);

@@ -3,7 +3,7 @@
 // reload the page offers to resume it (asset id and token, with the file's name, size and date,
 // are kept in localStorage) and, once the same file is chosen again, uploads only the parts the
 // service does not hold (GET .../upload/parts), then completes. Loaded after app.js, whose
-// `api`, `ui`, `PulseError`, `MESSAGES` and `showMessage` it uses; app.js calls
+// `api`, `ui` (with the Cancel button), `PulseError` and `showUploadProgress` it uses; app.js calls
 // `PulseMultipart.wants(file)` and `PulseMultipart.upload(file, apiKey)`.
 "use strict";
 
@@ -13,10 +13,6 @@ const PulseMultipart = (() => {
   const ATTEMPTS = 6;           // per part: 1 s, 2 s, 4 s, 8 s, 16 s between them (with jitter)
   const URL_BATCH = 100;        // the most part URLs one request may ask for
   const SAVED = "pulse.multipart";
-
-  Object.assign(MESSAGES, {
-    ERR_CANCELLED: "The upload was cancelled.",
-  });
 
   // ---- the unfinished upload, kept across reloads ----------------------------------------------
   const saved = () => { try { return JSON.parse(localStorage.getItem(SAVED) || "null"); } catch (e) { return null; } };
@@ -39,13 +35,7 @@ const PulseMultipart = (() => {
   banner.append(bannerText, " ", discard);
   ui.fileName.after(banner);
 
-  const cancel = document.createElement("button");
-  cancel.type = "button";
-  cancel.id = "upload-cancel";
-  cancel.className = "secondary";
-  cancel.textContent = "Cancel upload";
-  cancel.hidden = true;
-  ui.upload.append(cancel);
+  const cancel = ui.cancel;
 
   function offerResume() {
     const record = saved();
@@ -64,11 +54,7 @@ const PulseMultipart = (() => {
   // ---- the upload --------------------------------------------------------------------------------
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  function showProgress(done, total) {
-    const percent = Math.floor((done / total) * 100);
-    ui.uploadBar.value = percent;
-    ui.uploadPercent.textContent = percent + " %";
-  }
+  const showProgress = (done, total) => showUploadProgress(Math.floor((done / total) * 100));
 
   // PUTs one part; resolves with its ETag (null when the store's CORS hides it).
   function putPart(part, blob, onProgress, signal) {
