@@ -15,6 +15,44 @@ BINARY = ROOT / ".build" / "debug" / "pulse-video"
 MEDIA = Path(os.environ.get("PULSE_TEST_MEDIA_DIR", ROOT / "TestMedia"))
 ARTIFACTS = ROOT / "artifacts"
 API_KEY = "browser-test-key"
+PHONE = (390, 844)
+
+
+def chromium(size=PHONE):
+    """Headless Chromium (Debian's) through chromedriver: autoplay allowed, a phone-sized window
+    by default, the DevTools network domain on (tests block requests with it)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--autoplay-policy=no-user-gesture-required", "--no-sandbox",
+                     "--disable-dev-shm-usage", f"--window-size={size[0]},{size[1]}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.set_script_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    """A phone-sized headless Chromium, closed after the test."""
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
+def wait_for(what, condition, timeout=60.0, every=0.05):
+    """Polls `condition` until it returns something truthy (returned), or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def clip(name: str) -> Path:

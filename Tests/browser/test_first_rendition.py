@@ -9,11 +9,7 @@ import re
 import time
 import urllib.request
 
-import pytest
 from conftest import API_KEY, clip, running_serve
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 SOURCE = "progressive_720p_40s.mp4"
@@ -106,18 +102,6 @@ def test_a_player_sees_valid_playlists_of_the_whole_video_and_stable_segments():
         assert [name for _, name in audio][:len(early["audio"])] == [name for _, name in early["audio"]]
         changed = [url for url, digest in fetched.items() if hashlib.sha256(fetch(url)).hexdigest() != digest]
         assert not changed, f"segments served differently after ready: {changed}"
-
-
-@pytest.fixture
-def browser():
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--autoplay-policy=no-user-gesture-required", "--no-sandbox",
-                     "--disable-dev-shm-usage", "--window-size=390,844"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    yield driver
-    driver.quit()
 
 
 def test_the_page_plays_before_ready_and_on_to_the_end(browser):

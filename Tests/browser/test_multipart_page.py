@@ -9,13 +9,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import API_KEY, running_serve
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
+from conftest import API_KEY, running_serve, wait_for
 from selenium.webdriver.common.by import By
 from test_openapi import check
-from test_upload_page import wait_for
 
 PART_SIZE = 5 * 1024 * 1024
 
@@ -37,18 +33,6 @@ def service():
     # 5 MiB parts (S3's smallest, PULSE_UPLOAD_PART_BYTES): 16 parts, so "half" is 8 of them.
     with running_serve({"PULSE_API_KEY": API_KEY, "PULSE_UPLOAD_PART_BYTES": str(PART_SIZE)}, prefix="pulse-multipart-") as running:
         yield running
-
-
-@pytest.fixture
-def browser():
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=390,844"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Network.enable", {})
-    yield driver
-    driver.quit()
 
 
 def call(service, method, path):

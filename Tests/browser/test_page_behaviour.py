@@ -12,17 +12,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import API_KEY, BINARY, clip, running_serve
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
+from conftest import API_KEY, BINARY, PHONE, chromium, clip, running_serve, wait_for
 from selenium.webdriver.common.by import By
-from test_upload_page import wait_for
 
-PHONE = (390, 844)
 DESKTOP = (1280, 900)
 
 # Counts the WebSockets the page opens and keeps them reachable, before any script of the page runs.
@@ -36,13 +30,7 @@ COUNT_SOCKETS = """
 
 
 def make_browser(size=PHONE):
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--autoplay-policy=no-user-gesture-required", "--no-sandbox",
-                     "--disable-dev-shm-usage", f"--window-size={size[0]},{size[1]}"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Network.enable", {})
+    driver = chromium(size)
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_SOCKETS})
     return driver
 

@@ -3,28 +3,10 @@
 playlists), and the same path without the token is refused (403 to a fetch, an error on <video>)."""
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 
-import pytest
-from conftest import API_KEY, clip
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
-
-
-@pytest.fixture
-def browser():
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--autoplay-policy=no-user-gesture-required", "--no-sandbox",
-                     "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
+from conftest import API_KEY, clip, wait_for
 
 
 def call(method, url, body=None, bearer=API_KEY, data=None, headers=None):
@@ -41,16 +23,6 @@ def call(method, url, body=None, bearer=API_KEY, data=None, headers=None):
             return response.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
-
-
-def wait_for(what, condition, timeout=60.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ready_signed_asset(server):

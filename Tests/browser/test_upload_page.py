@@ -1,35 +1,8 @@
 """The upload page in a real browser: headless Chromium uploads a generated clip, watches the ring
 reach 100 % (never going back), sees the thumbnail, and plays the HLS result natively."""
-import time
 
-import pytest
-from conftest import API_KEY, ARTIFACTS, clip
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
+from conftest import API_KEY, ARTIFACTS, clip, wait_for
 from selenium.webdriver.common.by import By
-
-
-@pytest.fixture
-def browser():
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--autoplay-policy=no-user-gesture-required", "--no-sandbox",
-                     "--disable-dev-shm-usage", "--window-size=390,844"):  # a phone-sized window
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    yield driver
-    driver.quit()
-
-
-def wait_for(what, condition, timeout=60.0, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_upload_progress_thumbnail_and_playback(server, browser):
