@@ -95,9 +95,9 @@ let schemaMigrations: [Migration] = [
             "ALTER TABLE assets ADD COLUMN uploads_swept_at DOUBLE PRECISION",
         ]
     },
-    // Playable in seconds: the first rendition is published segment by segment.
-    // - assets.playable_at: when the asset first played (its master playlist and the first
-    //   rendition's playlists stored); set once, before `ready`.
+    // Playable in seconds: a first rendition is encoded and played while the ladder encodes.
+    // - assets.playable_at: when the asset became playable (the first rendition's playlists and
+    //   the master stored); set once, before `ready`.
     // - chunks.kind 'first': the first rendition's checkpoint row, whose result_json holds the
     //   segments stored so far while it is pending. SQLite cannot alter a CHECK constraint: the
     //   table is rebuilt there (same columns, same rows).

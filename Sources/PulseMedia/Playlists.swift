@@ -26,25 +26,24 @@ public struct RenditionSummary: Codable, Sendable, Equatable {
 /// Writes the playlists ourselves from measured segments: ffmpeg 5.1's master playlist has no
 /// AVERAGE-BANDWIDTH or FRAME-RATE and, in CRF mode, a BANDWIDTH that counts only the audio.
 public enum PlaylistWriter {
-    /// A media playlist for one rendition: VOD with ENDLIST once the rendition is complete, or an
-    /// EVENT playlist (segments only ever appended) while it is being published. The target
-    /// duration is the plan's (`SegmentSchedule.targetDuration`), so every version states the
-    /// same one; a segment that came out longer raises it (never seen: keyframes are forced).
-    public static func mediaPlaylist(_ segments: [SegmentRecord], targetDuration planned: Int? = nil, open: Bool = false) -> String {
+    /// A VOD media playlist for one rendition. The target duration is the plan's
+    /// (`SegmentSchedule.targetDuration`), so every version of a playlist states the same one; a
+    /// segment that came out longer raises it (never seen: keyframes are forced).
+    public static func mediaPlaylist(_ segments: [SegmentRecord], targetDuration planned: Int? = nil) -> String {
         let target = max(planned ?? 1, segments.map { Int($0.duration.rounded()) }.max() ?? 1)
         var lines = [
             "#EXTM3U",
             "#EXT-X-VERSION:3",
             "#EXT-X-TARGETDURATION:\(target)",
             "#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequence ?? 0)",
-            open ? "#EXT-X-PLAYLIST-TYPE:EVENT" : "#EXT-X-PLAYLIST-TYPE:VOD",
+            "#EXT-X-PLAYLIST-TYPE:VOD",
             "#EXT-X-INDEPENDENT-SEGMENTS",
         ]
         for segment in segments {
             lines.append(String(format: "#EXTINF:%.6f,", segment.duration))
             lines.append(segment.fileName)
         }
-        if !open { lines.append("#EXT-X-ENDLIST") }
+        lines.append("#EXT-X-ENDLIST")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -87,15 +87,13 @@ struct FirstRenditionPlanTests {
         ])
     }
 
-    @Test func playlistsKeepThePlannedTargetAndEventOnesCloseWithEndlist() {
+    @Test func playlistsKeepThePlannedTargetDuration() {
+        // The lead-in alone (2 s segments) states the target of the 10 s segments that follow.
         let segments = (0..<3).map { SegmentRecord(fileName: String(format: "seg_%05d.ts", $0), sequence: $0, duration: 2, bytes: 1000) }
-        let open = PlaylistWriter.mediaPlaylist(segments, targetDuration: 10, open: true)
-        #expect(open.contains("#EXT-X-TARGETDURATION:10\n"))
-        #expect(open.contains("#EXT-X-PLAYLIST-TYPE:EVENT\n"))
-        #expect(!open.contains("#EXT-X-ENDLIST"))
-        let closed = PlaylistWriter.mediaPlaylist(segments, targetDuration: 10)
-        #expect(closed.contains("#EXT-X-TARGETDURATION:10\n"))
-        #expect(closed.hasSuffix("seg_00002.ts\n#EXT-X-ENDLIST\n"))
+        let planned = PlaylistWriter.mediaPlaylist(segments, targetDuration: 10)
+        #expect(planned.contains("#EXT-X-TARGETDURATION:10\n") && planned.contains("#EXT-X-PLAYLIST-TYPE:VOD\n"))
+        #expect(planned.hasSuffix("seg_00002.ts\n#EXT-X-ENDLIST\n"))
+        #expect(PlaylistWriter.mediaPlaylist(segments).contains("#EXT-X-TARGETDURATION:2\n"))  // measured, as before
     }
 
     @Test func theFirstRenditionIsListedWholeFromTheStartAndPlaysOnceItsFirstSegmentsAreStored() {

@@ -65,6 +65,9 @@ struct StorageRoutes: Sendable {
                 fileAt: partial, key: key, contentType: request.headers[.contentType], mode: .move)
             context.logger.debug("upload stored", metadata: ["storage.key": "\(key)", "upload.bytes": "\(received)"])
         } catch {
+            // The share goes back before the partial file does: once it is gone, the next upload
+            // is admitted.
+            gate.release(id, bytes: reservation)
             try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
@@ -192,6 +195,7 @@ final class UploadGate: Sendable {
         }
     }
 
+    /// Gives an admitted upload's share back; a second call for the same upload does nothing.
     func release(_ id: UUID, part: Int = 0, bytes: Int64) {
         state.withLock { state in
             if state.assets.remove(Slot(id: id, part: part)) != nil { state.reserved -= bytes }

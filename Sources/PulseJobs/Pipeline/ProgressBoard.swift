@@ -13,6 +13,9 @@ actor ProgressBoard {
         var jobs: Int
     }
     private var entries: [UUID: Entry] = [:]
+    /// Assets whose jobs here have all ended, oldest first.
+    private var idle: [UUID] = []
+    static let idleEntriesKept = 256
 
     /// Joins the asset's board (made with `make` if no job here has it; units checkpointed since,
     /// `done`, count as finished), for the length of `body`.
@@ -40,6 +43,7 @@ actor ProgressBoard {
     private func join(_ assetID: UUID, done: Set<WorkUnit.ID>, make: () -> (ProgressAggregator, ProgressPublisher)) -> ProgressPublisher {
         if var entry = entries[assetID] {
             for unit in done { entry.aggregator.alreadyDone(unit) }
+            if entry.jobs == 0 { idle.removeAll { $0 == assetID } }
             entry.jobs += 1
             entries[assetID] = entry
             return entry.publisher
@@ -49,9 +53,18 @@ actor ProgressBoard {
         return publisher
     }
 
+    /// The entry outlives its jobs: the asset's next job here goes on from what this process has
+    /// already announced (the database holds progress only every 10 points, and a new throttle
+    /// started from it would announce some percents again). Idle entries beyond
+    /// `idleEntriesKept` are forgotten, oldest first.
     private func leave(_ assetID: UUID) {
         guard var entry = entries[assetID] else { return }
         entry.jobs -= 1
-        entries[assetID] = entry.jobs > 0 ? entry : nil
+        entries[assetID] = entry
+        if entry.jobs == 0 { idle.append(assetID) }
+        while idle.count > Self.idleEntriesKept {
+            let oldest = idle.removeFirst()
+            if entries[oldest]?.jobs == 0 { entries[oldest] = nil }
+        }
     }
 }
