@@ -47,12 +47,12 @@ public struct StoredSegments: Codable, Sendable, Equatable {
 public struct FinishedSegment: Sendable {
     /// `720p` or `audio`.
     public var rendition: String
-    public var fileName: String
     /// Local path of the file; the handler may move or delete it.
     public var path: String
-    public var bytes: Int64
-    /// Its entry in the playlists: sequence and measured duration.
+    /// Its entry in the playlists: file name, sequence, measured duration and size.
     public var record: SegmentRecord
+
+    public var fileName: String { record.fileName }
 }
 
 /// The audio rendition's folder and name.

@@ -49,7 +49,7 @@ final class SegmentWatcher: Sendable {
                 let path = "\(folder)/\(entry.uri)"
                 guard let bytes = FileSystem.fileSize(path) else { break }
                 try await onSegment(FinishedSegment(
-                    rendition: rendition, fileName: entry.uri, path: path, bytes: bytes,
+                    rendition: rendition, path: path,
                     record: SegmentRecord(fileName: entry.uri, sequence: SegmentRecord.sequence(of: entry.uri), duration: entry.duration, bytes: bytes)))
                 handedOver.withLock { $0[key] = bytes }
             }
