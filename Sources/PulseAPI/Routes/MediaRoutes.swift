@@ -52,11 +52,13 @@ struct MediaRoutes: Sendable {
         // are for the token's holder: no shared cache keeps them.
         let scope = asset.playbackPolicy == .signed ? "private" : "public"
         let cache = !key.hasSuffix(".m3u8") ? "\(scope), max-age=86400" : playing ? "no-cache" : "\(scope), max-age=10"
-        // A planned segment of the first rendition, listed before it is stored: wait for it.
-        if playing, key.hasSuffix(".ts"), try await dependencies.store.head(key: key) == nil {
+        do {
+            return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+        } catch let error as APIError where error.code == .notFound && playing && key.hasSuffix(".ts") {
+            // A planned segment of the first rendition, listed before it is stored: wait for it.
             try await segmentWaits.waitForObject(key, assetID: id, store: dependencies.store, assets: dependencies.assets)
+            return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
         }
-        return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
     }
 
     /// Splits `t/{token}/...` off the path and checks the token for `id` (before the database is
