@@ -59,8 +59,9 @@ public struct AssetTokenSigner: Sendable {
         return (.valid(assetID: id), expires)
     }
 
-    /// `0`, or ASCII digits not starting with `0`: what `String(Int64)` writes for a non-negative value.
-    private static func isCanonicalDecimal(_ text: Substring) -> Bool {
+    /// `0`, or ASCII digits not starting with `0`: what `String(Int64)` writes for a non-negative value
+    /// (the one spelling of a number in a token, playback tokens included).
+    static func isCanonicalDecimal(_ text: Substring) -> Bool {
         guard let first = text.utf8.first, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return false }
         return first != UInt8(ascii: "0") || text.utf8.count == 1
     }

@@ -39,9 +39,7 @@ public struct PlaybackTokenSigner: Sendable {
     /// expiry. Only the form `token(for:expires:)` writes is accepted.
     public func verify(_ token: String, assetID: UUID, now: Date) -> Verdict {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let first = parts[0].utf8.first, parts[0].utf8.count <= 19,
-              parts[0].utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-              first != UInt8(ascii: "0") || parts[0].utf8.count == 1, let expires = Int64(parts[0]),
+        guard parts.count == 2, parts[0].utf8.count <= 19, AssetTokenSigner.isCanonicalDecimal(parts[0]), let expires = Int64(parts[0]),
               parts[1].utf8.count == 64, parts[1] == parts[1].lowercased(), let given = Hex.decode(parts[1])
         else { return .invalid }
         guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Self.message(assetID, expires), using: key) else {
