@@ -1,11 +1,14 @@
 """Shared fixtures: a real `pulse-video serve` on a free port over a temporary data folder."""
 import contextlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,24 @@ def browser():
     driver = chromium()
     yield driver
     driver.quit()
+
+
+def call(method, url, body=None, bearer=API_KEY, data=None, headers=None):
+    """One API call: `body` is sent as JSON, `data` as is; returns (status, parsed JSON or None),
+    error answers included."""
+    headers = dict(headers or {})
+    if bearer:
+        headers["Authorization"] = "Bearer " + bearer
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw, status = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        raw, status = error.read(), error.code
+    return status, (json.loads(raw) if raw else None)
 
 
 def wait_for(what, condition, timeout=60.0, every=0.05):

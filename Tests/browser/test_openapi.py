@@ -1,10 +1,7 @@
 """The live API's responses validate against docs/openapi.yaml (and its error shape)."""
-import json
-import urllib.error
-import urllib.request
 
 import pytest
-from conftest import API_KEY, ROOT, clip
+from conftest import API_KEY, ROOT, call, clip
 
 yaml = pytest.importorskip("yaml")
 jsonschema = pytest.importorskip("jsonschema")
@@ -16,22 +13,6 @@ def check(body, schema_name):
     schema = {"$ref": f"#/components/schemas/{schema_name}", "components": SPEC["components"]}
     jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator,
                         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-
-
-def call(method, url, body=None, bearer=API_KEY, data=None, headers=None):
-    headers = dict(headers or {})
-    if bearer:
-        headers["Authorization"] = "Bearer " + bearer
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def test_responses_match_the_spec(server):

@@ -1,28 +1,9 @@
 """Signed playback in a real browser: headless Chromium plays a signed asset through the
 `playlist_url` the API returns (the token in the path carries over to every relative URI of the
 playlists), and the same path without the token is refused (403 to a fetch, an error on <video>)."""
-import json
 import re
-import urllib.error
-import urllib.request
 
-from conftest import API_KEY, clip, wait_for
-
-
-def call(method, url, body=None, bearer=API_KEY, data=None, headers=None):
-    headers = dict(headers or {})
-    if bearer:
-        headers["Authorization"] = "Bearer " + bearer
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+from conftest import call, clip, wait_for
 
 
 def ready_signed_asset(server):

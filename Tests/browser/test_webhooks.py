@@ -4,7 +4,6 @@ is retried with the same `webhook-id` within seconds; events recorded while the 
 and `serve` restarts still arrive; without PULSE_WEBHOOK_ALLOW_PRIVATE a 127.0.0.1 URL is refused
 (a recorded attempt, never a request)."""
 import base64
-import json
 import os
 import shutil
 import socket
@@ -12,13 +11,12 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from standardwebhooks import Webhook
-from conftest import BINARY, clip, running_serve
+from conftest import BINARY, clip, running_serve, wait_for
+from conftest import call as api_call
 
 API_KEY = "webhook-test-key"
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -81,20 +79,8 @@ class Receiver:
 
 
 def call(base, method, path, body=None, bearer=API_KEY, data=None, headers=None):
-    headers = dict(headers or {})
-    if bearer:
-        headers["Authorization"] = "Bearer " + bearer
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    url = path if path.startswith("http") else base + path
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw, status = response.read(), response.status
-    except urllib.error.HTTPError as error:
-        raw, status = error.read(), error.code
-    return status, (json.loads(raw) if raw else None)
+    """An API call on `serve` at `base` (`path` may be a whole URL)."""
+    return api_call(method, path if path.startswith("http") else base + path, body, bearer, data, headers)
 
 
 def upload(base, name="tiny_160x120.mp4"):
@@ -110,13 +96,7 @@ def upload(base, name="tiny_160x120.mp4"):
 
 
 def wait(what, condition, timeout=90.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    return wait_for(what, condition, timeout, every)
 
 
 def deliveries(base, asset_id):
