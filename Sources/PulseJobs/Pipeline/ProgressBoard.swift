@@ -26,7 +26,7 @@ actor ProgressBoard {
         _ body: @Sendable (ProgressPublisher) async throws -> T
     ) async throws -> T {
         let publisher = join(assetID, done: done, make: make)
-        defer { Task { await self.leave(assetID) } }
+        defer { leave(assetID) }
         return try await body(publisher)
     }
 
