@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import PulseDatabase
 import PulseJobs
 import PulseTestSupport
 import Testing
@@ -17,115 +16,81 @@ struct EndToEndTests {
 
     @Test("upload through the presigned URL, events across processes, playlist decoded by ffmpeg", .enabled(if: enabled), .timeLimit(.minutes(4)))
     func scaleOut() async throws {
-        guard let postgres = TestServices.postgresURL, let s3 = TestServices.s3Endpoint else {
-            throw MissingPrerequisite(description: "PULSE_REQUIRE_SERVICES=1 but PULSE_TEST_POSTGRES_URL or PULSE_TEST_S3_ENDPOINT is not set")
-        }
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw MissingPrerequisite(description: "\(Self.binary) is missing: swift build --product pulse-video")
-        }
-        let clip = try TestMedia.path("bigbuckbunny.mp4")  // 720p: a ladder of four rungs
-        let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let bucket = "pulse-api-e2e-\(suffix)"
-        let schema = "api_e2e_\(suffix)"
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-e2e-\(suffix)").path
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        // Buckets are provisioned outside Pulse; moto takes an unsigned PUT.
-        let made = try await send(.PUT, "\(s3)/\(bucket)")
-        try #require(made.status == 200, "create bucket: \(made.text)")
+        try await ScaleOutPlace.with("e2e") { place in
+            let (s3, bucket, scratch, apiKey) = (place.s3, place.bucket, place.scratch, place.apiKey)
+            let clip = try TestMedia.path("bigbuckbunny.mp4")  // 720p: a ladder of four rungs
+            var environment = place.environment
+            environment["PULSE_LOG_LEVEL"] = "info"
 
-        let apiKey = "e2e-key-\(suffix)"
-        var environment = ProcessInfo.processInfo.environment
-        environment["PULSE_DATABASE_URL"] = "\(postgres)?schema=\(schema)"
-        environment["PULSE_STORAGE_URL"] = "s3://\(bucket)/media"
-        environment["AWS_ENDPOINT_URL_S3"] = s3
-        environment["AWS_ACCESS_KEY_ID"] = "test"
-        environment["AWS_SECRET_ACCESS_KEY"] = "test"
-        environment["AWS_REGION"] = "us-east-1"
-        // No PULSE_ALLOW_HTTP: the configured http:// endpoint is enough, in every command.
-        environment["PULSE_ALLOW_HTTP"] = nil
-        environment["PULSE_API_KEY"] = apiKey
-        // No PULSE_PUBLIC_MEDIA_URL: moto refuses anonymous GETs, as a private bucket does, so
-        // playlists go through the service's /media/ proxy and thumbnails are presigned.
-        environment["PULSE_PUBLIC_MEDIA_URL"] = nil
-        // The first rendition, the lead-in and three 1 s chunks: both workers get a share.
-        environment["PULSE_SEGMENT_SECONDS"] = "1"
-        environment["PULSE_CHUNK_SECONDS"] = "1"
-        environment["PULSE_LOG_LEVEL"] = "info"
-
-        let serve = try ChildProcess(Self.binary, ["serve", "--no-worker", "--port", "0", "--data", "\(scratch)/serve"], environment: environment, log: "\(scratch)/serve.log")
-        defer { serve.stop() }
-        let baseURL = try await serve.waitForLine(containing: "pulse-video listening on", timeout: .seconds(60))
-            .components(separatedBy: "listening on ").last!.trimmingCharacters(in: .whitespaces)
-        // The server migrated the schema before listening: the workers find it ready.
-        let workers = try (1...2).map { index in
-            try ChildProcess(Self.binary, ["worker", "--data", "\(scratch)/worker\(index)"], environment: environment, log: "\(scratch)/worker\(index).log")
-        }
-        defer { workers.forEach { $0.stop() } }
-        for worker in workers { _ = try await worker.waitForLine(containing: "worker started", timeout: .seconds(60)) }
-
-        do {
-            // Create, then PUT straight to S3 through the presigned URL.
-            let created = try await send(.POST, "\(baseURL)/v1/assets", bearer: apiKey, body: json(["filename": "seven.mp4", "content_type": "video/mp4"]))
-            try #require(created.status == 201, "\(created.text)")
-            let id = try #require(created.json["id"] as? String)
-            let token = try #require(created.json["token"] as? String)
-            let upload = try #require(created.json["upload"] as? [String: Any])
-            let uploadURL = try #require(upload["url"] as? String)
-            #expect(uploadURL.hasPrefix("\(s3)/\(bucket)/media/uploads/\(id)/seven.mp4?"), "a presigned S3 URL: \(uploadURL)")
-            #expect(uploadURL.contains("X-Amz-Signature="))
-            let put = try await send(.PUT, uploadURL, headers: [("Content-Type", "video/mp4")], file: clip)
-            #expect(put.status == 200)
-
-            // Events from the workers' processes reach this process's WebSocket.
-            let log = EventLog()
-            let ws = "ws" + baseURL.dropFirst("http".count) + "/v1/assets/\(id)/events?token=\(token)"
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { _ = try await withTimeout(.seconds(180), "events") { try await followEvents(ws, into: log) } }
-                try await waitUntil("the snapshot") { !log.texts.isEmpty }
-                let complete = try await send(.POST, "\(baseURL)/v1/assets/\(id)/complete", bearer: token)
-                #expect(complete.status == 202, "\(complete.text)")
-                try await group.waitForAll()
+            let serve = try ChildProcess(Self.binary, ["serve", "--no-worker", "--port", "0", "--data", "\(scratch)/serve"], environment: environment, log: "\(scratch)/serve.log")
+            defer { serve.stop() }
+            let baseURL = try await serve.waitForLine(containing: "pulse-video listening on", timeout: .seconds(60))
+                .components(separatedBy: "listening on ").last!.trimmingCharacters(in: .whitespaces)
+            // The server migrated the schema before listening: the workers find it ready.
+            let workers = try (1...2).map { index in
+                try ChildProcess(Self.binary, ["worker", "--data", "\(scratch)/worker\(index)"], environment: environment, log: "\(scratch)/worker\(index).log")
             }
-            #expect(log.types.first == "snapshot")
-            #expect(log.types.last == "ready", "\(log.types)")
-            #expect(log.types.contains("thumbnail_ready"))
-            let percents = log.events.filter { $0["type"] as? String == "progress" }.compactMap { $0["percent"] as? Double }
-            #expect(percents == percents.sorted() && Set(percents).count == percents.count, "never back: \(percents)")
+            defer { workers.forEach { $0.stop() } }
+            for worker in workers { _ = try await worker.waitForLine(containing: "worker started", timeout: .seconds(60)) }
 
-            // The video was cut into 2 s chunks, encoded by the worker processes (usually both).
-            let chunksDone = try workers.map { try String(contentsOfFile: $0.logPath, encoding: .utf8).components(separatedBy: "chunk done").count - 1 }
-            #expect(chunksDone.reduce(0, +) >= 4, "chunks per worker: \(chunksDone)")
-            print("chunks per worker: \(chunksDone); progress: \(percents)")
+            do {
+                // Create, then PUT straight to S3 through the presigned URL.
+                let created = try await send(.POST, "\(baseURL)/v1/assets", bearer: apiKey, body: json(["filename": "seven.mp4", "content_type": "video/mp4"]))
+                try #require(created.status == 201, "\(created.text)")
+                let id = try #require(created.json["id"] as? String)
+                let token = try #require(created.json["token"] as? String)
+                let upload = try #require(created.json["upload"] as? [String: Any])
+                let uploadURL = try #require(upload["url"] as? String)
+                #expect(uploadURL.hasPrefix("\(s3)/\(bucket)/media/uploads/\(id)/seven.mp4?"), "a presigned S3 URL: \(uploadURL)")
+                #expect(uploadURL.contains("X-Amz-Signature="))
+                let put = try await send(.PUT, uploadURL, headers: [("Content-Type", "video/mp4")], file: clip)
+                #expect(put.status == 200)
 
-            // The playlist (served from S3 through /media/), fetched and decoded by ffmpeg over HTTP.
-            let asset = try await send(.GET, "\(baseURL)/v1/assets/\(id)", bearer: apiKey).json
-            #expect(asset["status"] as? String == "ready")
-            let playlist = try #require(asset["playlist_url"] as? String)
-            #expect(playlist == "\(baseURL)/media/\(id)/master.m3u8")
-            let master = try await send(.GET, playlist)
-            #expect(master.status == 200 && master.text.hasPrefix("#EXTM3U"), "\(master.status) \(master.text)")
-            let decode = try ChildProcess.run("ffmpeg", ["-v", "error", "-nostdin", "-i", playlist, "-f", "null", "-"])
-            #expect(decode.status == 0, "ffmpeg: \(decode.output)")
-            // The thumbnail: a presigned GET straight from S3.
-            let thumbnailURL = try #require(asset["thumbnail_url"] as? String)
-            #expect(thumbnailURL.hasPrefix("\(s3)/\(bucket)/media/processed/\(id)/thumbnail.jpg?") && thumbnailURL.contains("X-Amz-Signature="))
-            let thumbnail = try await send(.GET, thumbnailURL)
-            #expect(thumbnail.status == 200 && thumbnail.body.starts(with: [0xFF, 0xD8]))
-        } catch {
-            for path in [serve.logPath] + workers.map(\.logPath) {
-                print("----- \(path)\n" + ((try? String(contentsOfFile: path, encoding: .utf8))?.suffix(3000) ?? ""))
+                // Events from the workers' processes reach this process's WebSocket.
+                let log = EventLog()
+                let ws = "ws" + baseURL.dropFirst("http".count) + "/v1/assets/\(id)/events?token=\(token)"
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { _ = try await withTimeout(.seconds(180), "events") { try await followEvents(ws, into: log) } }
+                    try await waitUntil("the snapshot") { !log.texts.isEmpty }
+                    let complete = try await send(.POST, "\(baseURL)/v1/assets/\(id)/complete", bearer: token)
+                    #expect(complete.status == 202, "\(complete.text)")
+                    try await group.waitForAll()
+                }
+                #expect(log.types.first == "snapshot")
+                #expect(log.types.last == "ready", "\(log.types)")
+                #expect(log.types.contains("thumbnail_ready"))
+                let percents = log.events.filter { $0["type"] as? String == "progress" }.compactMap { $0["percent"] as? Double }
+                #expect(percents == percents.sorted() && Set(percents).count == percents.count, "never back: \(percents)")
+
+                // The video was cut into 2 s chunks, encoded by the worker processes (usually both).
+                let chunksDone = try workers.map { try String(contentsOfFile: $0.logPath, encoding: .utf8).components(separatedBy: "chunk done").count - 1 }
+                #expect(chunksDone.reduce(0, +) >= 4, "chunks per worker: \(chunksDone)")
+                print("chunks per worker: \(chunksDone); progress: \(percents)")
+
+                // The playlist (served from S3 through /media/), fetched and decoded by ffmpeg over HTTP.
+                let asset = try await send(.GET, "\(baseURL)/v1/assets/\(id)", bearer: apiKey).json
+                #expect(asset["status"] as? String == "ready")
+                let playlist = try #require(asset["playlist_url"] as? String)
+                #expect(playlist == "\(baseURL)/media/\(id)/master.m3u8")
+                let master = try await send(.GET, playlist)
+                #expect(master.status == 200 && master.text.hasPrefix("#EXTM3U"), "\(master.status) \(master.text)")
+                let decode = try ChildProcess.run("ffmpeg", ["-v", "error", "-nostdin", "-i", playlist, "-f", "null", "-"])
+                #expect(decode.status == 0, "ffmpeg: \(decode.output)")
+                // The thumbnail: a presigned GET straight from S3.
+                let thumbnailURL = try #require(asset["thumbnail_url"] as? String)
+                #expect(thumbnailURL.hasPrefix("\(s3)/\(bucket)/media/processed/\(id)/thumbnail.jpg?") && thumbnailURL.contains("X-Amz-Signature="))
+                let thumbnail = try await send(.GET, thumbnailURL)
+                #expect(thumbnail.status == 200 && thumbnail.body.starts(with: [0xFF, 0xD8]))
+            } catch {
+                for path in [serve.logPath] + workers.map(\.logPath) {
+                    print("----- \(path)\n" + ((try? String(contentsOfFile: path, encoding: .utf8))?.suffix(3000) ?? ""))
+                }
+                throw error
             }
-            throw error
-        }
 
-        serve.stop()
-        workers.forEach { $0.stop() }
-        #expect(serve.exitStatus == 0, "serve ends cleanly on SIGTERM")
-        // Drop the test's schema.
-        try await withDatabase(url: postgres, logger: TestServices.logger) { database in
-            // The name was generated above from hex digits: a plain identifier.
-            _ = try await database.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE", [])
+            serve.stop()
+            workers.forEach { $0.stop() }
+            #expect(serve.exitStatus == 0, "serve ends cleanly on SIGTERM")
         }
     }
 }
