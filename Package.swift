@@ -1,7 +1,8 @@
 // swift-tools-version: 6.2
 // Pulse Video: raw uploads in, adaptive HLS out, with live progress.
 // Targets are split by what they depend on; dependencies point one way:
-// PulseAPI -> PulseJobs -> PulseMedia, PulseStorage -> SigV4.
+// PulseVideoCLI -> PulseAPI -> PulseJobs -> PulseDatabase, PulseMedia, PulseStorage -> SigV4.
+// Every target a file imports is declared here, transitive ones included.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -22,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
@@ -46,6 +49,7 @@ let package = Package(
             dependencies: [
                 "PulseSupport",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -63,6 +67,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 // Streaming file reads and writes without blocking the cooperative pool.
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
@@ -93,6 +98,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -102,8 +108,13 @@ let package = Package(
             dependencies: [
                 "PulseDatabase",
                 "PulseJobs",
+                "PulseMedia",
+                "PulseStorage",
                 "PulseSupport",
+                "SigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 // Webhook delivery (and NIOPosix's thread pool for its DNS checks).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -126,7 +137,12 @@ let package = Package(
             dependencies: [
                 "PulseAPI",
                 "PulseDatabase",
+                "PulseJobs",
+                "PulseMedia",
+                "PulseStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -146,19 +162,57 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SigV4Tests", dependencies: ["PulseSupport", "SigV4"], swiftSettings: swiftSettings),
-        .testTarget(name: "PulseMediaTests", dependencies: ["PulseMedia", "PulseTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PulseStorageTests", dependencies: ["PulseStorage", "PulseTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PulseJobsTests", dependencies: ["PulseDatabase", "PulseJobs", "PulseTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PulseMediaTests",
+            dependencies: ["PulseMedia", "PulseTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PulseStorageTests",
+            dependencies: [
+                "PulseStorage", "PulseSupport", "PulseTestSupport", "SigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PulseJobsTests",
+            dependencies: [
+                "PulseDatabase", "PulseJobs", "PulseMedia", "PulseStorage", "PulseSupport", "PulseTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Real processes (pulse-video worker/submit/transcode) against PostgreSQL, moto and ffmpeg.
-        .testTarget(name: "IntegrationTests", dependencies: ["PulseDatabase", "PulseJobs", "PulseStorage", "PulseMedia", "PulseTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "PulseDatabase", "PulseJobs", "PulseStorage", "PulseMedia", "PulseTestSupport", "SigV4",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PulseAPITests",
             dependencies: [
                 "PulseAPI",
                 "PulseSupport",
                 "PulseDatabase",
+                "PulseJobs",
+                "PulseMedia",
+                "PulseStorage",
                 "PulseTestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "SigV4",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

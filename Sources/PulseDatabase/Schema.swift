@@ -131,7 +131,7 @@ let schemaMigrations: [Migration] = [
         }
         return statements
     },
-    // Issue 12 (tie an asset to its message, keep private videos private, "save video"):
+    // What a chat needs of an asset (tie it to its message, keep private videos private, "save video"):
     // - passthrough: the client's own reference (at most 255 bytes), shown everywhere, filterable.
     // - playback_policy: 'public' (the id is the capability) or 'signed' (a playback token).
     // - mp4 / download_key: a download.mp4 was asked for / the key once it is stored.
@@ -156,7 +156,7 @@ let schemaMigrations: [Migration] = [
             "CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)",
         ]
     },
-    // Signed webhooks (issue 12): the outbox, written in the same transaction as the state change
+    // Signed webhooks: the outbox, written in the same transaction as the state change
     // it announces, and one row per delivery attempt. No foreign key to assets: an event outlives
     // a delete of its asset until it is delivered; rows are pruned by age (WebhookOutbox.prune).
     // `delivered_json` lists the endpoints that already answered 2xx, so a retry goes only to the
@@ -203,7 +203,7 @@ let schemaMigrations: [Migration] = [
             "CREATE INDEX webhook_attempts_by_message ON webhook_attempts (message_id, id)",
         ]
     },
-    // Resumable uploads (issue 12): an asset created with `"upload_type": "multipart"` has one
+    // Resumable uploads: an asset created with `"upload_type": "multipart"` has one
     // multipart upload in the store (S3's, or the local store's own), bound to it here: its id, the
     // part size and the declared size the part plan was made from. Its own table, so it goes with
     // the asset (cascade) and the assets columns stay as they are.

@@ -30,7 +30,7 @@ public struct PipelinePlan: Codable, Sendable, Equatable {
     /// The plan for a probed source: the ladder from its display size; the first rendition (the
     /// highest rung no larger than 360p) with the audio, then the rest of the ladder from the
     /// measured duration cut into chunks of about `chunkSeconds` (nil: one range).
-    /// `firstRendition: false` plans the ladder alone, as before the first rendition existed.
+    /// `firstRendition: false` plans the ladder alone (nothing is published before `ready`).
     public init(probe: ProbeResult, chunkSeconds: Double?, settings: EncodingSettings, firstRendition: Bool = true) {
         let rungs = LadderPlanner.plan(for: probe.video)
         guard firstRendition else {

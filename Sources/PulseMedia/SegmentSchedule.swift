@@ -4,7 +4,7 @@
 public struct SegmentSchedule: Codable, Sendable, Equatable {
     /// Length of each lead-in segment (the keyframe interval).
     public var leadInSegmentSeconds: Double
-    /// Lead-in segments; 0 for plans made before the first rendition existed.
+    /// Lead-in segments; 0 when every segment has the target length.
     public var leadInCount: Int
     /// Length of every later segment (the target duration).
     public var segmentSeconds: Double

@@ -12,7 +12,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Issue 11, limits on connections: idle and header timeouts, WebSockets per token and in all,
+/// Limits on connections: idle and header timeouts, WebSockets per token and in all,
 /// sockets closed when their token expires, refused upgrades answered in JSON, the re-read shared
 /// per asset, filenames limited in bytes and tokens in their canonical form only.
 @Suite("Connection limits")

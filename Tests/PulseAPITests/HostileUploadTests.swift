@@ -7,7 +7,7 @@ import PulseSupport
 import PulseTestSupport
 import Testing
 
-/// Issue 11 against a live server (the embedded default, no worker): the upload URL is a one-time
+/// The upload door against a live server (the embedded default, no worker): the upload URL is a one-time
 /// door, one upload per asset is received at a time and the bytes received at once are capped,
 /// `/media/` serves nothing of an asset that is not there to be read, and no failure message names
 /// a path, a URL or a host.

@@ -12,7 +12,7 @@ import SigV4
 import Synchronization
 import Testing
 
-/// Resumable uploads through the API (issue 12), on local storage and on S3 (moto), on both
+/// Resumable uploads through the API, on local storage and on S3 (moto), on both
 /// engines: a multipart upload interrupted after half its parts, resumed from `GET
 /// .../upload/parts` with nothing but the asset id and token, completed, and processed to ready;
 /// the checks of `complete`; the part door; and aborts that leave no parts behind.

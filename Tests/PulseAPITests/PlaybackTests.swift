@@ -4,7 +4,7 @@ import Foundation
 import PulseTestSupport
 import Testing
 
-/// Issue 12 over HTTP: passthrough, `Idempotency-Key`, signed playback and `download.mp4`, against
+/// What a chat backend uses, over HTTP: passthrough, `Idempotency-Key`, signed playback and `download.mp4`, against
 /// a live server (SQLite, local storage; the database side runs on both engines in
 /// `IdempotencyAndPassthroughTests`).
 @Suite("Passthrough, idempotency, signed playback, download")

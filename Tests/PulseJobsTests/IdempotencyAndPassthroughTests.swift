@@ -4,7 +4,7 @@ import PulseJobs
 import PulseTestSupport
 import Testing
 
-/// Issue 12 in the database: `Idempotency-Key` rows (one asset per key and request, 24 h,
+/// Create options in the database: `Idempotency-Key` rows (one asset per key and request, 24 h,
 /// concurrent duplicates create one asset) and the create options an asset keeps.
 @Suite struct IdempotencyAndPassthroughTests {
     func new(_ passthrough: String? = nil, policy: PlaybackPolicy = .public, mp4: Bool = false) -> NewAsset {

@@ -13,7 +13,7 @@ import Testing
     }
 
     @Test func notifiesEveryTwoPointsAndPersistsEveryTen() {
-        // The two thresholds count from their own last value, as the reference design does: at 10 the database is
+        // The two thresholds count from their own last value: at 10 the database is
         // due (10 since 0) but subscribers are not (0.1 since 9.9).
         #expect(
             Self.run([0.5, 1.9, 2, 3.9, 4, 5, 9.9, 10, 11, 12, 19.99, 20, 21])

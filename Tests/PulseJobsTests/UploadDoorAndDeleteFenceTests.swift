@@ -9,7 +9,7 @@ import PulseTestSupport
 import Synchronization
 import Testing
 
-/// Issue 11 in the jobs, on both engines with a real local store and real ffmpeg:
+/// The upload door and the delete fence in the jobs, on both engines with a real local store and real ffmpeg:
 /// - the source a worker reads must be the object `complete` accepted (`ERR_SOURCE_CHANGED`);
 /// - a delete fences the asset's jobs: nothing they store outlives it, they stop at the next
 ///   object, and stopping is not a failure;

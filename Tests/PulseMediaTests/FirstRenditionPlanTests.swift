@@ -56,7 +56,7 @@ struct FirstRenditionPlanTests {
     }
 
     @Test func plansStoredBeforeTheFirstRenditionStillDecode() throws {
-        // A plan as issue 9's code stored it: no firstRendition, no schedule, no per-range length.
+        // A plan of the older layout: no firstRendition, no schedule, no per-range length.
         let old = #"{"rungs":[{"name":"240p","width":426,"height":240,"frameRate":30,"maxBitRate":400000,"halvesFrameRate":false}],"segmentSeconds":10,"units":[{"index":0,"kind":"videoAndAudio","range":{"firstSegment":0,"start":0}}]}"#
         let plan = try JSONDecoder().decode(PipelinePlan.self, from: Data(old.utf8))
         #expect(plan.firstRendition == nil)

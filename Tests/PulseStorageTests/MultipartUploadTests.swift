@@ -8,7 +8,7 @@ import Testing
 
 @testable import PulseStorage
 
-/// Multipart uploads a client drives (issue 12), on both stores with the same rules: parts stored
+/// Multipart uploads a client drives, on both stores with the same rules: parts stored
 /// and listed with their MD5 ETags and sizes, a wrong ETag or a small middle part refused, the
 /// object assembled in order, and an abort leaving nothing.
 @Suite("Multipart uploads")

@@ -1,4 +1,4 @@
-"""Hostile clients against a live `pulse-video serve` (issue 11, limits on connections).
+"""Hostile clients against a live `pulse-video serve` (limits on connections).
 
 Its own `serve` with small limits (so no test waits long): idle and header timeouts, WebSockets
 per token and in all, token expiry on an open socket, refused upgrades answered in JSON, the

@@ -1,4 +1,4 @@
-"""Hostile clients against a live `pulse-video serve` (issue 11): the upload URL is a one-time door,
+"""Hostile clients against a live `pulse-video serve`: the upload URL is a one-time door,
 parallel PUTs cannot multiply temporary files or reserved bytes, DELETE during an encode leaves
 nothing behind and nothing served, and no failure message names a path, a URL or a host.
 

@@ -1,4 +1,4 @@
-"""Resumable uploads on the page (issue 12), in headless Chromium with a phone-sized window: a real
+"""Resumable uploads on the page, in headless Chromium with a phone-sized window: a real
 video of more than 64 MiB goes up in parts; the second half of its parts is blocked, the page is
 reloaded once the first half is stored, the page offers to resume, the same file is chosen again,
 only the missing parts are sent, and the asset processes to ready. Then Cancel aborts an upload:

@@ -1,4 +1,4 @@
-"""The upload page as a person uses it (issue 12), in headless Chromium with a phone-sized window
+"""The upload page as a person uses it, in headless Chromium with a phone-sized window
 (one test also at desktop size): Cancel during a single-PUT upload deletes the asset; Retry after a
 failed upload sends the file held in memory to a fresh asset; the events WebSocket comes back after
 `serve` restarts; a reload mid-processing shows the asset again and follows it to Ready; an

@@ -1,4 +1,4 @@
-"""Signed webhooks (issue 12) against a live `pulse-video serve`: a receiver on 127.0.0.1 checks
+"""Signed webhooks against a live `pulse-video serve`: a receiver on 127.0.0.1 checks
 every request with `standardwebhooks`, the Standard Webhooks reference library, unchanged. A 503
 is retried with the same `webhook-id` within seconds; events recorded while the receiver is down
 and `serve` restarts still arrive; without PULSE_WEBHOOK_ALLOW_PRIVATE a 127.0.0.1 URL is refused

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Service benchmark (issue 5):
+"""Service benchmark:
   1. N WebSocket subscribers (default 1,000) on one `pulse-video serve` process follow one asset's
      processing: delivery latency of every event (receive time - the event's `emitted_at`, the
      worker's publish time; same machine, same clock), p50/p99/max, and whether every subscriber got

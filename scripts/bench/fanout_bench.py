@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""WebSocket fan-out in a chat's shape (issue 11): many assets, few watchers each.
+"""WebSocket fan-out in a chat's shape: many assets, few watchers each.
 
     scripts/bench/fanout_bench.py [--assets 5000] [--per-asset 2] [--rounds 3] [--binary PATH]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Storage benchmark (issue 3): upload throughput and peak RSS of `pulse-video upload` for a 1 GiB
+"""Storage benchmark: upload throughput and peak RSS of `pulse-video upload` for a 1 GiB
 file to a local S3-compatible server (moto), and the wall time of `pulse-video transcode` reading
 its source from S3 (presigned URL, range requests) against the same from a local file.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 benchmark: one long 1080p video on ONE worker process pinned to one core, against TWO
+# Workers benchmark: one long 1080p video on ONE worker process pinned to one core, against TWO
 # such workers (each pinned to its own core) sharing the video's chunk jobs. Goal: <= 0.6x the time.
 #
 #   scripts/bench/workers_bench.sh [DURATION_SECONDS=300]

@@ -5,7 +5,7 @@ import Hummingbird
 import PulseJobs
 import PulseSupport
 
-/// The create options of issue 12, read and checked in one place: `passthrough`, `playback_policy`,
+/// The create options a chat backend uses, read and checked in one place: `passthrough`, `playback_policy`,
 /// `mp4`, and the `Idempotency-Key` header with the request's fingerprint.
 enum CreateOptions {
     /// `passthrough`: 1 to 255 bytes of UTF-8 with no control characters (it is shown in JSON and

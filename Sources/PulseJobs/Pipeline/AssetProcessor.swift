@@ -228,7 +228,7 @@ struct AssetProcessor: Sendable {
             }
             let output = ObjectStoreOutput(store: store, prefix: StorageKeys.processedPrefix(asset.id))
             _ = try await storeFenced(asset.id) { try await pipeline.finish(results, of: plan, to: output) }
-            // Issue 12: `download.mp4` (asked for with `mp4: true`), before `ready` announces it.
+            // `download.mp4` (asked for with `mp4: true`) is stored before `ready` announces it.
             if asset.mp4, asset.downloadKey == nil {
                 let builder = DownloadBuilder(store: store, pipeline: pipeline, logger: logger)
                 let (staging, duration) = (try workPath(asset.id, "download"), asset.duration ?? 0)

@@ -4,7 +4,7 @@ import PulseMedia
 /// One progress per asset in this worker, shared by its jobs on that asset that run at once (the
 /// first rendition beside a ladder chunk): one aggregator that knows every unit in flight here and
 /// one throttle, so what subscribers and the database hear from this process only rises, in the
-/// reference design's steps. (Jobs in other processes still interleave; the WebSocket and the
+/// throttle's steps. (Jobs in other processes still interleave; the WebSocket and the
 /// database never go back.)
 actor ProgressBoard {
     private struct Entry {

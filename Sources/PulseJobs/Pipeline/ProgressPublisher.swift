@@ -3,7 +3,7 @@ import Logging
 import PulseDatabase
 import PulseMedia
 
-/// Progress throttled as the reference design does: subscribers hear every >= 2 % change, the
+/// Progress throttled so that it costs little and still moves smoothly: subscribers hear every >= 2 % change, the
 /// database is written every >= 10 %, the thumbnail and terminal states go out at once.
 actor ProgressPublisher {
     private let assetID: UUID
