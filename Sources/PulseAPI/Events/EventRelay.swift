@@ -117,7 +117,7 @@ struct EventRelay: Sendable {
                     if filter.admit(event) { pending = [event] }
                 case .recheck(let reading):
                     guard let stored = reading else {
-                        pending = [AssetEvent(assetID: assetID, type: .failed, errorCode: FailureCode.assetDeleted.rawValue, errorMessage: "the asset was deleted", at: Date().timeIntervalSince1970)]
+                        pending = [AssetEvent.deleted(assetID, at: Date().timeIntervalSince1970)]
                         _ = filter.admit(pending[0])
                         break
                     }

@@ -37,9 +37,6 @@ public struct AssetLifecycle: Sendable {
         self.logger = logger
     }
 
-    /// The error code of the event that tells subscribers their asset was deleted.
-    public static let deletedErrorCode = FailureCode.assetDeleted.rawValue
-
     /// A new asset waiting for its upload at `StorageKeys.upload(id, filename:)`; `filename` must
     /// be a safe key segment. `declaredSize` is the client's word, checked when the upload arrives.
     public func create(filename: String, originalName: String? = nil, declaredSize: Int64? = nil) async throws -> Asset {
@@ -107,10 +104,7 @@ public struct AssetLifecycle: Sendable {
         logger.debug("asset deleted", metadata: [
             "asset.id": "\(id)", "storage.processed": "\(processed)", "storage.uploads": "\(uploads)", "jobs": "\(jobs)",
         ])
-        await publish(AssetEvent(
-            assetID: id, type: .failed, errorCode: Self.deletedErrorCode, errorMessage: "the asset was deleted",
-            status: .failed, at: assets.clock.now()
-        ))
+        await publish(AssetEvent.deleted(id, at: assets.clock.now()))
         return true
     }
 

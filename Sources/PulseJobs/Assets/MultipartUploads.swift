@@ -48,16 +48,6 @@ public struct MultipartUploads: Sendable {
 }
 
 extension AssetLifecycle {
-    /// A new asset waiting for its upload in parts: the store's multipart upload is started for
-    /// `StorageKeys.upload(id, filename:)` and bound to the asset before the asset is returned.
-    /// If binding fails, the upload is aborted and the asset deleted (nothing is left behind).
-    public func createMultipart(
-        filename: String, originalName: String? = nil, plan: PartPlan, contentType: String?
-    ) async throws -> (Asset, MultipartUpload) {
-        let asset = try await create(filename: filename, originalName: originalName, declaredSize: plan.size)
-        return (asset, try await startMultipart(for: asset, plan: plan, contentType: contentType))
-    }
-
     /// Starts and binds the multipart upload of `asset`, just created (by `create` or under an
     /// Idempotency-Key); if that fails, the upload is aborted and the asset deleted.
     public func startMultipart(for asset: Asset, plan: PartPlan, contentType: String?) async throws -> MultipartUpload {

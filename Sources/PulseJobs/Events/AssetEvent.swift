@@ -1,4 +1,5 @@
 public import Foundation
+import PulseSupport
 
 /// Something subscribers of an asset should hear about now (the page's progress circle, thumbnail).
 public struct AssetEvent: Codable, Sendable, Hashable {
@@ -72,5 +73,13 @@ public struct AssetEvent: Codable, Sendable, Hashable {
     /// Parses `jsonText()` output.
     public init(jsonText: String) throws {
         self = try JSONDecoder().decode(AssetEvent.self, from: Data(jsonText.utf8))
+    }
+
+    /// The terminal event that tells subscribers their asset was deleted: open event sockets end
+    /// on it instead of waiting for an asset that is gone.
+    public static func deleted(_ assetID: UUID, at: Double) -> AssetEvent {
+        AssetEvent(
+            assetID: assetID, type: .failed, errorCode: FailureCode.assetDeleted.rawValue,
+            errorMessage: "the asset was deleted", status: .failed, at: at)
     }
 }
