@@ -143,7 +143,7 @@ struct AssetRoutes: Sendable {
             case .created(let created): asset = created
             // The first response again, rendered now (fresh upload URL and token).
             case .replayed(let existing?):
-                var response = try await createdResponse(existing, contentType: contentType, request: request)
+                var response = try await createdResponse(existing, contentType: contentType, request: request, now: d.now())
                 response.headers[CreateOptions.replayedHeader] = "true"
                 return response
             case .replayed(nil): throw APIError(.notFound, "the asset this Idempotency-Key created has been deleted")
@@ -156,14 +156,16 @@ struct AssetRoutes: Sendable {
             _ = try await d.lifecycle.startMultipart(for: asset, plan: partPlan, contentType: contentType)
         }
         d.metrics.assetsCreated.increment()
-        return try await createdResponse(asset, contentType: contentType, request: request)
+        // The asset's creation is the one moment its upload window and its first token count from.
+        return try await createdResponse(
+            asset, contentType: contentType, request: request, now: Date(timeIntervalSince1970: asset.createdAt))
     }
 
-    /// `201 Created` with the upload instructions and the asset's token, for a new asset or a replay.
-    private func createdResponse(_ asset: Asset, contentType: String, request: Request) async throws -> Response {
+    /// `201 Created` with the upload instructions and the asset's token, for a new asset or a replay;
+    /// the upload URL and the token last from `now`.
+    private func createdResponse(_ asset: Asset, contentType: String, request: Request, now: Date) async throws -> Response {
         let d = dependencies
         guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
-        let now = d.now()
         let upload: Upload
         if let multipart = try await MultipartUploads(database: d.database).get(asset.id) {
             upload = .multipart(MultipartRoutes(dependencies: d).instructions(asset, multipart))
