@@ -1,7 +1,6 @@
 public import Foundation
 public import Logging
 public import PulseStorage
-import PulseSupport
 
 /// An asset's life as domain operations, one place each, for the API, the CLI, the reaper and
 /// the benchmarks: `create` (waiting for its upload), `uploaded` (processing queued), `submit`
