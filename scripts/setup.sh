@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh          ffmpeg/ffprobe (apt), a check that `swift` is there
 #   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server (apt),
-#                             moto[server], selenium, pytest and standardwebhooks (pip)
+#                             moto[server], selenium, pytest, standardwebhooks and
+#                             openapi-spec-validator (pip)
 #
 # Idempotent: when everything is present it runs no package manager at all. Quiet on success; on
 # failure it prints the tail of the package manager's log and exits non-zero.
@@ -118,6 +119,8 @@ if [ "$want_test" -eq 1 ]; then
     python3 -c 'import pytest' >/dev/null 2>&1 || pip_missing+=(pytest)
     # The Standard Webhooks reference verifier: the webhook tests check every delivery with it.
     python3 -c 'import standardwebhooks' >/dev/null 2>&1 || pip_missing+=('standardwebhooks==1.1.0')
+    # The OpenAPI 3.1 validator (with PyYAML and jsonschema): the contract tests check the document.
+    python3 -c 'import openapi_spec_validator, yaml, jsonschema' >/dev/null 2>&1 || pip_missing+=('openapi-spec-validator==0.9.0')
     if [ "${#pip_missing[@]}" -gt 0 ]; then
         say "installing with pip: ${pip_missing[*]}"
         pip_args=(-m pip install -q --disable-pip-version-check --no-input)
@@ -134,8 +137,8 @@ if [ "$want_test" -eq 1 ]; then
         # pyenv keeps console scripts behind shims that need a rehash to appear.
         if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
     fi
-    python3 -c 'import moto.server, selenium, pytest, standardwebhooks' >/dev/null 2>&1 ||
-        die "python packages still missing after pip install (moto[server], selenium, pytest, standardwebhooks)"
+    python3 -c 'import moto.server, selenium, pytest, standardwebhooks, openapi_spec_validator, yaml, jsonschema' >/dev/null 2>&1 ||
+        die "python packages still missing after pip install (moto[server], selenium, pytest, standardwebhooks, openapi-spec-validator)"
 fi
 
 # -------------------------------------------------------------------------------------- swift
