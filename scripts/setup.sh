@@ -2,7 +2,8 @@
 # Installs what Pulse Video needs on a Debian 12 machine, and only what is missing.
 #
 #   scripts/setup.sh          ffmpeg/ffprobe (apt), a check that `swift` is there
-#   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server (apt),
+#   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server + prometheus
+#                             (promtool) (apt),
 #                             moto[server], selenium, pytest, standardwebhooks and
 #                             openapi-spec-validator (pip)
 #
@@ -72,6 +73,8 @@ if [ "$want_test" -eq 1 ]; then
     command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
     # The server binaries (initdb, pg_ctl, postgres); scripts/test-services.sh runs its own cluster.
     pg_server_present || apt_missing+=(postgresql)
+    # promtool, Prometheus's own linter: the metrics test checks /metrics with it.
+    command -v promtool >/dev/null 2>&1 || apt_missing+=(prometheus)
 fi
 
 if [ "${#apt_missing[@]}" -gt 0 ]; then
@@ -104,6 +107,7 @@ command -v ffprobe >/dev/null 2>&1 || die "ffprobe still missing after apt-get i
 if [ "$want_test" -eq 1 ]; then
     command -v chromium >/dev/null 2>&1 || die "chromium still missing after apt-get install"
     command -v chromedriver >/dev/null 2>&1 || die "chromedriver still missing after apt-get install"
+    command -v promtool >/dev/null 2>&1 || die "promtool still missing after apt-get install (package prometheus)"
     pg_server_present || die "PostgreSQL server binaries (initdb, pg_ctl, postgres) still missing"
 fi
 

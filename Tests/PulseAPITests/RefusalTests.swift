@@ -151,7 +151,7 @@ struct RefusalTests {
             _ = try await server.createAsset()
             let metrics = try await send(.GET, "\(base)/metrics")
             #expect(metrics.status == 200)
-            for name in ["pulse_websockets_open", "pulse_queue_depth", "pulse_assets{status=\"awaiting_upload\"} 1", "pulse_asset_processing_seconds_sum", "pulse_api_assets_created_total 1"] {
+            for name in ["pulse_websockets_open", "pulse_queue_depth", "pulse_assets{status=\"awaiting_upload\"} 1", "pulse_ready_assets_processing_seconds", "pulse_api_assets_created_total 1"] {
                 #expect(metrics.text.contains(name), "metrics show \(name)")
             }
             let page = try await send(.GET, "\(base)/")

@@ -12,7 +12,8 @@ import PulseJobs
 /// - `pulse_websockets_open`: event WebSockets open on this process.
 /// - `pulse_queue_depth`: jobs queued or running, all processes.
 /// - `pulse_assets{status}`: assets by status (the outcomes: `ready`, `failed`).
-/// - `pulse_asset_processing_seconds_sum` / `_count`: created-to-ready time of ready assets.
+/// - `pulse_ready_assets_processing_seconds`: created-to-ready seconds summed over ready assets, all
+///   processes (divided by `pulse_assets{status="ready"}`, the mean time to ready).
 /// - `pulse_api_assets_created_total`, `pulse_api_uploads_completed_total`: this process's API work.
 /// With swift-metrics bootstrapped to the same registry (as `serve` does), the worker's and the
 /// queue's metrics (`pulse_job_seconds`, `pulse_assets_total`, `pulse_jobs_*`) and Hummingbird's
@@ -22,20 +23,18 @@ public final class APIMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let webSocketsOpen: Prometheus.Gauge
     let queueDepth: Prometheus.Gauge
-    let processingSecondsSum: Prometheus.Gauge
-    let processingSecondsCount: Prometheus.Gauge
+    let readyProcessingSeconds: Prometheus.Gauge
     let assetsCreated: Prometheus.Counter
     let uploadsCompleted: Prometheus.Counter
 
     /// Metrics on `registry`.
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        self.webSocketsOpen = registry.makeGauge(name: "pulse_websockets_open", help: "Event WebSockets open on this process")
-        self.queueDepth = registry.makeGauge(name: "pulse_queue_depth", help: "Jobs queued or running")
-        self.processingSecondsSum = registry.makeGauge(name: "pulse_asset_processing_seconds_sum", help: "Sum of created-to-ready seconds of ready assets")
-        self.processingSecondsCount = registry.makeGauge(name: "pulse_asset_processing_seconds_count", help: "Ready assets counted in the sum")
-        self.assetsCreated = registry.makeCounter(name: "pulse_api_assets_created_total", help: "Assets created through this process")
-        self.uploadsCompleted = registry.makeCounter(name: "pulse_api_uploads_completed_total", help: "Uploads completed (queued) through this process")
+        self.webSocketsOpen = registry.makeGauge(descriptor: .init(metricName: "pulse_websockets_open", unitName: "", helpText: "Event WebSockets open on this process"))
+        self.queueDepth = registry.makeGauge(descriptor: .init(metricName: "pulse_queue_depth", unitName: "", helpText: "Jobs queued or running"))
+        self.readyProcessingSeconds = registry.makeGauge(descriptor: .init(metricName: "pulse_ready_assets_processing_seconds", unitName: "", helpText: "Created-to-ready seconds summed over ready assets"))
+        self.assetsCreated = registry.makeCounter(descriptor: .init(metricName: "pulse_api_assets_created_total", unitName: "", helpText: "Assets created through this process"))
+        self.uploadsCompleted = registry.makeCounter(descriptor: .init(metricName: "pulse_api_uploads_completed_total", unitName: "", helpText: "Uploads completed (queued) through this process"))
     }
 
     /// Metrics on a registry of their own (tests, or a process that exports nothing else).
@@ -48,7 +47,7 @@ public final class APIMetrics: Sendable {
     /// process: `serve` calls this; tests make `APIMetrics(registry:)` instead.
     public static func bootstrappingSwiftMetrics() -> APIMetrics {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(DescribedMetricsFactory(registry: registry))
         return APIMetrics(registry: registry)
     }
 
@@ -61,14 +60,13 @@ public final class APIMetrics: Sendable {
             byStatus[try row.text("status")] = Double(try row.int("n"))
         }
         for (status, count) in byStatus {
-            registry.makeGauge(name: "pulse_assets", labels: [("status", status)], help: "Assets by status").set(count)
+            registry.makeGauge(descriptor: .init(metricName: "pulse_assets", unitName: "", helpText: "Assets by status"), labels: [("status", status)]).set(count)
         }
         let row = try await database.queryFirst(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(ready_at - created_at), 0.0) AS s FROM assets WHERE status = 'ready' AND ready_at IS NOT NULL",
+            "SELECT COALESCE(SUM(ready_at - created_at), 0.0) AS s FROM assets WHERE status = 'ready' AND ready_at IS NOT NULL",
             []
         )
-        processingSecondsCount.set(Double(try row?.int("n") ?? 0))
-        processingSecondsSum.set(try row?.double("s") ?? 0)
+        readyProcessingSeconds.set(try row?.double("s") ?? 0)
         return registry.emitToString()
     }
 }
