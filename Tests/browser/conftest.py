@@ -83,6 +83,30 @@ def clip(name: str) -> Path:
     return path
 
 
+def upload_clip(server, name="sd_480p.mp4", **options):
+    """Creates an asset (`options` join the create body), PUTs the clip to its upload URL and
+    completes it; returns (the create response, the complete response)."""
+    status, created = call("POST", server + "/v1/assets", {"filename": name, "content_type": "video/mp4", **options})
+    assert status == 201, created
+    upload = created["upload"]
+    with open(clip(name), "rb") as file:
+        status, _ = call(upload["method"], upload["url"], data=file.read(), bearer=None, headers=upload["headers"])
+    assert status == 200
+    status, completed = call("POST", f"{server}/v1/assets/{created['id']}/complete", bearer=created["token"])
+    assert status == 202, completed
+    return created, completed
+
+
+def wait_until_ready(server, asset_id, timeout=120):
+    """Polls the asset until it is ready (returned); fails the test at once if it failed."""
+    def ready():
+        _, asset = call("GET", f"{server}/v1/assets/{asset_id}")
+        assert asset["status"] != "failed", asset
+        return asset if asset["status"] == "ready" else None
+
+    return wait_for("the asset to be ready", ready, timeout=timeout, every=0.2)
+
+
 class Service:
     """A running `serve`: its base URL, data folder, log file and process id."""
 

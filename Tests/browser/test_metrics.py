@@ -3,21 +3,14 @@ import shutil
 import subprocess
 import urllib.request
 
-from conftest import API_KEY, call, clip, wait_for
+from conftest import API_KEY, upload_clip, wait_until_ready
 
 
 def test_metrics_pass_promtool_after_an_asset_is_ready(server):
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing: scripts/setup.sh --test installs it (Debian package prometheus)"
-    status, created = call("POST", server + "/v1/assets", {"filename": "metrics.mp4", "content_type": "video/mp4"})
-    assert status == 201
-    upload = created["upload"]
-    with open(clip("sd_480p.mp4"), "rb") as file:
-        status, _ = call(upload["method"], upload["url"], data=file.read(), bearer=None, headers=upload["headers"])
-    assert status == 200
-    status, _ = call("POST", f"{server}/v1/assets/{created['id']}/complete", bearer=created["token"])
-    assert status == 202
-    wait_for("ready", lambda: call("GET", f"{server}/v1/assets/{created['id']}")[1]["status"] == "ready", timeout=120)
+    created, _ = upload_clip(server)
+    wait_until_ready(server, created["id"])
 
     request = urllib.request.Request(server + "/metrics", headers={"Authorization": "Bearer " + API_KEY})
     with urllib.request.urlopen(request, timeout=30) as response:

@@ -3,27 +3,12 @@
 playlists), and the same path without the token is refused (403 to a fetch, an error on <video>)."""
 import re
 
-from conftest import call, clip, wait_for
+from conftest import call, upload_clip, wait_for, wait_until_ready
 
 
 def ready_signed_asset(server):
-    status, created = call("POST", server + "/v1/assets",
-                           {"filename": "private.mp4", "content_type": "video/mp4", "playback_policy": "signed",
-                            "passthrough": "chat-message-1"})
-    assert status == 201, created
-    upload = created["upload"]
-    with open(clip("sd_480p.mp4"), "rb") as file:
-        status, _ = call(upload["method"], upload["url"], data=file.read(), bearer=None, headers=upload["headers"])
-    assert status == 200
-    status, _ = call("POST", f"{server}/v1/assets/{created['id']}/complete", bearer=created["token"])
-    assert status == 202
-
-    def ready():
-        _, asset = call("GET", f"{server}/v1/assets/{created['id']}")
-        assert asset["status"] != "failed", asset
-        return asset if asset["status"] == "ready" else None
-
-    return wait_for("the asset to be ready", ready, timeout=120, every=0.5)
+    created, _ = upload_clip(server, filename="private.mp4", playback_policy="signed", passthrough="chat-message-1")
+    return wait_until_ready(server, created["id"])
 
 
 PLAY = """
