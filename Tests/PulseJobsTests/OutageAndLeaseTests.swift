@@ -1,6 +1,7 @@
 import Foundation
 import PulseDatabase
 import PulseJobs
+import PulseSupport
 import PulseTestSupport
 import Testing
 
@@ -10,8 +11,8 @@ import Testing
     static func queue(_ database: any Database, _ clock: ManualClock, maxAttempts: Int = 2) -> JobQueue {
         JobQueue(
             database: database, clock: clock.clock,
-            backoff: Backoff(base: 2, cap: 300, random: { 0.5 }),
-            outageBackoff: OutageBackoff(base: 1, cap: 15, random: { 1 }),
+            backoff: RetryPolicy(base: 2, cap: 300, random: { 0.5 }),
+            outageBackoff: RetryPolicy(base: 1, cap: 15, growth: .linear(perSecond: 0.25), jitter: .equal, random: { 1 }),
             defaultMaxAttempts: maxAttempts
         )
     }

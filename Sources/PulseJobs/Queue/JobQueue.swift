@@ -1,6 +1,7 @@
 public import Foundation
 import Metrics
 public import PulseDatabase
+public import PulseSupport
 
 /// The durable job queue: at-least-once delivery with leases, on both engines.
 ///
@@ -11,11 +12,12 @@ public import PulseDatabase
 public struct JobQueue: Sendable {
     public let database: any Database
     public let clock: EpochClock
-    public let backoff: Backoff
+    /// Waits before a job that failed transiently runs again.
+    public let backoff: RetryPolicy
     /// Attempts a job gets when `enqueue` is not told otherwise.
     public let defaultMaxAttempts: Int
     /// Waits between retries while storage is out.
-    public let outageBackoff: OutageBackoff
+    public let outageBackoff: RetryPolicy
 
     private let metrics = QueueMetrics()
 
@@ -23,8 +25,8 @@ public struct JobQueue: Sendable {
     public init(
         database: any Database,
         clock: EpochClock = .system,
-        backoff: Backoff = Backoff(),
-        outageBackoff: OutageBackoff = OutageBackoff(),
+        backoff: RetryPolicy = .jobFailure,
+        outageBackoff: RetryPolicy = .storageOutage,
         defaultMaxAttempts: Int = 5
     ) {
         self.database = database
@@ -250,7 +252,7 @@ public struct JobQueue: Sendable {
         let now = self.clock.now()
         let since = job.outageSince ?? now
         guard now - since < budget else { return try await self.retry(job, error: error, outageGoesOn: true) }
-        let runAt = now + self.outageBackoff.delay(outageSeconds: now - since)
+        let runAt = now + self.outageBackoff.delay(afterAttempt: job.attempts, failingFor: now - since)
         let requeued = try await self.updateLeased(
             job,
             set: """
