@@ -100,6 +100,12 @@ import Testing
             let current = try #require(try await queue.claim(workerID: "B", leaseSeconds: 10).job)
             #expect(current.id == stale.id, "B took A's expired job over")
 
+            // A progress checkpoint is fenced the same way.
+            #expect(try await assets.recordStoredSegments(asset, kind: .video, index: 0, json: "stale", lease: stale) == false)
+            #expect(try await assets.chunks(asset).first { $0.index == 0 }?.resultJSON == nil)
+            #expect(try await assets.recordStoredSegments(asset, kind: .video, index: 0, json: "partial", lease: current))
+            #expect(try await assets.chunks(asset).first { $0.index == 0 }?.resultJSON == "partial")
+
             #expect(try await assets.markChunkDone(asset, kind: .video, index: 0, resultJSON: "stale", lease: stale) == false)
             #expect(try await assets.chunks(asset).first { $0.index == 0 }?.status == .pending)
             #expect(try await assets.markChunkDone(asset, kind: .video, index: 0, resultJSON: "current", lease: current))
