@@ -1,4 +1,5 @@
 import Foundation
+public import PulseSupport
 public import SigV4
 
 /// How to reach an S3 (or S3-compatible) service, and how to move data to it. The process's
@@ -32,7 +33,7 @@ public struct S3Configuration: Sendable {
     /// Keys per DeleteObjects call (S3's maximum is 1000).
     public var deleteBatchSize: Int = 1000
     /// When and how failed requests are retried.
-    public var retry: RetryPolicy = RetryPolicy()
+    public var retry: RetryPolicy = .s3Request
     /// Time allowed for a request without a large body (HEAD, DELETE, list, small PUT). Default 60 s.
     public var requestTimeout: Duration = .seconds(60)
     /// Time allowed for a request that carries an object or a part, body included. Default 1 hour.

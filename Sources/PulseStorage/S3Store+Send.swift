@@ -46,11 +46,11 @@ extension S3Store {
                 // Connection refused or reset, TLS failure, timeout: worth another try.
                 failure = StorageError(.unreachable, "cannot reach the S3 endpoint: \(Self.describe(error))", key: key)
             }
-            guard Self.isRetryable(failure), attempt < policy.maxAttempts else {
+            guard Self.isRetryable(failure), policy.retries(afterAttempt: attempt) else {
                 logger.info("s3 request failed", metadata: metadata(request, key, error: failure, attempt: attempt))
                 throw failure
             }
-            let delay = policy.delay(beforeRetry: attempt)
+            let delay = policy.wait(afterAttempt: attempt)
             logger.info("s3 request retried", metadata: metadata(request, key, error: failure, attempt: attempt))
             try await policy.sleep(delay)
             attempt += 1

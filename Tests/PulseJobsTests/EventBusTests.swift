@@ -1,6 +1,7 @@
 import Foundation
 import PulseDatabase
 @testable import PulseJobs
+import PulseSupport
 import PulseTestSupport
 import Synchronization
 import Testing
@@ -92,7 +93,7 @@ import Testing
                 let publisher = PostgresEventBus(engine: publisherEngine, logger: TestServices.logger)
                 let listener = PostgresEventBus(
                     engine: listenerEngine,
-                    reconnectBackoff: Backoff(base: 0.2, cap: 1),
+                    reconnectBackoff: RetryPolicy(base: 0.2, cap: 1),
                     logger: TestServices.logger
                 )
                 let asset = UUID()

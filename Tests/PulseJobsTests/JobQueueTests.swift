@@ -1,6 +1,7 @@
 import Foundation
 import PulseDatabase
 import PulseJobs
+import PulseSupport
 import PulseTestSupport
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
         JobQueue(
             database: database,
             clock: clock.clock,
-            backoff: Backoff(base: 2, cap: 300, random: { 0.5 }),
+            backoff: RetryPolicy(base: 2, cap: 300, random: { 0.5 }),
             defaultMaxAttempts: maxAttempts
         )
     }

@@ -1,6 +1,7 @@
 import Foundation
 import PulseDatabase
 import PulseJobs
+import PulseSupport
 import PulseTestSupport
 import Testing
 
@@ -10,8 +11,8 @@ import Testing
     static func queue(_ database: any Database, _ clock: ManualClock, maxAttempts: Int = 2) -> JobQueue {
         JobQueue(
             database: database, clock: clock.clock,
-            backoff: Backoff(base: 2, cap: 300, random: { 0.5 }),
-            outageBackoff: OutageBackoff(base: 1, cap: 15, random: { 1 }),
+            backoff: RetryPolicy(base: 2, cap: 300, random: { 0.5 }),
+            outageBackoff: RetryPolicy(base: 1, cap: 15, growth: .linear(perSecond: 0.25), jitter: .equal, random: { 1 }),
             defaultMaxAttempts: maxAttempts
         )
     }
@@ -98,6 +99,12 @@ import Testing
             clock.advance(by: 11)
             let current = try #require(try await queue.claim(workerID: "B", leaseSeconds: 10).job)
             #expect(current.id == stale.id, "B took A's expired job over")
+
+            // A progress checkpoint is fenced the same way.
+            #expect(try await assets.recordStoredSegments(asset, kind: .video, index: 0, json: "stale", lease: stale) == false)
+            #expect(try await assets.chunks(asset).first { $0.index == 0 }?.resultJSON == nil)
+            #expect(try await assets.recordStoredSegments(asset, kind: .video, index: 0, json: "partial", lease: current))
+            #expect(try await assets.chunks(asset).first { $0.index == 0 }?.resultJSON == "partial")
 
             #expect(try await assets.markChunkDone(asset, kind: .video, index: 0, resultJSON: "stale", lease: stale) == false)
             #expect(try await assets.chunks(asset).first { $0.index == 0 }?.status == .pending)

@@ -1,4 +1,5 @@
 import PulseJobs
+import PulseSupport
 import Testing
 
 @Suite struct ProgressThrottleTests {
@@ -49,17 +50,33 @@ import Testing
     }
 }
 
-@Suite struct BackoffTests {
-    @Test func ceilingsDoubleFromTwoSecondsUpToFiveMinutes() {
-        let backoff = Backoff()
+@Suite struct RetryPolicyTests {
+    @Test func jobCeilingsDoubleFromTwoSecondsUpToFiveMinutes() {
+        let backoff = RetryPolicy.jobFailure
         #expect((1...10).map { backoff.ceiling(afterAttempt: $0) } == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300])
         #expect(backoff.ceiling(afterAttempt: 10_000) == 300)
         #expect(backoff.ceiling(afterAttempt: 0) == 2)
     }
 
     @Test func fullJitterScalesTheCeilingByTheInjectedRandom() {
-        #expect(Backoff(random: { 0 }).delay(afterAttempt: 3) == 0)
-        #expect(Backoff(random: { 0.25 }).delay(afterAttempt: 3) == 2)
-        #expect(Backoff(random: { 0.5 }).delay(afterAttempt: 20) == 150)
+        #expect(RetryPolicy(base: 2, cap: 300, random: { 0 }).delay(afterAttempt: 3) == 0)
+        #expect(RetryPolicy(base: 2, cap: 300, random: { 0.25 }).delay(afterAttempt: 3) == 2)
+        #expect(RetryPolicy(base: 2, cap: 300, random: { 0.5 }).delay(afterAttempt: 20) == 150)
+        #expect(RetryPolicy(base: 2, cap: 300, random: { 7 }).delay(afterAttempt: 1) == 2)
+    }
+
+    @Test func outageWaitsGrowByAQuarterOfTheOutageToFifteenSecondsWithEqualJitter() {
+        var outage = RetryPolicy.storageOutage
+        outage.random = { 1 }
+        #expect([0, 4, 20, 56, 1000].map { outage.delay(afterAttempt: 1, failingFor: $0) } == [1, 2, 6, 15, 15])
+        outage.random = { 0 }
+        #expect([0, 4, 20, 56, 1000].map { outage.delay(afterAttempt: 9, failingFor: $0) } == [0.5, 1, 3, 7.5, 7.5])
+    }
+
+    @Test func queueWritesDoubleFromAQuarterSecondToFiveWithoutJitter() {
+        let writes = RetryPolicy.queueWrite
+        #expect((1...7).map { writes.wait(afterAttempt: $0) }
+            == [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(5), .seconds(5)])
+        #expect((1...3).map { RetryPolicy.heartbeat.wait(afterAttempt: $0) } == [.seconds(1), .seconds(1), .seconds(1)])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PulseDatabase
 import PulseJobs
+import PulseSupport
 import PulseTestSupport
 import Testing
 
@@ -154,21 +155,23 @@ import Testing
 
     @Test func retryScheduleStartsWithinFiveSecondsAndCoversADay() {
         // The largest draw everywhere: the ceilings themselves.
-        let highest = WebhookRetryPolicy(backoff: Backoff(base: 5, cap: 3600, random: { 1 }))
-        #expect(highest.nextAttempt(afterAttempt: 1, createdAt: 0, now: 0) == 5)
-        #expect(highest.nextAttempt(afterAttempt: 2, createdAt: 0, now: 100) == 110)
-        #expect(highest.nextAttempt(afterAttempt: 20, createdAt: 0, now: 100) == 3700)
+        var highest = RetryPolicy.webhookDelivery
+        highest.random = { 1 }
+        #expect(highest.nextAttempt(afterAttempt: 1, startedAt: 0, now: 0) == 5)
+        #expect(highest.nextAttempt(afterAttempt: 2, startedAt: 0, now: 100) == 110)
+        #expect(highest.nextAttempt(afterAttempt: 20, startedAt: 0, now: 100) == 3700)
         // The smallest draw everywhere still retries until a failure at 24 h or later.
-        let lowest = WebhookRetryPolicy(backoff: Backoff(base: 5, cap: 3600, random: { 0 }))
-        #expect(lowest.nextAttempt(afterAttempt: 1, createdAt: 0, now: 0) == 0)
-        #expect(lowest.nextAttempt(afterAttempt: 500, createdAt: 0, now: 86_399) == 86_399)
-        #expect(lowest.nextAttempt(afterAttempt: 500, createdAt: 0, now: 86_400) == nil)
+        var lowest = RetryPolicy.webhookDelivery
+        lowest.random = { 0 }
+        #expect(lowest.nextAttempt(afterAttempt: 1, startedAt: 0, now: 0) == 0)
+        #expect(lowest.nextAttempt(afterAttempt: 500, startedAt: 0, now: 86_399) == 86_399)
+        #expect(lowest.nextAttempt(afterAttempt: 500, startedAt: 0, now: 86_400) == nil)
         // Simulated with real jitter: the last attempt is at or after 24 h, never much later than
         // a day plus one cap.
-        let policy = WebhookRetryPolicy()
+        let policy = RetryPolicy.webhookDelivery
         for _ in 0..<50 {
             var now = 0.0, attempt = 1, last = 0.0
-            while let next = policy.nextAttempt(afterAttempt: attempt, createdAt: 0, now: now) {
+            while let next = policy.nextAttempt(afterAttempt: attempt, startedAt: 0, now: now) {
                 #expect(next >= now && next - now <= 3600)
                 if attempt == 1 { #expect(next <= 5) }
                 now = next; last = next; attempt += 1

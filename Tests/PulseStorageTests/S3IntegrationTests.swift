@@ -161,7 +161,7 @@ struct S3IntegrationTests {
         let faulty = FaultyTransport(failures: [.status(503, "SlowDown"), .connectionError, .status(500, "InternalError")])
         let delays = Mutex<[Duration]>([])
         var configuration = testConfiguration(endpoint: endpoint)
-        configuration.retry.jitter = { 1 }
+        configuration.retry.random = { 1 }
         configuration.retry.sleep = { delay in delays.withLock { $0.append(delay) } }
         let store = try S3Store(bucket: setup.bucket, configuration: configuration, transport: faulty,
                                 logger: Logger(label: "test"), now: { Date() })

@@ -3,6 +3,7 @@ import Logging
 import Testing
 
 @testable import PulseStorage
+import PulseSupport
 import SigV4
 
 @Suite("S3 configuration, addressing and parsing (no I/O)")
@@ -95,13 +96,14 @@ struct S3UnitTests {
 
     @Test("backoff doubles from the base, is capped, and is jittered")
     func backoff() {
-        var policy = RetryPolicy()
-        policy.jitter = { 1 }
-        #expect(policy.delay(beforeRetry: 1) == .milliseconds(100))
-        #expect(policy.delay(beforeRetry: 3) == .milliseconds(400))
-        #expect(policy.delay(beforeRetry: 30) == .seconds(5))
-        policy.jitter = { 0.5 }
-        #expect(policy.delay(beforeRetry: 2) == .milliseconds(100))
+        var policy = RetryPolicy.s3Request
+        policy.random = { 1 }
+        #expect(policy.wait(afterAttempt: 1) == .milliseconds(100))
+        #expect(policy.wait(afterAttempt: 3) == .milliseconds(400))
+        #expect(policy.wait(afterAttempt: 30) == .seconds(5))
+        policy.random = { 0.5 }
+        #expect(policy.wait(afterAttempt: 2) == .milliseconds(100))
+        #expect(policy.retries(afterAttempt: 4) && !policy.retries(afterAttempt: 5))
     }
 
     @Test("S3 presigned URLs match what the signer gives for the addressed path, with a prefix")

@@ -1,5 +1,6 @@
 public import Foundation
 public import PulseJobs
+public import PulseSupport
 
 /// Where webhooks go and how they are signed: `PULSE_WEBHOOK_URL` (one or more, comma-separated),
 /// `PULSE_WEBHOOK_SECRET` (`whsec_` + base64 of 24 to 64 random bytes, as the Standard Webhooks
@@ -15,7 +16,7 @@ public struct WebhookConfiguration: Sendable {
     /// Timeout of one attempt, connection included (10 s).
     public var timeout: Duration = .seconds(10)
     /// When a failed delivery is retried, and given up.
-    public var retry = WebhookRetryPolicy()
+    public var retry: RetryPolicy = .webhookDelivery
     /// How often an idle deliverer looks for due messages.
     public var pollInterval: Duration = .seconds(1)
     /// Messages delivered at once by one process.

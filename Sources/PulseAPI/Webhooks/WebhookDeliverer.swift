@@ -34,7 +34,7 @@ struct WebhookRenderer: Sendable {
 /// Delivers the webhook outbox to the configured endpoints: `serve` and `worker` processes run
 /// one each (any process may deliver; the outbox's leases keep two from sending one message at
 /// once). `concurrency` loops claim due messages, send each to every endpoint that does not have
-/// it yet, record every attempt, and schedule the retry (`WebhookRetryPolicy`) or the end.
+/// it yet, record every attempt, and schedule the retry (`RetryPolicy.webhookDelivery`) or the end.
 /// `serve` also prunes the outbox by age. Graceful shutdown stops it; a message being sent then
 /// is given back for another process.
 public struct WebhookDeliverer: Service {
@@ -154,7 +154,7 @@ public struct WebhookDeliverer: Service {
             let everyone = configuration.endpoints.allSatisfy { delivered.contains($0.key) }
             let result: WebhookOutbox.Result =
                 if everyone { .delivered } else {
-                    configuration.retry.nextAttempt(afterAttempt: message.attempts, createdAt: message.createdAt, now: outbox.clock.now())
+                    configuration.retry.nextAttempt(afterAttempt: message.attempts, startedAt: message.createdAt, now: outbox.clock.now())
                         .map { .retry(at: $0) } ?? .gaveUp
                 }
             if result == .gaveUp {

@@ -357,11 +357,9 @@ public struct AssetRepository: Sendable {
         ]
         var leaseHeld = ""
         if let lease {
-            leaseHeld = """
-                 AND EXISTS (SELECT 1 FROM jobs WHERE id = $6 AND lease_owner = $7 AND attempts = $8 \
-                AND status = 'running')
-                """
-            binds += [.int(lease.id), DatabaseValue(lease.leaseOwner), .int(Int64(lease.attempts))]
+            let held = JobQueue.leases.stillHeld(lease.lease, from: 6)
+            leaseHeld = "\n  AND " + held.sql
+            binds += held.binds
         }
         return try await self.database.execute(
             """
@@ -377,17 +375,15 @@ public struct AssetRepository: Sendable {
     /// pending: the checkpoint it resumes from. Fenced like `markChunkDone`.
     @discardableResult
     public func recordStoredSegments(_ assetID: UUID, kind: WorkUnit.Stream, index: Int, json: String, lease: Job) async throws -> Bool {
-        try await self.database.execute(
+        let held = JobQueue.leases.stillHeld(lease.lease, from: 5)
+        return try await self.database.execute(
             """
             UPDATE chunks SET result_json = $4
             WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'
               AND EXISTS (SELECT 1 FROM assets WHERE id = $1 AND deleting_at IS NULL)
-              AND EXISTS (SELECT 1 FROM jobs WHERE id = $5 AND lease_owner = $6 AND attempts = $7 AND status = 'running')
+              AND \(held.sql)
             """,
-            [
-                .text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(json),
-                .int(lease.id), DatabaseValue(lease.leaseOwner), .int(Int64(lease.attempts)),
-            ]
+            [.text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(json)] + held.binds
         ) > 0
     }
 

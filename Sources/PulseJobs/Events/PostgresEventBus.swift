@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 import PostgresNIO
 public import PulseDatabase
+public import PulseSupport
 public import ServiceLifecycle
 
 /// Events across processes and machines through PostgreSQL `LISTEN`/`NOTIFY`.
@@ -20,14 +21,14 @@ public final class PostgresEventBus: EventBus, Service {
     /// Package-visible so test support can observe subscribers and the LISTEN connection.
     package let registry = SubscriberRegistry()
     package let listening = ReadinessSignal()
-    private let reconnectBackoff: Backoff
+    private let reconnectBackoff: RetryPolicy
     private let logger: Logger
 
     /// A bus over a PostgreSQL engine whose `run()` is running.
     /// - Parameter reconnectBackoff: waits between reconnect attempts of the LISTEN connection.
     public init(
         engine: PostgresEngine,
-        reconnectBackoff: Backoff = Backoff(base: 0.5, cap: 30),
+        reconnectBackoff: RetryPolicy = RetryPolicy(base: 0.5, cap: 30),
         logger: Logger
     ) {
         self.engine = engine

@@ -1,6 +1,7 @@
 public import Foundation
 import Metrics
 public import PulseDatabase
+public import PulseSupport
 
 /// The durable job queue: at-least-once delivery with leases, on both engines.
 ///
@@ -11,11 +12,12 @@ public import PulseDatabase
 public struct JobQueue: Sendable {
     public let database: any Database
     public let clock: EpochClock
-    public let backoff: Backoff
+    /// Waits before a job that failed transiently runs again.
+    public let backoff: RetryPolicy
     /// Attempts a job gets when `enqueue` is not told otherwise.
     public let defaultMaxAttempts: Int
     /// Waits between retries while storage is out.
-    public let outageBackoff: OutageBackoff
+    public let outageBackoff: RetryPolicy
 
     private let metrics = QueueMetrics()
 
@@ -23,8 +25,8 @@ public struct JobQueue: Sendable {
     public init(
         database: any Database,
         clock: EpochClock = .system,
-        backoff: Backoff = Backoff(),
-        outageBackoff: OutageBackoff = OutageBackoff(),
+        backoff: RetryPolicy = .jobFailure,
+        outageBackoff: RetryPolicy = .storageOutage,
         defaultMaxAttempts: Int = 5
     ) {
         self.database = database
@@ -38,6 +40,20 @@ public struct JobQueue: Sendable {
         id, asset_id, kind, chunk_index, status, attempts, max_attempts, run_at, lease_owner, \
         lease_expires_at, last_error, outage_since, created_at, updated_at
         """
+
+    /// The `jobs` table as leased work. Ready means queued with `run_at <= now`, or running with
+    /// an expired lease and attempts left; the earliest `run_at` goes first.
+    static let leases = LeasedTable(
+        name: "jobs",
+        columns: columns,
+        heldStatus: JobStatus.running.rawValue,
+        ready: """
+            (status = 'queued' AND run_at <= $3)
+               OR (status = 'running' AND lease_expires_at < $3 AND attempts < max_attempts)
+            """,
+        order: "run_at, id",
+        updatedAt: "updated_at"
+    )
 
     /// The error stored on a job failed because its lease ran out with no attempts left.
     public static let workerLostError = "lease expired on the last attempt (worker lost)"
@@ -122,57 +138,18 @@ public struct JobQueue: Sendable {
     /// Leases the next ready job to `workerID` for `leaseSeconds`, and fails (and reports) jobs whose
     /// lease expired with no attempts left.
     ///
-    /// Ready means queued with `run_at <= now`, or running with an expired lease. The claim is one
-    /// `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`: on PostgreSQL the inner select uses
-    /// `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different jobs without waiting; on SQLite
-    /// it runs in a `BEGIN IMMEDIATE` transaction, which admits one writer at a time.
+    /// Ready means queued with `run_at <= now`, or running with an expired lease (`LeasedTable`:
+    /// one statement; `FOR UPDATE SKIP LOCKED` on PostgreSQL, one writer at a time on SQLite).
     public func claim(workerID: String, leaseSeconds: Double) async throws -> Claim {
         let now = self.clock.now()
-        let claim: Claim
-        switch self.database.dialect {
-        case .postgres:
-            // Two autocommit statements: each is atomic by itself, and a transaction around them
-            // would only add round trips.
-            claim = try await Self.claimSteps(
-                on: self.database, workerID: workerID, leaseSeconds: leaseSeconds, now: now
-            )
-        case .sqlite:
-            claim = try await self.database.transaction { transaction in
-                try await Self.claimSteps(
-                    on: transaction, workerID: workerID, leaseSeconds: leaseSeconds, now: now
-                )
-            }
+        let claim = try await LeasedTable.claiming(on: self.database) { executor in
+            let exhausted = try await Self.reap(on: executor, now: now)
+            let row = try await Self.leases.claim(on: executor, owner: workerID, until: now + leaseSeconds, now: now)
+            return Claim(job: try row.map(Self.job), exhausted: exhausted)
         }
         if claim.job != nil { self.metrics.claimed.increment() }
         if !claim.exhausted.isEmpty { self.metrics.exhausted.increment(by: claim.exhausted.count) }
         return claim
-    }
-
-    private static func claimSteps(
-        on executor: any DatabaseExecutor,
-        workerID: String,
-        leaseSeconds: Double,
-        now: Double
-    ) async throws -> Claim {
-        let exhausted = try await Self.reap(on: executor, now: now)
-        let skipLocked = executor.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        let rows = try await executor.query(
-            """
-            UPDATE jobs
-            SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1,
-                updated_at = $3
-            WHERE id = (
-                SELECT id FROM jobs
-                WHERE (status = 'queued' AND run_at <= $3)
-                   OR (status = 'running' AND lease_expires_at < $3 AND attempts < max_attempts)
-                ORDER BY run_at, id
-                LIMIT 1\(skipLocked)
-            )
-            RETURNING \(Self.columns)
-            """,
-            [.text(workerID), .double(now + leaseSeconds), .double(now)]
-        )
-        return Claim(job: try rows.first.map(Self.job), exhausted: exhausted)
     }
 
     private static func reap(on executor: any DatabaseExecutor, now: Double) async throws -> [Job] {
@@ -195,8 +172,8 @@ public struct JobQueue: Sendable {
     /// lease is past any outage it waited out: the next one is a new outage, with its own budget.
     public func heartbeat(_ job: Job, leaseSeconds: Double) async throws -> Bool {
         let now = self.clock.now()
-        let extended = try await self.updateLeased(
-            job, set: "lease_expires_at = $4, outage_since = NULL", [.double(now + leaseSeconds)], now: now
+        let extended = try await Self.leases.renew(
+            job.lease, until: now + leaseSeconds, also: "outage_since = NULL", now: now, on: self.database
         )
         if !extended { self.metrics.leaseLost.increment() }
         return extended
@@ -205,7 +182,9 @@ public struct JobQueue: Sendable {
     /// Acknowledges the job as done. False means the lease was lost; the work may be redone by the
     /// new holder, which is why every step of a job must be idempotent.
     public func complete(_ job: Job) async throws -> Bool {
-        let done = try await self.updateLeased(job, set: "status = 'done', lease_expires_at = NULL", [], now: nil)
+        let done = try await Self.leases.update(
+            job.lease, set: "status = 'done', lease_expires_at = NULL", now: self.clock.now(), on: self.database
+        ) != nil
         if done { self.metrics.completed.increment() } else { self.metrics.leaseLost.increment() }
         return done
     }
@@ -216,20 +195,18 @@ public struct JobQueue: Sendable {
     public func retry(_ job: Job, error: String, delay: Double? = nil, outageGoesOn: Bool = false) async throws -> RetryOutcome {
         let now = self.clock.now()
         let runAt = now + (delay ?? self.backoff.delay(afterAttempt: job.attempts))
-        let rows = try await self.database.query(
-            """
-            UPDATE jobs
-            SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-                run_at = $4, last_error = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6\(outageGoesOn ? "" : ",\n    outage_since = NULL")
-            WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'running'
-            RETURNING status
-            """,
-            [
-                .int(job.id), DatabaseValue(job.leaseOwner), .int(Int64(job.attempts)), .double(runAt),
-                .text(error), .double(now),
-            ]
+        let row = try await Self.leases.release(
+            job.lease,
+            set: """
+                status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+                run_at = $4, last_error = $5\(outageGoesOn ? "" : ", outage_since = NULL")
+                """,
+            [.double(runAt), .text(error)],
+            now: now,
+            returning: "status",
+            on: self.database
         )
-        guard let row = rows.first else {
+        guard let row else {
             self.metrics.leaseLost.increment()
             return .leaseLost
         }
@@ -250,16 +227,17 @@ public struct JobQueue: Sendable {
         let now = self.clock.now()
         let since = job.outageSince ?? now
         guard now - since < budget else { return try await self.retry(job, error: error, outageGoesOn: true) }
-        let runAt = now + self.outageBackoff.delay(outageSeconds: now - since)
-        let requeued = try await self.updateLeased(
-            job,
+        let runAt = now + self.outageBackoff.delay(afterAttempt: job.attempts, failingFor: now - since)
+        let requeued = try await Self.leases.release(
+            job.lease,
             set: """
                 status = 'queued', attempts = attempts - 1, run_at = $4, last_error = $5, \
-                outage_since = COALESCE(outage_since, $6), lease_owner = NULL, lease_expires_at = NULL
+                outage_since = COALESCE(outage_since, $6)
                 """,
             [.double(runAt), .text(error), .double(since)],
-            now: now
-        )
+            now: now,
+            on: self.database
+        ) != nil
         guard requeued else {
             self.metrics.leaseLost.increment()
             return .leaseLost
@@ -270,9 +248,10 @@ public struct JobQueue: Sendable {
 
     /// Fails the job for good (a media error: retrying cannot help). False means the lease was lost.
     public func fail(_ job: Job, error: String) async throws -> Bool {
-        let failed = try await self.updateLeased(
-            job, set: "status = 'failed', last_error = $4, lease_expires_at = NULL", [.text(error)], now: nil
-        )
+        let failed = try await Self.leases.update(
+            job.lease, set: "status = 'failed', last_error = $4, lease_expires_at = NULL", [.text(error)],
+            now: self.clock.now(), on: self.database
+        ) != nil
         if failed { self.metrics.failed.increment() }
         return failed
     }
@@ -281,15 +260,10 @@ public struct JobQueue: Sendable {
     /// resumes it now instead of after the lease expires. False means the lease was lost.
     public func release(_ job: Job) async throws -> Bool {
         let now = self.clock.now()
-        return try await self.updateLeased(
-            job,
-            set: """
-                status = 'queued', run_at = $4, attempts = attempts - 1, lease_owner = NULL, \
-                lease_expires_at = NULL
-                """,
-            [.double(now)],
-            now: now
-        )
+        return try await Self.leases.release(
+            job.lease, set: "status = 'queued', run_at = $4, attempts = attempts - 1", [.double(now)], now: now,
+            on: self.database
+        ) != nil
     }
 
     // MARK: - Inspection
@@ -321,25 +295,6 @@ public struct JobQueue: Sendable {
 
     // MARK: - Helpers
 
-    /// `UPDATE jobs SET <set>, updated_at WHERE <the caller still holds the lease>`; extra binds
-    /// start at $4. `set` is fixed SQL written in this file.
-    private func updateLeased(
-        _ job: Job,
-        set assignments: String,
-        _ binds: [DatabaseValue],
-        now: Double?
-    ) async throws -> Bool {
-        let now = now ?? self.clock.now()
-        let updatedAt = "$\(binds.count + 4)"
-        return try await self.database.execute(
-            """
-            UPDATE jobs SET \(assignments), updated_at = \(updatedAt)
-            WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'running'
-            """,
-            [.int(job.id), DatabaseValue(job.leaseOwner), .int(Int64(job.attempts))] + binds + [.double(now)]
-        ) == 1
-    }
-
     private func count(_ condition: String, _ binds: [DatabaseValue]) async throws -> Int {
         let row = try await self.database.queryFirst("SELECT COUNT(*) AS n FROM jobs WHERE \(condition)", binds)
         return Int(try row?.int("n") ?? 0)
@@ -368,6 +323,11 @@ public struct JobQueue: Sendable {
             updatedAt: try row.double("updated_at")
         )
     }
+}
+
+extension Job {
+    /// The lease this job, as claimed, stands for.
+    var lease: Lease { Lease(id: .int(self.id), owner: self.leaseOwner, attempt: self.attempts) }
 }
 
 /// Counters for the queue, exported by whatever metrics backend the process bootstrapped.

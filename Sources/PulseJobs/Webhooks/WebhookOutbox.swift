@@ -101,6 +101,20 @@ public struct WebhookOutbox: Sendable {
         delivered_json, finished_at
         """
 
+    /// The outbox as leased work. Due means pending, its `next_attempt_at` come, and not leased
+    /// (or its lease expired); the longest due goes first.
+    static let leases = LeasedTable(
+        name: "webhook_outbox",
+        columns: columns,
+        heldStatus: "pending",
+        ready: """
+            status = 'pending' AND next_attempt_at <= $3
+              AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+            """,
+        order: "next_attempt_at, id",
+        updatedAt: nil
+    )
+
     /// Writes an event for `asset` (the row as it is after the change) on `executor`: call it
     /// inside the transaction that makes the change. Returns the message id (`webhook-id`).
     /// Always written, whether or not this process has webhook URLs: the announcement must not
@@ -129,30 +143,10 @@ public struct WebhookOutbox: Sendable {
     /// nil when none is due.
     public func claim(owner: String, leaseSeconds: Double) async throws -> WebhookMessage? {
         let now = clock.now()
-        let claim: @Sendable (any DatabaseExecutor) async throws -> [DatabaseRow] = { executor in
-            let skipLocked = executor.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-            return try await executor.query(
-                """
-                UPDATE webhook_outbox
-                SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
-                WHERE id = (
-                    SELECT id FROM webhook_outbox
-                    WHERE status = 'pending' AND next_attempt_at <= $3
-                      AND (lease_expires_at IS NULL OR lease_expires_at < $3)
-                    ORDER BY next_attempt_at, id
-                    LIMIT 1\(skipLocked)
-                )
-                RETURNING \(Self.columns)
-                """,
-                [.text(owner), .double(now + leaseSeconds), .double(now)]
-            )
+        let row = try await LeasedTable.claiming(on: database) { executor in
+            try await Self.leases.claim(on: executor, owner: owner, until: now + leaseSeconds, now: now)
         }
-        let rows =
-            switch database.dialect {
-            case .postgres: try await claim(database)
-            case .sqlite: try await database.transaction { try await claim($0) }
-            }
-        return try rows.first.map(Self.message)
+        return try row.map(Self.message)
     }
 
     /// Records one attempt at one endpoint.
@@ -193,27 +187,22 @@ public struct WebhookOutbox: Sendable {
             }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return try await database.execute(
-            """
-            UPDATE webhook_outbox
-            SET status = $4, next_attempt_at = $5, finished_at = $6, delivered_json = $7,
-                lease_owner = NULL, lease_expires_at = NULL
-            WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'pending'
-            """,
+        return try await Self.leases.release(
+            message.lease,
+            set: "status = $4, next_attempt_at = $5, finished_at = $6, delivered_json = $7",
             [
-                .text(message.id), DatabaseValue(message.leaseOwner), .int(Int64(message.attempts)), .text(status),
-                .double(next), DatabaseValue(finished), .text(String(decoding: try encoder.encode(deliveredTo.sorted()), as: UTF8.self)),
-            ]
-        ) > 0
+                .text(status), .double(next), DatabaseValue(finished),
+                .text(String(decoding: try encoder.encode(deliveredTo.sorted()), as: UTF8.self)),
+            ],
+            now: now,
+            on: database
+        ) != nil
     }
 
     /// Gives a claimed message back untouched but for the attempt it counted (a deliverer shutting
     /// down), so another process takes it at once instead of after the lease.
     public func release(_ message: WebhookMessage) async throws {
-        try await database.execute(
-            "UPDATE webhook_outbox SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2 AND attempts = $3",
-            [.text(message.id), DatabaseValue(message.leaseOwner), .int(Int64(message.attempts))]
-        )
+        try await Self.leases.release(message.lease, now: clock.now(), on: database)
     }
 
     /// Messages (newest first, at most `limit`) with their attempts, of one asset or of all.
@@ -288,4 +277,9 @@ public struct WebhookOutbox: Sendable {
             throw DatabaseError(.decoding, message: "webhook message is not readable", underlying: error)
         }
     }
+}
+
+extension WebhookMessage {
+    /// The lease this message, as claimed, stands for.
+    var lease: Lease { Lease(id: .text(self.id), owner: self.leaseOwner, attempt: self.attempts) }
 }

@@ -130,29 +130,30 @@ public struct Worker: Service {
     }
 
     /// Renews the lease every third of its length; throws `LeaseLost` if someone else has it.
-    /// A heartbeat that fails or hangs (a database blip) is tried again every second: one error
-    /// must not kill a healthy encode. Unrenewed for two thirds of the lease, the worker gives the
+    /// A heartbeat that fails or hangs (a database blip) is tried again (`RetryPolicy.heartbeat`):
+    /// one error must not kill a healthy encode. Unrenewed for two thirds of the lease, the worker gives the
     /// job up itself, before the lease expires and another worker may claim it: never two at once.
     private func keepLease(_ job: Job) async throws {
         let lease = Duration.seconds(configuration.leaseSeconds)
+        let retry = RetryPolicy.heartbeat
         var renewed = ContinuousClock.now
-        var wait = lease / 3
+        var failures = 0
         while true {
-            try await Task.sleep(for: wait)
+            try await Task.sleep(for: failures == 0 ? lease / 3 : retry.wait(afterAttempt: failures))
             do {
                 let queue = self.queue
                 let seconds = configuration.leaseSeconds
                 let held = try await withDeadline(lease / 3, orThrow: HeartbeatTimeout()) { try await queue.heartbeat(job, leaseSeconds: seconds) }
                 if !held { throw LeaseLost() }
                 renewed = .now
-                wait = lease / 3
+                failures = 0
             } catch let error where !(error is LeaseLost || error is CancellationError) {
                 if ContinuousClock.now - renewed >= lease * 2 / 3 {
                     logger.warning("lease not renewed for two thirds of it; giving the job up", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
                     throw LeaseLost()
                 }
                 logger.warning("heartbeat failed; retrying within the lease", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
-                wait = .seconds(1)
+                failures += 1
             }
         }
     }
@@ -189,23 +190,25 @@ public struct Worker: Service {
         }
     }
 
-    /// Runs a queue write, trying again for as long as the lease would last: a database that
-    /// blinks must not leave a job running until its lease expires. Logs what could not be done
+    /// Runs a queue write, trying again (`RetryPolicy.queueWrite`) for as long as the lease would
+    /// last: a database that blinks must not leave a job running until its lease expires. Logs what could not be done
     /// (the lease expiring then hands the job to another worker).
     private func persist<T: Sendable>(_ what: String, logger: Logger, _ write: @escaping @Sendable () async throws -> T) async -> T? {
+        let retry = RetryPolicy.queueWrite
         let deadline = ContinuousClock.now + .seconds(configuration.leaseSeconds)
-        var wait = Duration.milliseconds(250)
+        var attempt = 1
         while true {
             do {
                 return try await write()
             } catch {
+                let wait = retry.wait(afterAttempt: attempt)
                 guard ContinuousClock.now + wait < deadline else {
                     logger.error("could not \(what); the lease will expire and the job run again", metadata: ["error": "\(error)"])
                     return nil
                 }
                 logger.warning("could not \(what); retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: wait)
-                wait = min(wait * 2, .seconds(5))
+                try? await retry.sleep(wait)
+                attempt += 1
             }
         }
     }
