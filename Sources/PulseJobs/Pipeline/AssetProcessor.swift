@@ -154,12 +154,12 @@ struct AssetProcessor: Sendable {
         try await checkSource(asset)
         // The checkpoint: written only after every segment of the unit is stored, only while the
         // asset is not being deleted, and only while this worker still holds the job.
-        let recorded = try await assets.markChunkDone(asset.id, kind: id.stream, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
+        let recorded = try await assets.markChunkDone(asset.id, kind: id.kind, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
         if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.unit == id && $0.status == .done }) {
             guard try await assets.isLive(asset.id) else { throw AssetGone() }
             throw LeaseLost()
         }
-        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.stream.rawValue)", "chunk.index": "\(id.index)"])
+        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.kind.rawValue)", "chunk.index": "\(id.index)"])
         try await enqueueFinalizeIfComplete(asset.id)
     }
 
