@@ -69,7 +69,7 @@ struct AssetProcessor: Sendable {
         try await checkSource(asset)
         let input = try await mediaInput(asset)
         let probe: ProbeResult
-        if let stored = asset.probeJSON, let decoded = try? JSONDecoder().decode(ProbeResult.self, text: stored) {
+        if let decoded = try? asset.probe() {
             probe = decoded
         } else {
             probe = try await pipeline.probe(input)
@@ -91,7 +91,7 @@ struct AssetProcessor: Sendable {
         }
 
         let plan: PipelinePlan
-        if let stored = asset.planJSON, let decoded = try? JSONDecoder().decode(PipelinePlan.self, text: stored) {
+        if let decoded = try? asset.plan() {
             plan = decoded
         } else {
             plan = pipeline.plan(probe, chunkSeconds: configuration.chunkSeconds, firstRendition: configuration.firstRendition)
@@ -325,10 +325,10 @@ struct AssetProcessor: Sendable {
     // MARK: - helpers
 
     func decodePlan(_ asset: Asset) throws -> (ProbeResult, PipelinePlan) {
-        guard let probeText = asset.probeJSON, let planText = asset.planJSON else {
+        guard let probe = try asset.probe(), let plan = try asset.plan() else {
             throw MediaError(.outputMissing, "asset \(asset.id) has no plan yet")
         }
-        return (try JSONDecoder().decode(ProbeResult.self, text: probeText), try JSONDecoder().decode(PipelinePlan.self, text: planText))
+        return (probe, plan)
     }
 
     func mediaInput(_ asset: Asset) async throws -> MediaInput {
