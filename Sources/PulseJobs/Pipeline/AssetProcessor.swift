@@ -45,7 +45,7 @@ struct AssetProcessor: Sendable {
             switch job.kind {
             case .prepare: try await prepare(asset)
             case .finalize: try await finalize(asset)
-            default: throw MediaError(.encoderFailed, "unknown job kind \(job.kind)")
+            default: throw InternalFault("unknown job kind \(job.kind)")
             }
         } catch {
             // Whatever stopped the job (the fence, a store call cut short by the delete, the lease
@@ -113,7 +113,7 @@ struct AssetProcessor: Sendable {
     private func encode(_ asset: Asset, unit id: WorkUnit.ID, lease: Job) async throws {
         let (probe, plan) = try decodePlan(asset)
         guard let unit = plan.unit(id) else {
-            throw MediaError(.encoderFailed, "the plan of asset \(asset.id) has no unit \(id)")
+            throw InternalFault("the plan of asset \(asset.id) has no unit \(id)")
         }
         let chunks = try await assets.chunks(asset.id)
         let done = Set(chunks.filter { $0.status == .done }.map(\.unit))
@@ -202,7 +202,7 @@ struct AssetProcessor: Sendable {
             while let next = try await group.next() { if let next { result = next } }
             return result
         }
-        guard let result else { throw MediaError(.outputMissing, "the encoder returned no result") }
+        guard let result else { throw InternalFault("the encoder returned no result") }
         // The first rendition is complete: its playlists close, and it plays if it did not yet.
         try await first?.complete()
         return result
@@ -221,7 +221,7 @@ struct AssetProcessor: Sendable {
             let (_, plan) = try decodePlan(asset)
             let chunks = try await assets.chunks(asset.id)
             guard chunks.allSatisfy({ $0.status == .done }) else {
-                throw MediaError(.outputMissing, "finalize ran before every unit was done")
+                throw InternalFault("finalize ran before every unit was done")
             }
             let results = try chunks.map { chunk in
                 try JSONDecoder().decode(UnitResult.self, text: chunk.resultJSON ?? "")
@@ -244,7 +244,7 @@ struct AssetProcessor: Sendable {
             // Guarded in SQL: a row being deleted is never marked ready.
             guard try await assets.markReady(asset.id) else {
                 guard try await assets.isLive(asset.id) else { throw AssetGone() }
-                throw MediaError(.processing, "the asset could not be marked ready")
+                throw InternalFault("the asset could not be marked ready")
             }
             let publisher = publisher(for: asset)
             await publisher.progress(100, eta: 0, speed: nil)
@@ -326,7 +326,7 @@ struct AssetProcessor: Sendable {
 
     func decodePlan(_ asset: Asset) throws -> (ProbeResult, PipelinePlan) {
         guard let probe = try asset.probe(), let plan = try asset.plan() else {
-            throw MediaError(.outputMissing, "asset \(asset.id) has no plan yet")
+            throw InternalFault("asset \(asset.id) has no plan yet")
         }
         return (probe, plan)
     }
