@@ -119,7 +119,7 @@ public struct MediaPipeline: Sendable {
         for result in results {
             for (name, segments) in result.renditions { byRendition[name, default: []] += segments }
         }
-        // Plans made before the schedule existed keep the measured target, as then.
+        // A plan with no schedule has uniform segments: the playlists state the measured target.
         let target = plan.schedule?.targetDuration
         var video: [RenditionSummary] = []
         for rung in plan.rungs {

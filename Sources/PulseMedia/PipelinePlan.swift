@@ -13,10 +13,11 @@ public struct PipelinePlan: Codable, Sendable, Equatable {
     /// The units of work, the first rendition first.
     public var units: [WorkUnit]
     public var segmentSeconds: Double
-    /// The rung published first, segment by segment, with the audio (nil in plans stored before
-    /// the first rendition existed).
+    /// The rung published first, segment by segment, with the audio (nil: the plan has no first
+    /// rendition).
     public var firstRendition: String?
-    /// Where segments begin (nil: uniform `segmentSeconds`).
+    /// Where segments begin (nil: uniform `segmentSeconds`, and playlists state the measured
+    /// target duration).
     public var schedule: SegmentSchedule?
 
     public init(rungs: [Rung], units: [WorkUnit], segmentSeconds: Double, firstRendition: String? = nil, schedule: SegmentSchedule? = nil) {
@@ -30,22 +31,18 @@ public struct PipelinePlan: Codable, Sendable, Equatable {
     /// The plan for a probed source: the ladder from its display size; the first rendition (the
     /// highest rung no larger than 360p) with the audio, then the rest of the ladder from the
     /// measured duration cut into chunks of about `chunkSeconds` (nil: one range).
-    /// `firstRendition: false` plans the ladder alone (nothing is published before `ready`).
+    /// `firstRendition: false` plans the ladder alone (nothing is published before `ready`), in
+    /// uniform segments whose playlists state their measured target duration.
     public init(probe: ProbeResult, chunkSeconds: Double?, settings: EncodingSettings, firstRendition: Bool = true) {
         let rungs = LadderPlanner.plan(for: probe.video)
-        guard firstRendition else {
-            self.init(
-                rungs: rungs,
-                units: WorkPlanner.plan(duration: probe.duration, hasAudio: probe.audio != nil, chunkSeconds: chunkSeconds, settings: settings),
-                segmentSeconds: settings.segmentSeconds)
-            return
-        }
-        let first = rungs.first { min($0.width, $0.height) <= 360 } ?? rungs[rungs.count - 1]
-        let schedule = SegmentSchedule(settings: settings)
+        let schedule = firstRendition ? SegmentSchedule(settings: settings) : .uniform(settings.segmentSeconds)
+        let units = WorkPlanner.plan(
+            duration: probe.duration, hasAudio: probe.audio != nil, schedule: schedule, chunkSeconds: chunkSeconds,
+            firstRendition: firstRendition, ladder: rungs.count > 1)
+        let first = firstRendition ? (rungs.first { min($0.width, $0.height) <= 360 } ?? rungs[rungs.count - 1]).name : nil
         self.init(
-            rungs: rungs,
-            units: WorkPlanner.plan(duration: probe.duration, schedule: schedule, ladder: rungs.count > 1, chunkSeconds: chunkSeconds),
-            segmentSeconds: settings.segmentSeconds, firstRendition: first.name, schedule: schedule)
+            rungs: rungs, units: units, segmentSeconds: settings.segmentSeconds, firstRendition: first,
+            schedule: firstRendition ? schedule : nil)
     }
 
     public func unit(_ id: WorkUnit.ID) -> WorkUnit? { units.first { $0.id == id } }
@@ -56,7 +53,7 @@ public struct PipelinePlan: Codable, Sendable, Equatable {
         return unit.kind == .first ? rungs.filter { $0.name == firstRendition } : rungs.filter { $0.name != firstRendition }
     }
 
-    /// The segment schedule in force (uniform for older plans).
+    /// The segment schedule in force (uniform when the plan names none).
     public var segmentSchedule: SegmentSchedule { schedule ?? .uniform(segmentSeconds) }
 
     /// One percent for the whole plan: thumbnail 0-5 %, then every unit by its share of the work.

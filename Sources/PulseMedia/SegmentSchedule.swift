@@ -20,7 +20,7 @@ public struct SegmentSchedule: Codable, Sendable, Equatable {
         self.init(leadInSegmentSeconds: settings.effectiveKeyframeInterval, leadInCount: 3, segmentSeconds: settings.segmentSeconds)
     }
 
-    /// Uniform segments, no lead-in (plans stored before the lead-in existed).
+    /// Uniform segments, no lead-in (a plan without a first rendition).
     public static func uniform(_ segmentSeconds: Double) -> SegmentSchedule {
         SegmentSchedule(leadInSegmentSeconds: segmentSeconds, leadInCount: 0, segmentSeconds: segmentSeconds)
     }

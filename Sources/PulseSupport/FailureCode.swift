@@ -68,7 +68,8 @@ extension FailureCode {
 
     // Outages: waited out without using up attempts.
 
-    /// Storage is out of reach for now (connection refused or reset, a timeout, a 5xx).
+    /// Storage is out of reach for now (connection refused or reset, a timeout, a 5xx): a job
+    /// waits it out; an HTTP request is answered 503.
     public static let storageUnavailable = FailureCode("ERR_STORAGE_UNAVAILABLE")
     /// The database is out of reach for now.
     public static let databaseUnavailable = FailureCode("ERR_DATABASE_UNAVAILABLE")
@@ -81,6 +82,9 @@ extension FailureCode {
     public static let storage = FailureCode("ERR_STORAGE")
     /// Any other error while processing.
     public static let processing = FailureCode("ERR_PROCESSING")
+    /// The pipeline found its own state inconsistent (a job of a kind it does not know, a unit
+    /// its plan lacks, a step run before the one it needs): a fault of ours, not of the input.
+    public static let internalFault = FailureCode("ERR_INTERNAL_FAULT")
 
     // The asset's end.
 
@@ -115,8 +119,8 @@ extension FailureCode {
     public static let upgradeRequired = FailureCode("ERR_UPGRADE_REQUIRED")
     /// A `Range` header outside the object.
     public static let rangeNotSatisfiable = FailureCode("ERR_RANGE_NOT_SATISFIABLE")
-    /// The database or the storage cannot be reached right now, or the process has as many
-    /// events WebSockets open as it allows.
+    /// The process cannot take this right now: it has as many events WebSockets open, or uploads
+    /// being received, as it allows.
     public static let unavailable = FailureCode("ERR_UNAVAILABLE")
     /// One asset token already has as many events WebSockets open as it may.
     public static let tooManyConnections = FailureCode("ERR_TOO_MANY_CONNECTIONS")
@@ -209,12 +213,13 @@ extension FailureCode {
         Meaning(.outputMissing, .counted, shown: genericPublicMessage),
         Meaning(.toolMissing, .counted, shown: genericPublicMessage),
         // Outages: waited out.
-        Meaning(.storageUnavailable, .outage, shown: storageFailed),
+        Meaning(.storageUnavailable, .outage, shown: storageFailed, http: 503),
         Meaning(.databaseUnavailable, .outage, shown: storageFailed),
         // The jobs: transient (a lost worker used its attempts dying).
         Meaning(.workerLost, .counted, shown: nil),
         Meaning(.storage, .counted, shown: storageFailed),
         Meaning(.processing, .counted, shown: genericPublicMessage),
+        Meaning(.internalFault, .counted, shown: genericPublicMessage),
         // The asset's end.
         Meaning(.assetDeleted, .notApplicable, shown: nil),
         // HTTP answers: their messages are written for the client where they are thrown; never

@@ -21,7 +21,7 @@ extension IntegrationTests {
                 let sourceKey = "uploads/first-kill/source.mp4"
                 try await fixture.upload(try await Clips.hd20s(), key: sourceKey)
                 let id = try await fixture.submit(sourceKey)
-                let first = WorkUnit.ID(stream: .first, index: 0)
+                let first = WorkUnit.ID(kind: .first, index: 0)
 
                 let workerA = try fixture.startPulse("worker-A", ["worker"], environment: overrides)
                 // Mid-rendition: playable, some segments checkpointed, the rest still to come.

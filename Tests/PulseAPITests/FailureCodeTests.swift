@@ -1,5 +1,8 @@
 import Foundation
+import Hummingbird
 @testable import PulseAPI
+@testable import PulseJobs
+import PulseStorage
 import PulseSupport
 import Testing
 
@@ -61,7 +64,7 @@ struct FailureCodeTests {
         // Every other failure of a job uses one of its attempts.
         #expect(codes(.counted) == [
             "ERR_TOOL_TIMEOUT", "ERR_ENCODER_STALLED", "ERR_ENCODER_FAILED", "ERR_OUTPUT_MISSING",
-            "ERR_TOOL_MISSING", "ERR_WORKER_LOST", "ERR_STORAGE", "ERR_PROCESSING",
+            "ERR_TOOL_MISSING", "ERR_WORKER_LOST", "ERR_STORAGE", "ERR_PROCESSING", "ERR_INTERNAL_FAULT",
         ])
         // What is not a job failure: HTTP answers and the end of a deleted asset's events.
         #expect(codes(.notApplicable) == [
@@ -122,12 +125,27 @@ struct FailureCodeTests {
             (.idempotencyKeyReused, "ERR_IDEMPOTENCY_KEY_REUSED", 409), (.playbackTokenRequired, "ERR_PLAYBACK_TOKEN_REQUIRED", 403),
             (.partMissing, "ERR_PART_MISSING", 409), (.partInvalid, "ERR_PART_INVALID", 400),
             (.partETagMismatch, "ERR_PART_ETAG_MISMATCH", 400), (.uploadExpired, "ERR_UPLOAD_EXPIRED", 410),
+            (.storageUnavailable, "ERR_STORAGE_UNAVAILABLE", 503),
         ]
         for (code, raw, status) in expected {
             #expect(code.rawValue == raw)
             #expect(APIError(code, "m").status.code == status, "\(raw)")
         }
         #expect(Set(FailureCode.table.compactMap { $0.httpStatus == nil ? nil : $0.code.rawValue }) == Set(expected.map(\.1)))
+    }
+
+    @Test("the API answers errors with the jobs' translation: storage out of reach or 5xx is 503")
+    func apiTranslation() {
+        func answer(_ error: any Error) -> APIError { ErrorMiddleware<BasicRequestContext>.translate(error) }
+        for error in [StorageError(.serverError, "500 InternalError"), StorageError(.unreachable, "connection refused")] {
+            let api = answer(error)
+            #expect(api.code == .storageUnavailable && api.status.code == 503, "\(error)")
+            #expect(!api.message.contains("InternalError") && !api.message.contains("refused"))
+        }
+        #expect(answer(StorageError(.notFound, "no such key")).status.code == 404)
+        #expect(answer(StorageError(.accessDenied, "denied")).code == .internalError)
+        #expect(answer(InternalFault("unknown job kind x")).code == .internalError)
+        #expect(answer(HTTPError(.methodNotAllowed)).code == .methodNotAllowed)
     }
 
     @Test("the pipeline's and the jobs' codes keep their strings")
@@ -140,7 +158,7 @@ struct FailureCodeTests {
             (.toolTimeout, "ERR_TOOL_TIMEOUT"), (.stalled, "ERR_ENCODER_STALLED"), (.encoderFailed, "ERR_ENCODER_FAILED"),
             (.outputMissing, "ERR_OUTPUT_MISSING"), (.toolMissing, "ERR_TOOL_MISSING"), (.workerLost, "ERR_WORKER_LOST"),
             (.storage, "ERR_STORAGE"), (.databaseUnavailable, "ERR_DATABASE_UNAVAILABLE"), (.processing, "ERR_PROCESSING"),
-            (.assetDeleted, "ERR_ASSET_DELETED"),
+            (.assetDeleted, "ERR_ASSET_DELETED"), (.internalFault, "ERR_INTERNAL_FAULT"),
         ]
         for (code, raw) in expected {
             #expect(code.rawValue == raw && "\(code)" == raw)

@@ -48,6 +48,26 @@ import Testing
         }
     }
 
+    @Test func theOneTranslationOfErrorsIntoCodes() {
+        func code(_ error: any Error) -> FailureCode { FailureTranslator.translate(error).code }
+        // Storage out of reach or answering 5xx: unavailable, for the jobs and the API alike.
+        #expect(code(StorageError(.unreachable, "connection refused")) == .storageUnavailable)
+        #expect(code(StorageError(.serverError, "503 SlowDown")) == .storageUnavailable)
+        #expect(code(StorageError(.notFound, "no such key")) == .notFound)
+        #expect(code(StorageError(.invalidKey, "..")) == .notFound)
+        #expect(code(StorageError(.accessDenied, "denied")) == .storage)
+        #expect(code(DatabaseError(.unavailable, message: "dropped")) == .databaseUnavailable)
+        #expect(code(DatabaseError(.queryFailed, message: "bug")) == .processing)
+        #expect(code(MediaError(.nonVideo, "text")) == .nonVideo)
+        let fault = FailureTranslator.translate(InternalFault("unknown job kind x"))
+        #expect(fault.code == .internalFault && fault.message == "unknown job kind x")
+        #expect(code(CancellationError()) == .processing)
+    }
+
+    @Test func internalFaultsCountAgainstTheAttempts() {
+        #expect(JobFailure.classify(InternalFault("the plan has no unit video-9")) == .transient(code: .internalFault, message: "the plan has no unit video-9"))
+    }
+
     /// What is recorded never carries a presigned URL's signature.
     @Test func recordedMessagesAreRedacted() {
         let error = StorageError(.unreachable, "GET https://b.example/k?X-Amz-Signature=topsecret failed")

@@ -62,6 +62,19 @@ struct FirstRenditionPlanTests {
         #expect(plan.firstRendition == nil)
         #expect(plan.segmentSchedule == .uniform(10))
         #expect(plan.rungs(for: plan.units[0]).map(\.name) == ["240p"])
+        // Read into the one model: a video unit that carries the audio, checkpointed as video-0.
+        #expect(plan.units == [WorkUnit(kind: .video, index: 0, range: MediaRange(start: 0, end: nil, firstSegment: 0), includesAudio: true)])
+        #expect(plan.units[0].id.description == "video-0")
+    }
+
+    @Test func withoutAFirstRenditionTheSamePlannerPlansTheLadderAlone() {
+        let plan = PipelinePlan(probe: probe(1280, 720, duration: 185, audio: true), chunkSeconds: 60, settings: settings, firstRendition: false)
+        #expect(plan.firstRendition == nil && plan.schedule == nil)
+        #expect(plan.units.map(\.kind) == [.video, .video, .video, .audio])
+        #expect(plan.units.map(\.range.firstSegment) == [0, 6, 12, 0])
+        #expect(plan.rungs(for: plan.units[0]) == plan.rungs)
+        let whole = PipelinePlan(probe: probe(1280, 720, duration: 185, audio: true), chunkSeconds: nil, settings: settings, firstRendition: false)
+        #expect(whole.units.count == 1 && whole.units[0].includesAudio)
     }
 
     @Test func theFirstRenditionResumesAtTheNextSegmentBoundary() {

@@ -1,3 +1,4 @@
+import Foundation
 @testable import PulseMedia
 import Testing
 
@@ -70,23 +71,43 @@ struct LadderTests {
 struct WorkPlanTests {
     let settings = EncodingSettings()
 
+    /// The ladder alone, as `transcode` plans it: uniform segments, no first rendition.
+    func ladder(duration: Double, hasAudio: Bool, chunkSeconds: Double?) -> [WorkUnit] {
+        WorkPlanner.plan(
+            duration: duration, hasAudio: hasAudio, schedule: .uniform(settings.segmentSeconds), chunkSeconds: chunkSeconds,
+            firstRendition: false)
+    }
+
     @Test func shortVideoIsOneUnitWithAudio() {
-        let units = WorkPlanner.plan(duration: 42, hasAudio: true, chunkSeconds: 60, settings: settings)
-        #expect(units == [WorkUnit(kind: .videoAndAudio, index: 0, range: MediaRange(start: 0, end: nil, firstSegment: 0))])
+        let units = ladder(duration: 42, hasAudio: true, chunkSeconds: 60)
+        #expect(units == [WorkUnit(kind: .video, index: 0, range: MediaRange(start: 0, end: nil, firstSegment: 0, segmentSeconds: 10), includesAudio: true)])
+        #expect(units[0].id == WorkUnit.ID(kind: .video, index: 0))
     }
 
     @Test func longVideoIsSegmentAlignedRangesPlusAudio() {
-        let units = WorkPlanner.plan(duration: 185, hasAudio: true, chunkSeconds: 60, settings: settings)
+        let units = ladder(duration: 185, hasAudio: true, chunkSeconds: 60)
         // 19 segments: 0-6, 6-12, 12-19 (the 5 s tail joins the last full range).
         #expect(units.map(\.kind) == [.video, .video, .video, .audio])
+        #expect(units.map(\.includesAudio) == [false, false, false, true])
         #expect(units.map(\.range.start) == [0, 60, 120, 0])
         #expect(units.map(\.range.end) == [60, 120, nil, nil])
         #expect(units.map(\.range.firstSegment) == [0, 6, 12, 0])
     }
 
     @Test func chunkLengthRoundsUpToWholeSegments() {
-        let units = WorkPlanner.plan(duration: 100, hasAudio: false, chunkSeconds: 25, settings: settings)
+        let units = ladder(duration: 100, hasAudio: false, chunkSeconds: 25)
         #expect(units.map(\.range.start) == [0, 30, 60])
-        #expect(units.allSatisfy { $0.kind == .video })
+        #expect(units.allSatisfy { $0.kind == .video && !$0.includesAudio })
+    }
+
+    @Test func aUnitIsStoredInTheLayoutPlansAreKeptIn() throws {
+        let range = MediaRange(start: 0, end: nil, firstSegment: 0)
+        let both = WorkUnit(kind: .video, index: 0, range: range, includesAudio: true)
+        let text = String(decoding: try JSONEncoder().encode(both), as: UTF8.self)
+        #expect(text.contains(#""kind":"videoAndAudio""#))
+        #expect(try JSONDecoder().decode(WorkUnit.self, from: Data(text.utf8)) == both)
+        let audio = WorkUnit(kind: .audio, index: 0, range: range)
+        #expect(try JSONDecoder().decode(WorkUnit.self, from: JSONEncoder().encode(audio)) == audio)
+        #expect(audio.includesAudio && !audio.includesVideo)
     }
 }

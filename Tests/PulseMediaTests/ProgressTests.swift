@@ -21,8 +21,8 @@ struct ProgressTests {
     }
 
     @Test func aggregatorWeightsUnitsAndNeverDecreases() {
-        let (video0, video1) = (WorkUnit.ID(stream: .video, index: 0), WorkUnit.ID(stream: .video, index: 1))
-        var aggregator = ProgressAggregator(units: [video0: 60, video1: 60, WorkUnit.ID(stream: .audio, index: 0): 0])
+        let (video0, video1) = (WorkUnit.ID(kind: .video, index: 0), WorkUnit.ID(kind: .video, index: 1))
+        var aggregator = ProgressAggregator(units: [video0: 60, video1: 60, WorkUnit.ID(kind: .audio, index: 0): 0])
         #expect(aggregator.thumbnailDone() == 5)
         #expect(abs(aggregator.update(video0, fraction: 0.5) - (5 + 95 * 0.25)) < 1e-9)
         // A late, lower report from the same unit does not move the percent back.

@@ -1,6 +1,6 @@
 import Hummingbird
 import Logging
-import PulseStorage
+import PulseJobs
 
 /// Turns every error into the API's JSON error body, so clients never see an empty 500 or a
 /// framework message, and logs what went wrong for the operator.
@@ -12,7 +12,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try error.response(from: request, context: context)
         } catch {
             let apiError = Self.translate(error)
-            if apiError.code == .internalError {
+            if apiError.code == .internalError || apiError.code == .storageUnavailable {
                 context.logger.error(
                     "request failed",
                     metadata: ["http.path": "\(LoggedPath.redacted(request.uri.path))", "error": "\(String(reflecting: error))"]
@@ -22,7 +22,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Maps framework and storage errors onto our codes; anything else is internal.
+    /// Hummingbird's own errors by their status; every other error by the service's one
+    /// translation (`FailureTranslator`, the same the jobs use), answered with the status of its
+    /// code. A failure that is not an HTTP answer is internal: its detail goes to the log only.
     static func translate(_ error: any Error) -> APIError {
         if let http = error as? HTTPError {
             switch http.status {
@@ -34,13 +36,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             default: return APIError(.internalError, "internal error")
             }
         }
-        if let storage = error as? StorageError {
-            switch storage.code {
-            case .notFound, .invalidKey: return APIError(.notFound, "not found")
-            case .unreachable: return APIError(.unavailable, "storage is unreachable; try again later")
-            default: return APIError(.internalError, "internal error")
-            }
+        switch FailureTranslator.translate(error).code {
+        case .notFound: return APIError(.notFound, "not found")
+        case .storageUnavailable: return APIError(.storageUnavailable, "storage is unavailable; try again later")
+        default: return APIError(.internalError, "internal error")
         }
-        return APIError(.internalError, "internal error")
     }
 }

@@ -42,6 +42,7 @@ const MESSAGES = {
   ERR_TOOL_MISSING: "The service is missing its video tools. Please tell the operator.",
   ERR_STORAGE: "Storage failed while processing. Please try again later.",
   ERR_PROCESSING: "Processing failed. Please try again later.",
+  ERR_INTERNAL_FAULT: "Processing failed on our side. Please try again later.",
   ERR_ASSET_DELETED: "This video was deleted.",
   ERR_UNAVAILABLE: "The service is temporarily unavailable. Try again shortly.",
   ERR_INTERNAL: "Something went wrong on our side. Please try again.",

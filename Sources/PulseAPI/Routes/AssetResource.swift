@@ -1,5 +1,6 @@
 import Foundation
 import PulseJobs
+import PulseMedia
 import PulseSupport
 
 /// An asset as the API shows it (`GET /v1/assets/{id}`, lists, and the WebSocket snapshot).
@@ -99,14 +100,10 @@ struct AssetResource: Encodable, Sendable {
         )
     }
 
-    /// The rungs planned for the asset. `plan_json` belongs to the pipeline; only its `rungs`
-    /// array (name, width, height) is read, and anything unreadable shows as no rungs.
+    /// The rungs planned for the asset; a plan not fixed yet, or unreadable, shows as no rungs.
     private static func rungs(of asset: Asset) -> [RungInfo] {
-        struct Plan: Decodable { var rungs: [RungInfo] }
-        guard let text = asset.planJSON, let plan = try? JSONDecoder().decode(Plan.self, from: Data(text.utf8)) else {
-            return []
-        }
-        return plan.rungs
+        guard let plan = try? asset.plan() else { return [] }
+        return plan.rungs.map { RungInfo(name: $0.name, width: $0.width, height: $0.height) }
     }
 }
 

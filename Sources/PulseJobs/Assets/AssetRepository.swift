@@ -346,7 +346,7 @@ public struct AssetRepository: Sendable {
     @discardableResult
     public func markChunkDone(
         _ assetID: UUID,
-        kind: WorkUnit.Stream,
+        kind: WorkUnit.Kind,
         index: Int,
         resultJSON: String,
         lease: Job? = nil
@@ -374,7 +374,7 @@ public struct AssetRepository: Sendable {
     /// Records what a progressive unit (the first rendition) has stored so far, while it is
     /// pending: the checkpoint it resumes from. Fenced like `markChunkDone`.
     @discardableResult
-    public func recordStoredSegments(_ assetID: UUID, kind: WorkUnit.Stream, index: Int, json: String, lease: Job) async throws -> Bool {
+    public func recordStoredSegments(_ assetID: UUID, kind: WorkUnit.Kind, index: Int, json: String, lease: Job) async throws -> Bool {
         let held = JobQueue.leases.stillHeld(lease.lease, from: 5)
         return try await self.database.execute(
             """
@@ -398,7 +398,7 @@ public struct AssetRepository: Sendable {
             [.text(assetID.databaseText)]
         ).map { row in
             Chunk(
-                kind: try Self.enumValue(WorkUnit.Stream.self, row, "kind"),
+                kind: try Self.enumValue(WorkUnit.Kind.self, row, "kind"),
                 index: Int(try row.int("idx")),
                 startSeconds: try row.double("start_seconds"),
                 endSeconds: try row.double("end_seconds"),

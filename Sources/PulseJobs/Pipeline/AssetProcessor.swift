@@ -45,7 +45,7 @@ struct AssetProcessor: Sendable {
             switch job.kind {
             case .prepare: try await prepare(asset)
             case .finalize: try await finalize(asset)
-            default: throw MediaError(.encoderFailed, "unknown job kind \(job.kind)")
+            default: throw InternalFault("unknown job kind \(job.kind)")
             }
         } catch {
             // Whatever stopped the job (the fence, a store call cut short by the delete, the lease
@@ -69,7 +69,7 @@ struct AssetProcessor: Sendable {
         try await checkSource(asset)
         let input = try await mediaInput(asset)
         let probe: ProbeResult
-        if let stored = asset.probeJSON, let decoded = try? JSONDecoder().decode(ProbeResult.self, text: stored) {
+        if let decoded = try? asset.probe() {
             probe = decoded
         } else {
             probe = try await pipeline.probe(input)
@@ -91,7 +91,7 @@ struct AssetProcessor: Sendable {
         }
 
         let plan: PipelinePlan
-        if let stored = asset.planJSON, let decoded = try? JSONDecoder().decode(PipelinePlan.self, text: stored) {
+        if let decoded = try? asset.plan() {
             plan = decoded
         } else {
             plan = pipeline.plan(probe, chunkSeconds: configuration.chunkSeconds, firstRendition: configuration.firstRendition)
@@ -113,7 +113,7 @@ struct AssetProcessor: Sendable {
     private func encode(_ asset: Asset, unit id: WorkUnit.ID, lease: Job) async throws {
         let (probe, plan) = try decodePlan(asset)
         guard let unit = plan.unit(id) else {
-            throw MediaError(.encoderFailed, "the plan of asset \(asset.id) has no unit \(id)")
+            throw InternalFault("the plan of asset \(asset.id) has no unit \(id)")
         }
         let chunks = try await assets.chunks(asset.id)
         let done = Set(chunks.filter { $0.status == .done }.map(\.unit))
@@ -154,12 +154,12 @@ struct AssetProcessor: Sendable {
         try await checkSource(asset)
         // The checkpoint: written only after every segment of the unit is stored, only while the
         // asset is not being deleted, and only while this worker still holds the job.
-        let recorded = try await assets.markChunkDone(asset.id, kind: id.stream, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
+        let recorded = try await assets.markChunkDone(asset.id, kind: id.kind, index: id.index, resultJSON: JSONEncoder.sorted.text(result), lease: lease)
         if !recorded, try await !assets.chunks(asset.id).contains(where: { $0.unit == id && $0.status == .done }) {
             guard try await assets.isLive(asset.id) else { throw AssetGone() }
             throw LeaseLost()
         }
-        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.stream.rawValue)", "chunk.index": "\(id.index)"])
+        logger.info("chunk done", metadata: ["asset.id": "\(asset.id)", "chunk.kind": "\(id.kind.rawValue)", "chunk.index": "\(id.index)"])
         try await enqueueFinalizeIfComplete(asset.id)
     }
 
@@ -202,7 +202,7 @@ struct AssetProcessor: Sendable {
             while let next = try await group.next() { if let next { result = next } }
             return result
         }
-        guard let result else { throw MediaError(.outputMissing, "the encoder returned no result") }
+        guard let result else { throw InternalFault("the encoder returned no result") }
         // The first rendition is complete: its playlists close, and it plays if it did not yet.
         try await first?.complete()
         return result
@@ -221,7 +221,7 @@ struct AssetProcessor: Sendable {
             let (_, plan) = try decodePlan(asset)
             let chunks = try await assets.chunks(asset.id)
             guard chunks.allSatisfy({ $0.status == .done }) else {
-                throw MediaError(.outputMissing, "finalize ran before every unit was done")
+                throw InternalFault("finalize ran before every unit was done")
             }
             let results = try chunks.map { chunk in
                 try JSONDecoder().decode(UnitResult.self, text: chunk.resultJSON ?? "")
@@ -244,7 +244,7 @@ struct AssetProcessor: Sendable {
             // Guarded in SQL: a row being deleted is never marked ready.
             guard try await assets.markReady(asset.id) else {
                 guard try await assets.isLive(asset.id) else { throw AssetGone() }
-                throw MediaError(.processing, "the asset could not be marked ready")
+                throw InternalFault("the asset could not be marked ready")
             }
             let publisher = publisher(for: asset)
             await publisher.progress(100, eta: 0, speed: nil)
@@ -325,10 +325,10 @@ struct AssetProcessor: Sendable {
     // MARK: - helpers
 
     func decodePlan(_ asset: Asset) throws -> (ProbeResult, PipelinePlan) {
-        guard let probeText = asset.probeJSON, let planText = asset.planJSON else {
-            throw MediaError(.outputMissing, "asset \(asset.id) has no plan yet")
+        guard let probe = try asset.probe(), let plan = try asset.plan() else {
+            throw InternalFault("asset \(asset.id) has no plan yet")
         }
-        return (try JSONDecoder().decode(ProbeResult.self, text: probeText), try JSONDecoder().decode(PipelinePlan.self, text: planText))
+        return (probe, plan)
     }
 
     func mediaInput(_ asset: Asset) async throws -> MediaInput {

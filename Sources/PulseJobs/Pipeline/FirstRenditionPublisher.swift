@@ -52,9 +52,9 @@ actor FirstRenditionPublisher {
     }
 
     private func checkpoint() async throws {
-        let id = WorkUnit.ID(stream: .first, index: 0)
+        let id = WorkUnit.ID(kind: .first, index: 0)
         let recorded = try await processor.assets.recordStoredSegments(
-            asset.id, kind: id.stream, index: id.index, json: JSONEncoder.sorted.text(stored), lease: lease)
+            asset.id, kind: id.kind, index: id.index, json: JSONEncoder.sorted.text(stored), lease: lease)
         guard recorded else {
             guard try await processor.assets.isLive(asset.id) else { throw AssetGone() }
             throw LeaseLost()

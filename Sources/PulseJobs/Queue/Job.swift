@@ -12,24 +12,29 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, Codable, Expressibl
 
     /// Probe, thumbnail, ladder, chunk plan.
     public static let prepare: JobKind = "prepare"
-    /// Encode one video unit (every rung; with the audio when the video is one range).
-    public static let chunk: JobKind = "chunk"
-    /// Encode the audio unit.
-    public static let audio: JobKind = "audio"
-    /// Encode and publish the first rendition (with the audio), segment by segment.
-    public static let first: JobKind = "first"
-
-    /// The job that encodes `unit`, with its chunk index: the one mapping between the pipeline's
-    /// units and the queue's job kinds.
-    public static func encoding(_ unit: WorkUnit.ID) -> (kind: JobKind, chunkIndex: Int?) {
-        switch unit.stream {
-        case .video: (.chunk, unit.index)
-        case .audio: (.audio, nil)
-        case .first: (.first, nil)
-        }
-    }
     /// Write playlists, mark ready, delete the original.
     public static let finalize: JobKind = "finalize"
+
+    /// The job that encodes units of `kind`: the one mapping between the pipeline's units and the
+    /// queue's kinds, read both ways. The names are stored in job rows; a video range's is `chunk`.
+    public init(encoding kind: WorkUnit.Kind) {
+        self.init(rawValue: kind == .video ? "chunk" : kind.rawValue)
+    }
+
+    /// Encode one video range (every rung; with the audio when the plan says so).
+    public static let chunk = JobKind(encoding: .video)
+    /// Encode the audio unit.
+    public static let audio = JobKind(encoding: .audio)
+    /// Encode and publish the first rendition (with the audio), segment by segment.
+    public static let first = JobKind(encoding: .first)
+
+    /// The kind of unit this job encodes; nil for prepare and finalize.
+    public var unitKind: WorkUnit.Kind? { WorkUnit.Kind.allCases.first { JobKind(encoding: $0) == self } }
+
+    /// The job that encodes `unit`, with its chunk index (only video ranges are numbered).
+    public static func encoding(_ unit: WorkUnit.ID) -> (kind: JobKind, chunkIndex: Int?) {
+        (JobKind(encoding: unit.kind), unit.kind == .video ? unit.index : nil)
+    }
 }
 
 /// Where a job is.
@@ -63,14 +68,7 @@ public struct Job: Sendable, Hashable, Codable, Identifiable {
     public var updatedAt: Double
 
     /// The unit an encoding job is for (nil for prepare and finalize).
-    public var unit: WorkUnit.ID? {
-        switch kind {
-        case .chunk: WorkUnit.ID(stream: .video, index: chunkIndex ?? 0)
-        case .audio: WorkUnit.ID(stream: .audio, index: 0)
-        case .first: WorkUnit.ID(stream: .first, index: 0)
-        default: nil
-        }
-    }
+    public var unit: WorkUnit.ID? { kind.unitKind.map { WorkUnit.ID(kind: $0, index: chunkIndex ?? 0) } }
 }
 
 /// What `claim` found.
