@@ -25,15 +25,23 @@ public struct WorkerConfiguration: Sendable {
     /// The shortest lease: the heartbeat renews it every third, and a lease shorter than this
     /// would keep a worker busy renewing (0 s turns the loop hot).
     public static let minimumLeaseSeconds: Double = 3
+    /// Jobs a worker may run at once.
+    public static let concurrencyRange = 1...64
+    /// Lease lengths accepted, in seconds.
+    public static let leaseRange = minimumLeaseSeconds...3600
 
     /// Reads the worker's flags and variables over the defaults; bad values are recorded in
     /// `settings`.
     public init(reading settings: inout SettingsReader) {
-        if let value = settings.number(Int.self, flag: "--concurrency", variable: "PULSE_WORKER_CONCURRENCY", "a whole number from 1 to 64", { (1...64).contains($0) }) {
+        let (concurrencyRange, leaseRange) = (Self.concurrencyRange, Self.leaseRange)
+        if let value = settings.number(
+            Int.self, flag: "--concurrency", variable: "PULSE_WORKER_CONCURRENCY",
+            "a whole number from \(concurrencyRange.lowerBound) to \(concurrencyRange.upperBound)", { concurrencyRange.contains($0) }) {
             concurrency = value
         }
-        let minimumLease = Self.minimumLeaseSeconds
-        if let value = settings.number(Double.self, flag: "--lease-seconds", variable: "PULSE_JOB_LEASE_SECONDS", "\(Int(minimumLease)) to 3600 seconds", { $0 >= minimumLease && $0 <= 3600 }) {
+        if let value = settings.number(
+            Double.self, flag: "--lease-seconds", variable: "PULSE_JOB_LEASE_SECONDS",
+            "\(Int(leaseRange.lowerBound)) to \(Int(leaseRange.upperBound)) seconds", { leaseRange.contains($0) }) {
             leaseSeconds = value
         }
         if let value = settings.number(Double.self, flag: "--outage-budget-seconds", variable: "PULSE_OUTAGE_BUDGET_SECONDS", "0 or more seconds", { $0 >= 0 }) {
@@ -44,9 +52,11 @@ public struct WorkerConfiguration: Sendable {
     /// Throws one message naming every value out of range (for configurations built in code).
     public func validate() throws(ConfigurationError) {
         var problems: [String] = []
-        if !(1...64).contains(concurrency) { problems.append("concurrency must be 1 to 64 (got \(concurrency))") }
-        if !(leaseSeconds >= Self.minimumLeaseSeconds && leaseSeconds <= 3600) {
-            problems.append("lease must be \(Int(Self.minimumLeaseSeconds)) to 3600 seconds (got \(leaseSeconds))")
+        if !Self.concurrencyRange.contains(concurrency) {
+            problems.append("concurrency must be \(Self.concurrencyRange.lowerBound) to \(Self.concurrencyRange.upperBound) (got \(concurrency))")
+        }
+        if !Self.leaseRange.contains(leaseSeconds) {
+            problems.append("lease must be \(Int(Self.leaseRange.lowerBound)) to \(Int(Self.leaseRange.upperBound)) seconds (got \(leaseSeconds))")
         }
         if !(outageBudgetSeconds >= 0 && outageBudgetSeconds.isFinite) { problems.append("outage budget must be 0 or more seconds (got \(outageBudgetSeconds))") }
         if !problems.isEmpty { throw ConfigurationError(problems) }
