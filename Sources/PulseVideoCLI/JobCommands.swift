@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import PulseAPI
 import PulseDatabase
 import PulseJobs
 import PulseMedia
+import PulseService
 import PulseStorage
 
 /// `pulse-video migrate`: applies database migrations (idempotent).

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import PulseAPI
 import PulseMedia
+import PulseService
 
 /// `pulse-video probe INPUT`: prints what the pipeline knows of a source, as JSON.
 struct ProbeCommand: AsyncParsableCommand {
@@ -13,7 +13,7 @@ struct ProbeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try readConfiguration(media.flags)
-        let configuration = settings.media
+        let configuration = settings.pipeline.media
         do {
             let source = try MediaInput.parse(input, plainHTTP: configuration.plainHTTP)
             let result = try await Prober(configuration: configuration, logger: makeLogger("pulse.probe", level: settings.logLevel)).probe(source)

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import PulseAPI
 import PulseDatabase
 import PulseJobs
+import PulseService
 
 /// Where state lives: `--data` plus `PULSE_DATABASE_URL` / `PULSE_STORAGE_URL` (see RuntimeConfiguration).
 struct RuntimeOptions: ParsableArguments {

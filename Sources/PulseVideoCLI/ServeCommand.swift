@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PulseAPI
+import PulseService
 import ServiceLifecycle
 
 /// `pulse-video serve`: the API, the events WebSocket, playback files and the upload page, with

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import PulseAPI
 import Logging
 import PulseJobs
 import PulseMedia
+import PulseService
 import PulseStorage
 import Synchronization
 
@@ -25,26 +25,26 @@ struct TranscodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try readConfiguration(media.flags)
-        let configuration = settings.media
+        let configuration = settings.pipeline.media
         let reporter = ProgressReporter(style: progress)
         let logger = makeLogger("pulse.transcode", level: settings.logLevel)
         do {
             let source: MediaInput
-            if let location = S3Location(input) {
-                let store = try makeObjectStore(url: "s3://\(location.bucket)", s3: settings.runtime.s3, logger: logger)
-                source = try MediaInput.parse(try await store.mediaInput(key: location.key, expiresIn: .seconds(6 * 3600)), plainHTTP: configuration.plainHTTP)
+            if case .s3(let bucket, let key)? = try? StorageURL(input) {
+                let store = try makeObjectStore(url: .s3(bucket: bucket, prefix: ""), s3: settings.runtime.s3, logger: logger)
+                source = try MediaInput.parse(try await store.mediaInput(key: key, expiresIn: .seconds(6 * 3600)), plainHTTP: configuration.plainHTTP)
             } else {
                 source = try MediaInput.parse(input, plainHTTP: configuration.plainHTTP)
             }
             let transcoder = Transcoder(configuration: configuration, logger: logger)
             let result: TranscodeResult
-            if let location = S3Location(out) {
+            if case .s3(let bucket, let key)? = try? StorageURL(out) {
                 // Segments go up while the encoder runs; only scratch files touch the local disk.
-                // The store is the bucket and the output a prefix in it, so a failure can clear
-                // exactly that prefix.
-                let prefix = location.prefix
-                guard !prefix.isEmpty else { throw ValidationError("--out must name a prefix: s3://BUCKET/PREFIX") }
-                let store = try makeObjectStore(url: "s3://\(location.bucket)", s3: settings.runtime.s3, logger: logger)
+                // The store is the bucket and the output a prefix in it (`out` and `out/` are both
+                // `out/`), so a failure can clear exactly that prefix.
+                guard !key.isEmpty else { throw ValidationError("--out must name a prefix: s3://BUCKET/PREFIX") }
+                let prefix = key.hasSuffix("/") ? key : key + "/"
+                let store = try makeObjectStore(url: .s3(bucket: bucket, prefix: ""), s3: settings.runtime.s3, logger: logger)
                 guard try await store.list(prefix: prefix).isEmpty else { throw ValidationError("--out \(out) is not empty") }
                 let scratch = NSTemporaryDirectory() + "pulse-transcode-\(UInt32.random(in: 0...UInt32.max))"
                 do {
@@ -77,23 +77,6 @@ struct TranscodeCommand: AsyncParsableCommand {
             throw fail(error)
         }
     }
-}
-
-/// `s3://bucket/key`.
-struct S3Location {
-    let bucket: String
-    let key: String
-
-    init?(_ text: String) {
-        guard text.hasPrefix("s3://") else { return nil }
-        let rest = text.dropFirst(5)
-        bucket = String(rest.prefix { $0 != "/" })
-        key = String(rest.dropFirst(bucket.count + 1))
-        if bucket.isEmpty { return nil }
-    }
-
-    /// The key as a folder (`out` and `out/` are both `out/`); empty for the bucket's root.
-    var prefix: String { key.isEmpty || key.hasSuffix("/") ? key : key + "/" }
 }
 
 /// The output folder is built beside its final name and renamed into place on success, so a

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import PulseAPI
 import PulseJobs
+import PulseService
 import PulseStorage
 
 /// `pulse-video upload FILE KEY`: puts a local file into the configured storage (streamed; multipart

@@ -1,5 +1,5 @@
 import ArgumentParser
-import PulseAPI
+import PulseService
 import ServiceLifecycle
 
 /// `pulse-video worker`: processes queued jobs until SIGTERM (or, with --drain, until the queue is empty).

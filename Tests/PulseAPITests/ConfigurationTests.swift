@@ -1,7 +1,8 @@
 import Foundation
-import PulseAPI
 import PulseJobs
+import PulseService
 import PulseStorage
+import PulseSupport
 import SigV4
 import Testing
 
@@ -26,9 +27,9 @@ struct ConfigurationTests {
         let flags = ["--concurrency": "4", "--preset": "ultrafast", "--data": "/tmp/pulse-flag-data", "--port": "0"]
         let both = try PulseConfiguration(flags: flags, environment: environment)
         #expect(both.worker.concurrency == 4)
-        #expect(both.media.encoding.preset == "ultrafast")
+        #expect(both.pipeline.media.encoding.preset == "ultrafast")
         #expect(both.runtime.dataDirectory == "/tmp/pulse-flag-data")
-        #expect(both.runtime.databaseURL == "sqlite:///tmp/pulse-flag-data/pulse.sqlite")
+        #expect(both.runtime.databaseURL == .sqliteFile(path: "/tmp/pulse-flag-data/pulse.sqlite"))
         #expect(both.api.port == 0)
         // No flag for these: the environment.
         #expect(both.worker.leaseSeconds == 30)
@@ -36,23 +37,23 @@ struct ConfigurationTests {
 
         let environmentOnly = try PulseConfiguration(environment: environment)
         #expect(environmentOnly.worker.concurrency == 2)
-        #expect(environmentOnly.media.encoding.preset == "fast")
+        #expect(environmentOnly.pipeline.media.encoding.preset == "fast")
         #expect(environmentOnly.runtime.dataDirectory == "/tmp/pulse-env-data")
-        #expect(environmentOnly.runtime.storageURL == "file:///tmp/pulse-env-data/storage")
-        #expect(environmentOnly.runtime.workDirectory == "/tmp/pulse-env-data/work")
+        #expect(environmentOnly.runtime.storageURL == .folder("/tmp/pulse-env-data/storage"))
+        #expect(environmentOnly.pipeline.workDirectory == "/tmp/pulse-env-data/work")
 
         // Nothing given, or only blank values: the documented defaults.
         for defaults in [try PulseConfiguration(environment: [:]), try PulseConfiguration(environment: environment.mapValues { _ in " " })] {
             #expect(defaults.worker.concurrency == 2)
-            #expect(defaults.firstRendition)
+            #expect(defaults.pipeline.firstRendition)
             #expect(defaults.worker.leaseSeconds == 60)
             #expect(defaults.worker.outageBudgetSeconds == 1800)
-            #expect(defaults.chunkSeconds == 60)
+            #expect(defaults.pipeline.chunkSeconds == 60)
             #expect(defaults.embeddedWorkers == 1)
-            #expect(defaults.media.encoding.preset == "veryfast")
-            #expect(defaults.media.encoding.segmentSeconds == 10)
-            #expect(defaults.media.limits.maxDimension == 8192)
-            #expect(defaults.media.stallTimeout == .seconds(120) && defaults.media.probeTimeout == .seconds(120))
+            #expect(defaults.pipeline.media.encoding.preset == "veryfast")
+            #expect(defaults.pipeline.media.encoding.segmentSeconds == 10)
+            #expect(defaults.pipeline.media.limits.maxDimension == 8192)
+            #expect(defaults.pipeline.media.stallTimeout == .seconds(120) && defaults.pipeline.media.probeTimeout == .seconds(120))
             #expect(defaults.runtime.dataDirectory == RuntimeConfiguration.absolute("./data"))
             #expect(defaults.runtime.s3 == nil)
             #expect(defaults.api.host == "127.0.0.1" && defaults.api.port == 8080 && defaults.api.apiKey == nil)
@@ -121,14 +122,15 @@ struct ConfigurationTests {
             "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_SESSION_TOKEN": "TOK",
             "AWS_ENDPOINT_URL": "http://generic:9000", "AWS_ENDPOINT_URL_S3": "http://s3only:9000",
         ])
+        #expect(configuration.runtime.storageURL == .s3(bucket: "media", prefix: "pulse"))
         let s3 = try #require(configuration.runtime.s3)
         #expect(s3.credentials == SigV4Credentials(accessKeyID: "AK", secretAccessKey: "SK", sessionToken: "TOK"))
         #expect(s3.region == "us-east-1")
         #expect(s3.endpoint == "http://s3only:9000")
         #expect(s3.addressing == .path)  // an endpoint implies path-style
         // The configured plain-http endpoint may be read by ffmpeg, and no other host.
-        #expect(configuration.media.plainHTTP.allows("http://s3only:9000/media/x"))
-        #expect(!configuration.media.plainHTTP.allows("http://elsewhere/x"))
+        #expect(configuration.pipeline.media.plainHTTP.allows("http://s3only:9000/media/x"))
+        #expect(!configuration.pipeline.media.plainHTTP.allows("http://elsewhere/x"))
 
         let aws = try #require(try PulseConfiguration(environment: ["AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_REGION": "eu-west-1"]).runtime.s3)
         #expect(aws.endpoint == nil && aws.addressing == .virtualHosted && aws.region == "eu-west-1")

@@ -3,6 +3,7 @@ import HummingbirdWSClient
 import Logging
 @testable import PulseAPI
 import PulseJobs
+import PulseService
 import Synchronization
 import Testing
 

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import NIOCore
 @testable import PulseAPI
+import PulseService
 import PulseDatabase
 import PulseMedia
 import PulseStorage
@@ -45,21 +46,13 @@ struct MultipartAPITests {
         try await withTestLocation(engine) { url in
             var bucket: MotoBucket?
             if storage == .s3 { bucket = try await MotoBucket.make() }
-            let databaseURL: String
-            switch url {
-            case .postgres(let location):
-                let base = try #require(TestServices.postgresURL)
-                databaseURL = base + (base.contains("?") ? "&" : "?") + "schema=\(location.schema ?? "")"
-            default:
-                databaseURL = url.description
-            }
             try await TestServer.with(configure: { $0.uploadPartBytes = Int64(Self.partSize) }, configureAll: { configuration in
-                configuration.runtime.databaseURL = databaseURL
+                configuration.runtime.databaseURL = url
                 if let bucket {
-                    configuration.runtime.storageURL = "s3://\(bucket.name)/media"
+                    configuration.runtime.storageURL = .s3(bucket: bucket.name, prefix: "media")
                     configuration.runtime.s3 = S3Configuration(
                         credentials: SigV4Credentials(accessKeyID: "test", secretAccessKey: "test"), endpoint: bucket.endpoint)
-                    configuration.media.plainHTTP = PlainHTTPPolicy(endpoints: [bucket.endpoint])
+                    configuration.pipeline.media.plainHTTP = PlainHTTPPolicy(endpoints: [bucket.endpoint])
                 }
             }) { server in try await body(server, bucket) }
         }

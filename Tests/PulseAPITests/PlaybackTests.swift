@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 @testable import PulseAPI
+import PulseService
 import PulseTestSupport
 import Testing
 

@@ -7,6 +7,7 @@ import NIOHTTP1
 @testable import PulseAPI
 import PulseDatabase
 import PulseJobs
+import PulseService
 import PulseTestSupport
 import ServiceLifecycle
 import Synchronization

@@ -114,7 +114,7 @@ struct LinkTests {
         var configuration = APIConfiguration(apiKey: "k")
         configuration.publicMediaURL = "https://cdn.example/pulse/"
         let s3 = S3Configuration(credentials: SigV4Credentials(accessKeyID: "a", secretAccessKey: "b"), endpoint: "http://127.0.0.1:1")
-        let store = try makeObjectStore(url: "s3://bucket/pulse", s3: s3, logger: Logger(label: "links-test"))
+        let store = try makeObjectStore(url: .s3(bucket: "bucket", prefix: "pulse"), s3: s3, logger: Logger(label: "links-test"))
         let links = Links(configuration: configuration, store: store, localSigningSecret: nil, boundAddress: BoundAddress(),
             playbackTokens: PlaybackTokenSigner(secret: Array(repeating: 7, count: 32)))
         let id = UUID()

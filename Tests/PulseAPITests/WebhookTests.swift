@@ -2,6 +2,7 @@ import Foundation
 @testable import PulseAPI
 import PulseDatabase
 import PulseJobs
+import PulseService
 import PulseTestSupport
 import Testing
 
@@ -111,7 +112,8 @@ struct WebhookTests {
             let assets = AssetRepository(database: runtime.database)
             let asset = try await assets.create(NewAsset(status: .queued, filename: "a.mp4"))
             #expect(try await assets.markReady(asset.id))
-            let deliverer = try WebhookDeliverer.make(settings, runtime: runtime, boundAddress: nil, prunes: false, logger: TestServices.logger)
+            let deliverer = try WebhookDeliverer.make(
+                api: settings.api, webhooks: settings.webhooks, runtime: runtime, boundAddress: nil, prunes: false, logger: TestServices.logger)
             let outbox = WebhookOutbox(database: runtime.database)
             let message = try #require(try await outbox.claim(owner: deliverer.owner, leaseSeconds: deliverer.leaseSeconds))
             // The deliverer's own claim is what it finishes: same owner.

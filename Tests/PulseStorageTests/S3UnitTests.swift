@@ -34,23 +34,26 @@ struct S3UnitTests {
         }
     }
 
-    @Test("the factory: file:// and s3:// URLs")
+    @Test("storage URLs parse once into the typed value the factory builds from")
     func factory() throws {
         let folder = try temporaryFolder()
         let logger = Logger(label: "factory-test")
-        let local = try makeObjectStore(url: "file://\(folder)/store", logger: logger)
+        let local = try makeObjectStore(url: try StorageURL("file://\(folder)/store"), logger: logger)
         #expect((local as? LocalStore)?.root == folder + "/store")
         let settings = S3Configuration(credentials: SigV4Credentials(accessKeyID: "AK", secretAccessKey: "SK"), endpoint: "http://127.0.0.1:9")
-        let s3 = try #require(try makeObjectStore(url: "s3://media/pulse/dev", s3: settings, logger: logger) as? S3Store)
+        let s3 = try #require(try makeObjectStore(url: try StorageURL("s3://media/pulse/dev"), s3: settings, logger: logger) as? S3Store)
         #expect(s3.bucket == "media" && s3.prefix == "pulse/dev/")
-        let bare = try #require(try makeObjectStore(url: "s3://media", s3: settings, logger: logger) as? S3Store)
+        let bare = try #require(try makeObjectStore(url: try StorageURL("s3://media"), s3: settings, logger: logger) as? S3Store)
         #expect(bare.prefix == "")
-        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "ftp://x", s3: settings, logger: logger) }
+        #expect(throws: StorageError.self) { _ = try StorageURL("ftp://x") }
+        #expect(throws: StorageError.self) { _ = try StorageURL("file://relative") }
+        #expect(throws: StorageError.self) { _ = try StorageURL("s3:///key") }
         // s3:// without S3 settings (no key pair configured).
-        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "s3://media/x", logger: logger) }
-        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: "file://relative", logger: logger) }
-        #expect(try StorageLocation(url: "s3://media/pulse/dev") == .s3(bucket: "media", prefix: "pulse/dev"))
-        #expect(try StorageLocation(url: "file:///srv/pulse") == .folder("/srv/pulse"))
+        #expect(throws: StorageError.self) { _ = try makeObjectStore(url: .s3(bucket: "media", prefix: "x"), logger: logger) }
+        #expect(try StorageURL("s3://media/pulse/dev") == .s3(bucket: "media", prefix: "pulse/dev"))
+        #expect(try StorageURL("file:///srv/pulse") == .folder("/srv/pulse"))
+        // The description is the URL again.
+        for url in ["s3://media/pulse/dev", "s3://media", "file:///srv/pulse"] { #expect(try StorageURL(url).description == url) }
     }
 
     @Test(

@@ -1,5 +1,8 @@
-/// Settings of the HTTP side; documented defaults, filled from flags and environment by
-/// `PulseConfiguration` (tests build their own).
+import PulseStorage
+public import PulseSupport
+
+/// Settings of the HTTP side; documented defaults, read from flags and environment by
+/// ``init(reading:)`` (tests build their own).
 public struct APIConfiguration: Sendable {
     /// Address to listen on (`--host`), default 127.0.0.1.
     public var host: String = "127.0.0.1"
@@ -61,5 +64,63 @@ public struct APIConfiguration: Sendable {
     /// A configuration with its defaults and this API key (nil: the data folder's).
     public init(apiKey: String? = nil) {
         self.apiKey = apiKey
+    }
+
+    /// Where `serve` can be reached when `publicURL` is not set: the address it listens on
+    /// (`0.0.0.0` reached as 127.0.0.1); nil with port 0, which is known only once bound.
+    public var listeningURL: String? {
+        guard port != 0 else { return nil }
+        let host = self.host == "0.0.0.0" ? "127.0.0.1" : self.host
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    /// Reads the HTTP side's flags and variables over the defaults; bad values are recorded in
+    /// `settings`.
+    public init(reading settings: inout SettingsReader) {
+        if let host = settings.text(flag: "--host", variable: nil) { self.host = host }
+        if let port = settings.number(Int.self, flag: "--port", variable: nil, "0 to 65535 (0 picks a free port)", { (0...65535).contains($0) }) { self.port = port }
+        apiKey = settings.text(variable: "PULSE_API_KEY")
+        publicURL = settings.httpURL(variable: "PULSE_PUBLIC_URL")
+        publicMediaURL = settings.httpURL(variable: "PULSE_PUBLIC_MEDIA_URL")
+        if let value = settings.number(Int64.self, flag: nil, variable: "PULSE_MAX_UPLOAD_BYTES", "a positive whole number of bytes", { $0 > 0 }) {
+            maxUploadBytes = value
+        }
+        if let value = settings.number(Int.self, flag: nil, variable: "PULSE_TOKEN_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
+            tokenLifetime = .seconds(value)
+        }
+        if let value = settings.number(Int64.self, flag: nil, variable: "PULSE_UPLOAD_PART_BYTES", "a whole number of bytes from 5 MiB (5242880) to 5 GiB",
+                                       { (MultipartLimits.minPartSize...MultipartLimits.maxPartSize).contains($0) }) {
+            uploadPartBytes = value
+        }
+        if let value = settings.number(Int.self, flag: nil, variable: "PULSE_UPLOAD_URL_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
+            uploadURLLifetime = .seconds(value)
+        }
+        if let value = settings.number(
+            Int.self, flag: nil, variable: "PULSE_PLAYBACK_TOKEN_TTL_SECONDS", "a whole number of seconds from 60 to 604800",
+            { PlaybackTokenLifetime.range.contains($0) }) {
+            playbackTokenLifetime = .seconds(value)
+        }
+        // Connections: how long one may idle or take to send a request head, and how many events
+        // WebSockets may be open (per asset token, and in all).
+        if let value = settings.number(Int.self, flag: nil, variable: "PULSE_IDLE_TIMEOUT_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
+            idleTimeout = .seconds(value)
+        }
+        if let value = settings.number(Int.self, flag: nil, variable: "PULSE_HEADER_TIMEOUT_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
+            headerTimeout = .seconds(value)
+        }
+        let perToken = settings.number(Int.self, flag: nil, variable: "PULSE_MAX_WEBSOCKETS_PER_TOKEN", "a positive whole number", { $0 > 0 })
+        let total = settings.number(Int.self, flag: nil, variable: "PULSE_MAX_WEBSOCKETS", "a positive whole number", { $0 > 0 })
+        if let perToken { maxEventSocketsPerToken = perToken }
+        if let total { maxEventSockets = total }
+        if perToken != nil || total != nil, maxEventSocketsPerToken > maxEventSockets {
+            settings.problem(
+                "PULSE_MAX_WEBSOCKETS_PER_TOKEN",
+                "must not exceed PULSE_MAX_WEBSOCKETS (\(maxEventSockets)) (got \(maxEventSocketsPerToken))")
+        }
+        if let secret = settings.text(variable: "PULSE_TOKEN_SECRET") {
+            if secret.utf8.count >= 32 { tokenSecret = Array(secret.utf8) } else {
+                settings.problem("PULSE_TOKEN_SECRET", "must be at least 32 bytes (got \(secret.utf8.count))")
+            }
+        }
     }
 }

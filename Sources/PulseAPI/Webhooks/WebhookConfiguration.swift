@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import PulseJobs
 public import PulseSupport
 
@@ -26,6 +26,22 @@ public struct WebhookConfiguration: Sendable {
 
     /// No webhooks.
     public init() {}
+
+    /// Reads `PULSE_WEBHOOK_URL`, `PULSE_WEBHOOK_SECRET` (they go together) and
+    /// `PULSE_WEBHOOK_ALLOW_PRIVATE`; bad values are recorded in `settings`, and neither a URL nor
+    /// the secret is ever quoted back (a URL's query may carry a token).
+    public init(reading settings: inout SettingsReader) {
+        let urls = settings.text(variable: "PULSE_WEBHOOK_URL")
+        let secret = settings.text(variable: "PULSE_WEBHOOK_SECRET")
+        if let urls {
+            do { endpoints = try Self.endpoints(urls) } catch { settings.problem("PULSE_WEBHOOK_URL", "\(error)") }
+            if secret == nil { settings.problem("PULSE_WEBHOOK_SECRET", "must be set with PULSE_WEBHOOK_URL (whsec_ + base64 of 24 to 64 random bytes)") }
+        }
+        if let secret {
+            do { self.secret = try Self.secret(secret) } catch { settings.problem("PULSE_WEBHOOK_SECRET", "\(error)") }
+        }
+        allowPrivateAddresses = settings.switchValue(flag: nil, variable: "PULSE_WEBHOOK_ALLOW_PRIVATE") ?? false
+    }
 
     /// Most endpoints accepted (each is called for every event).
     public static let maxEndpoints = 10

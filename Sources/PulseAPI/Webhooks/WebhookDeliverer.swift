@@ -1,7 +1,7 @@
 import Foundation
-import Logging
+public import Logging
 import Metrics
-import PulseJobs
+public import PulseJobs
 public import ServiceLifecycle
 
 /// The payload of every webhook: `{"type", "timestamp", "data"}`, `data` being the asset exactly
@@ -174,16 +174,16 @@ public struct WebhookDeliverer: Service {
 extension WebhookDeliverer {
     /// The deliverer of a process built by `buildApplication`. `boundAddress` is `serve`'s (nil in
     /// a worker process).
-    static func make(
-        _ configuration: PulseConfiguration, runtime: PulseRuntime, boundAddress: BoundAddress?, prunes: Bool, logger: Logger
+    public static func make(
+        api: APIConfiguration, webhooks: WebhookConfiguration, runtime: PulseRuntime, boundAddress: BoundAddress?, prunes: Bool, logger: Logger
     ) throws -> WebhookDeliverer {
         let address = boundAddress ?? BoundAddress()
-        let links = try Links.make(configuration.api, runtime: runtime, boundAddress: address)
-        let publicURL = configuration.api.publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        let links = try Links.make(api, runtime: runtime, boundAddress: address)
+        let publicURL = api.publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         let fallback = runtime.configuration.publicURL
         return WebhookDeliverer(
             outbox: WebhookOutbox(database: runtime.database),
-            configuration: configuration.webhooks,
+            configuration: webhooks,
             renderer: WebhookRenderer(links: links, base: { publicURL ?? address.url ?? fallback }),
             prunes: prunes,
             logger: logger)

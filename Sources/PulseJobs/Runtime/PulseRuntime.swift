@@ -19,24 +19,28 @@ public struct PulseRuntime: Sendable {
     public init(configuration: RuntimeConfiguration, logger: Logger) throws {
         self.configuration = configuration
         try configuration.makeDirectories()
-        let databaseURL = try DatabaseURL(configuration.databaseURL)
-        let database = try makeDatabase(url: databaseURL, logger: logger)
-        self.database = database
-        if configuration.storageURL.hasPrefix("file://") {
+        // The database URL picks the engine and the bus together: NOTIFY needs PostgreSQL, and
+        // SQLite's processes share no memory, so its events stay in this one.
+        switch configuration.databaseURL {
+        case .postgres:
+            let engine = try PostgresEngine(url: configuration.databaseURL, logger: logger)
+            let bus = PostgresEventBus(engine: engine, logger: logger)
+            self.database = engine
+            self.bus = bus
+            self.services = [engine, bus]
+        case .sqliteFile, .sqliteMemory:
+            let engine = try SQLiteEngine(url: configuration.databaseURL, logger: logger)
+            self.database = engine
+            self.bus = InProcessEventBus()
+            self.services = [engine]
+        }
+        if case .folder = configuration.storageURL {
             let secret = try configuration.persistentSecret(named: "storage-url-secret")
             self.localURLSigner = try LocalURLSigner(secret: secret, baseURL: configuration.publicURL + "/storage")
         } else {
             self.localURLSigner = nil
         }
         self.store = try makeObjectStore(url: configuration.storageURL, s3: configuration.s3, localURLSigner: localURLSigner, logger: logger)
-        if let postgres = database as? PostgresEngine {
-            let bus = PostgresEventBus(engine: postgres, logger: logger)
-            self.bus = bus
-            self.services = [database, bus]
-        } else {
-            self.bus = InProcessEventBus()
-            self.services = [database]
-        }
     }
 
     /// The asset operations (create, uploaded, submit, delete) on this runtime's parts.

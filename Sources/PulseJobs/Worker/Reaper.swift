@@ -1,11 +1,12 @@
-public import Foundation
+import Foundation
 public import Logging
 import Metrics
 public import PulseDatabase
 public import PulseStorage
+public import PulseSupport
 public import ServiceLifecycle
 
-/// How the `Reaper` works. Documented defaults; filled from the environment by `init(environment:)`.
+/// How the `Reaper` works. Documented defaults; read by `init(reading:uploadURLLifetime:)`.
 public struct ReaperConfiguration: Sendable, Equatable {
     /// Seconds a `failed` asset is kept after its last change (`PULSE_REAP_FAILED_AFTER_SECONDS`);
     /// 0 keeps failed assets until they are deleted.
@@ -28,41 +29,32 @@ public struct ReaperConfiguration: Sendable, Equatable {
     /// abandoned reaping off, 7 days, the longest an S3 presigned URL lives).
     public var uploadSweepAfterSeconds: Int { abandonedAfterSeconds > 0 ? abandonedAfterSeconds : 7 * 24 * 3600 }
 
-    public static let failedAfterVariable = "PULSE_REAP_FAILED_AFTER_SECONDS"
-    public static let abandonedAfterVariable = "PULSE_REAP_ABANDONED_AFTER_SECONDS"
-    public static let intervalVariable = "PULSE_REAP_INTERVAL_SECONDS"
-
     public init() {}
 
-    /// The defaults, with the `PULSE_REAP_*` variables that are set and not empty. A value that is
-    /// not a whole number, is negative, or (the interval) is 0 throws an error naming the variable.
-    public init(environment: [String: String]) throws {
-        self.init()
-        if let value = try Self.seconds(environment, Self.failedAfterVariable, allowZero: true) { failedAfterSeconds = value }
-        if let value = try Self.seconds(environment, Self.abandonedAfterVariable, allowZero: true) { abandonedAfterSeconds = value }
-        if let value = try Self.seconds(environment, Self.intervalVariable, allowZero: false) { intervalSeconds = value }
+    /// Reads the `PULSE_REAP_*` variables over the defaults; bad values are recorded in
+    /// `settings`. An abandoned asset is one whose upload URL has expired: reaping sooner than
+    /// `uploadURLLifetime` would delete assets whose upload may still arrive, so that is refused.
+    public init(reading settings: inout SettingsReader, uploadURLLifetime: Duration) {
+        let rule = "a whole number of seconds, 0 or more (0 turns it off)"
+        if let value = settings.number(Int.self, flag: nil, variable: "PULSE_REAP_FAILED_AFTER_SECONDS", rule, { $0 >= 0 }) {
+            failedAfterSeconds = value
+        }
+        if let value = settings.number(Int.self, flag: nil, variable: "PULSE_REAP_ABANDONED_AFTER_SECONDS", rule, { $0 >= 0 }) {
+            abandonedAfterSeconds = value
+            let uploadURLSeconds = Int(uploadURLLifetime.components.seconds)
+            if value > 0, value < uploadURLSeconds {
+                settings.problem(
+                    "PULSE_REAP_ABANDONED_AFTER_SECONDS",
+                    "must be at least the upload URL lifetime (\(uploadURLSeconds) s, PULSE_UPLOAD_URL_TTL_SECONDS), or 0 (got \(value))")
+            }
+        }
+        if let value = settings.number(Int.self, flag: nil, variable: "PULSE_REAP_INTERVAL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
+            intervalSeconds = value
+        }
     }
 
     /// False when both kinds of reaping are turned off.
     public var isEnabled: Bool { failedAfterSeconds > 0 || abandonedAfterSeconds > 0 }
-
-    private static func seconds(_ environment: [String: String], _ name: String, allowZero: Bool) throws -> Int? {
-        guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-        guard let value = Int(text), allowZero ? value >= 0 : value > 0 else {
-            throw ReaperConfigurationError(
-                variable: name,
-                message: allowZero ? "a whole number of seconds, 0 or more (0 turns it off)" : "a positive whole number of seconds"
-            )
-        }
-        return value
-    }
-}
-
-/// A `PULSE_REAP_*` variable with a value that cannot be used.
-public struct ReaperConfigurationError: Error, CustomStringConvertible, Equatable {
-    public var variable: String
-    public var message: String
-    public var description: String { "\(variable) must be \(message)" }
 }
 
 /// Deletes assets nobody will use, on a schedule: `failed` ones kept past their retention

@@ -39,7 +39,7 @@ final class Fixture: Sendable {
         self.database = database
         self.assets = AssetRepository(database: database)
         self.queue = JobQueue(database: database)
-        self.store = try makeObjectStore(url: "s3://\(bucket)", s3: Self.s3Configuration(endpoint: motoEndpoint), logger: TestServices.logger)
+        self.store = try makeObjectStore(url: .s3(bucket: bucket, prefix: ""), s3: Self.s3Configuration(endpoint: motoEndpoint), logger: TestServices.logger)
     }
 
     /// The same settings as `awsEnvironment`, typed, for this process's own store.
@@ -219,7 +219,7 @@ func withFixture<T: Sendable>(_ body: (Fixture) async throws -> T) async throws 
         // The schema name is "it_" and hex digits: a plain identifier.
         try await database.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
     }
-    if let store = try? makeObjectStore(url: "s3://\(bucket)", s3: Fixture.s3Configuration(endpoint: moto), logger: TestServices.logger) {
+    if let store = try? makeObjectStore(url: .s3(bucket: bucket, prefix: ""), s3: Fixture.s3Configuration(endpoint: moto), logger: TestServices.logger) {
         for object in (try? await store.list(prefix: "")) ?? [] { try? await store.delete(key: object.key) }
     }
     _ = try? await runCommand("/usr/bin/env", ["curl", "-sS", "-X", "DELETE", "\(moto)/\(bucket)"], logDirectory: "\(root)/logs", timeout: .seconds(30))

@@ -17,7 +17,7 @@ func clipWithInProcessWorker(
     preset: String,
     leaseSeconds: Double
 ) async throws -> (worker: Worker, asset: Asset) {
-    let store = try makeObjectStore(url: "file://\(folder)/storage", logger: TestServices.logger)
+    let store = try makeObjectStore(url: .folder("\(folder)/storage"), logger: TestServices.logger)
     let sourceKey = "uploads/clip/source.mp4"
     try await store.put(fileAt: try await Clips.hd6s(), key: sourceKey, contentType: "video/mp4", mode: .copy)
 

@@ -1,4 +1,5 @@
 public import Logging
+public import PulseAPI
 import PulseDatabase
 public import PulseJobs
 public import ServiceLifecycle
@@ -52,6 +53,10 @@ public func buildApplication(
     func worker(_ workerConfiguration: WorkerConfiguration) -> Worker {
         Worker(database: runtime.database, store: runtime.store, bus: runtime.bus, pipeline: pipeline, configuration: workerConfiguration, logger: logger)
     }
+    func webhooks(boundAddress: BoundAddress?, prunes: Bool) throws -> WebhookDeliverer {
+        try WebhookDeliverer.make(
+            api: configuration.api, webhooks: configuration.webhooks, runtime: runtime, boundAddress: boundAddress, prunes: prunes, logger: logger)
+    }
 
     switch role {
     case .worker(let drain):
@@ -62,7 +67,7 @@ public func buildApplication(
         services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
         // Any process may deliver webhooks; a worker does so only with URLs (serve prunes).
         if !configuration.webhooks.endpoints.isEmpty {
-            services.append(.init(service: try WebhookDeliverer.make(configuration, runtime: runtime, boundAddress: nil, prunes: false, logger: logger)))
+            services.append(.init(service: try webhooks(boundAddress: nil, prunes: false)))
         }
         return PulseApplication(configuration: configuration, runtime: runtime, server: nil, workers: [worker], services: services)
 
@@ -82,12 +87,12 @@ public func buildApplication(
                 database: runtime.database, store: runtime.store, bus: runtime.bus, configuration: configuration.reaper, logger: logger)))
         }
         // Always: with no URLs it only prunes the outbox, which every event is written to.
-        services.append(.init(service: try WebhookDeliverer.make(
-            configuration, runtime: runtime, boundAddress: server.boundAddress, prunes: true, logger: logger)))
+        services.append(.init(service: try webhooks(boundAddress: server.boundAddress, prunes: true)))
         services.append(.init(service: server.makeApplication()))
+        let storageKind = if case .s3 = configuration.runtime.storageURL { "s3" } else { "local" }
         logger.info("starting", metadata: [
             "serve.workers": "\(workers.count)",
-            "serve.storage": "\(configuration.runtime.storageURL.hasPrefix("s3://") ? "s3" : "local")",
+            "serve.storage": "\(storageKind)",
         ])
         return PulseApplication(configuration: configuration, runtime: runtime, server: server, workers: workers, services: services)
     }
