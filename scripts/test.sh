@@ -4,11 +4,15 @@
 #
 #   scripts/test.sh                      the whole suite (Swift, then the browser tests if any)
 #   scripts/test.sh --filter Ladder      extra arguments go to `swift test`; the browser tests
-#                                        (Tests/browser, pytest) then run only with PULSE_BROWSER_TESTS=1
+#                                        (Tests/browser, pytest) then run only with PULSE_BROWSER_TESTS=1,
+#                                        the client contract tests only with PULSE_CLIENT_TESTS=1
 #
 # Phases: setup --test (apt/pip, only what is missing), test media, services (PostgreSQL, two
-# moto_servers), `swift build --build-tests`, `swift test`, browser tests. The services are stopped
-# on exit, whatever happens. Exit status: swift test's (or the build's, or pytest's if swift passed).
+# moto_servers), `swift build --build-tests`, `swift test`, browser tests, client contract
+# (openapi-spec-validator on docs/openapi.yaml, then `swift test` in Tests/Client: a client generated
+# from the document drives every /v1 operation against the built `serve`). The services are stopped
+# on exit, whatever happens. Exit status: swift test's (or the build's), else the first failing
+# later phase's.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -102,7 +106,25 @@ if [ -d Tests/browser ] && [ -n "$(find Tests/browser -name 'test_*.py' -o -name
     fi
 fi
 
+# The contract: the document validates, and a client generated from it (its own package, whose
+# first build compiles the generator: minutes) works against the `serve` built above.
+client_rc=0
+if [ "$#" -eq 0 ] || [ "${PULSE_CLIENT_TESTS:-0}" = 1 ]; then
+    phase_begin "client contract (Tests/Client)"
+    set +e
+    python3 -m openapi_spec_validator docs/openapi.yaml </dev/null &&
+        (cd Tests/Client && swift test </dev/null)
+    client_rc=$?
+    set -e
+    phase_end "exit $client_rc"
+else
+    echo "(client contract tests skipped: arguments were given to swift test; PULSE_CLIENT_TESTS=1 runs them)"
+fi
+
 if [ "$swift_rc" -ne 0 ]; then
     exit "$swift_rc"
 fi
-exit "$browser_rc"
+if [ "$browser_rc" -ne 0 ]; then
+    exit "$browser_rc"
+fi
+exit "$client_rc"
