@@ -108,6 +108,7 @@ let package = Package(
             dependencies: [
                 "PulseDatabase",
                 "PulseJobs",
+                "PulseMedia",
                 "PulseStorage",
                 "PulseSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,5 @@
 public import PulseSupport
-public import SigV4
+import SigV4
 
 extension S3Configuration {
     /// Reads the usual AWS variables: `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (with

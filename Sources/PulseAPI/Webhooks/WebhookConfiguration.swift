@@ -1,5 +1,5 @@
 import Foundation
-public import PulseJobs
+import PulseJobs
 public import PulseSupport
 
 /// Where webhooks go and how they are signed: `PULSE_WEBHOOK_URL` (one or more, comma-separated),
