@@ -85,11 +85,11 @@ struct FailureCodeTests {
         #expect(Set(FailureCode.table.filter { $0.publicMessage == nil }.map(\.code.rawValue)) == shownAsRecorded)
         let internalDetail = "GET https://bucket.s3/x?X-Amz-Signature=abc: connection refused"
         for code in FailureCode.all where !shownAsRecorded.contains(code.rawValue) {
-            let detail = AssetResource.ErrorDetail(recordedCode: code.rawValue, message: internalDetail)
+            let detail = AssetResource.ErrorDetail(recordedCode: code, message: internalDetail)
             #expect(detail.code == code.rawValue && detail.message != internalDetail, "\(code)")
         }
         func message(_ code: String?, _ recorded: String?) -> String {
-            AssetResource.ErrorDetail(recordedCode: code, message: recorded).message
+            AssetResource.ErrorDetail(recordedCode: code.map(FailureCode.init), message: recorded).message
         }
         #expect(message("ERR_DURATION_EXCEED_CONSTRAINT", "the video is 5 hours long; the limit is 4") == "the video is 5 hours long; the limit is 4")
         #expect(message("ERR_NON_VIDEO", "") == "processing failed")

@@ -178,7 +178,7 @@ import Testing
             #expect(try await !f.assets.isLive(asset.id))
             #expect(try await f.assets.list().assets.allSatisfy { $0.id != asset.id })
             #expect(try await !f.assets.markReady(asset.id))
-            #expect(try await !f.assets.fail(asset.id, code: "ERR_PROCESSING", message: "late"))
+            #expect(try await !f.assets.fail(asset.id, code: .processing, message: "late"))
             #expect(try await !f.assets.markChunkDone(asset.id, kind: .video, index: 0, resultJSON: "{}"))
             #expect(try await !f.assets.markDeleting(UUID()))
         }
@@ -259,7 +259,7 @@ import Testing
                 try await assets.create(NewAsset(id: id, status: .queued, filename: "clip.mp4", sourceKey: StorageKeys.upload(id, filename: "clip.mp4")))
                 switch status {
                 case .ready: try await assets.markReady(id)
-                case .failed: try await assets.fail(id, code: "ERR_NON_VIDEO", message: "not a video")
+                case .failed: try await assets.fail(id, code: .nonVideo, message: "not a video")
                 case .processing: try await assets.beginAttempt(id)
                 default: break
                 }

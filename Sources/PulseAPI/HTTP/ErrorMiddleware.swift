@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import PulseJobs
 import PulseStorage
 
 /// Turns every error into the API's JSON error body, so clients never see an empty 500 or a
@@ -22,8 +23,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Maps framework and storage errors onto our codes; anything else is internal.
+    /// Maps framework, asset lifecycle and storage errors onto our codes; anything else is internal.
     static func translate(_ error: any Error) -> APIError {
+        if let refusal = error as? AssetLifecycleError { return APIError(refusal) }
         if let http = error as? HTTPError {
             switch http.status {
             case .notFound: return APIError(.notFound, "not found")
