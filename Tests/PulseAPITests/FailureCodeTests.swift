@@ -1,5 +1,7 @@
 import Foundation
+import Hummingbird
 @testable import PulseAPI
+import PulseJobs
 import PulseSupport
 import Testing
 
@@ -128,6 +130,22 @@ struct FailureCodeTests {
             #expect(APIError(code, "m").status.code == status, "\(raw)")
         }
         #expect(Set(FailureCode.table.compactMap { $0.httpStatus == nil ? nil : $0.code.rawValue }) == Set(expected.map(\.1)))
+    }
+
+    @Test("an asset lifecycle refusal is answered with its code and status, and its message as written")
+    func lifecycleRefusals() {
+        let expected: [AssetLifecycleError.Code: (String, Int)] = [
+            .uploadNotFound: ("ERR_UPLOAD_NOT_FOUND", 404), .uploadTooLarge: ("ERR_UPLOAD_TOO_LARGE", 413),
+            .partMissing: ("ERR_PART_MISSING", 409), .partInvalid: ("ERR_PART_INVALID", 400),
+            .partETagMismatch: ("ERR_PART_ETAG_MISMATCH", 400), .idempotencyKeyReused: ("ERR_IDEMPOTENCY_KEY_REUSED", 409),
+            .idempotentAssetDeleted: ("ERR_NOT_FOUND", 404), .noUploadKey: ("ERR_INTERNAL", 500),
+        ]
+        #expect(Set(expected.keys) == Set(AssetLifecycleError.Code.allCases))
+        for (code, (raw, status)) in expected {
+            let answer = ErrorMiddleware<BasicRequestContext>.translate(AssetLifecycleError(code, "the client's sentence"))
+            #expect(answer.code.rawValue == raw && answer.status.code == status && answer.message == "the client's sentence", "\(code)")
+        }
+        #expect(AssetRoutes.tooLarge(1000).message == "uploads are limited to 1000 bytes")
     }
 
     @Test("the pipeline's and the jobs' codes keep their strings")
