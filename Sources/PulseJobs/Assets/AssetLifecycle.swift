@@ -97,8 +97,8 @@ public struct AssetLifecycle: Sendable {
         return .created(asset, try await startMultipart(for: asset, plan: parts, contentType: contentType))
     }
 
-    /// The client says the upload of `asset` (awaiting it) is done. A multipart upload is
-    /// assembled from the parts the client `named` first (`MultipartAssembly`). An object larger
+    /// The client says the upload of `asset` (awaiting it) is done. A multipart upload is first
+    /// assembled from the parts the client named (`MultipartAssembly`). An object larger
     /// than `sizeLimit` is refused for good: removed, so it costs no storage, and the asset failed
     /// with `ERR_UPLOAD_TOO_LARGE`. Otherwise it is accepted (`uploaded(_:object:)`). Returns true
     /// when this call moved the asset on (a concurrent complete may have done it already).
