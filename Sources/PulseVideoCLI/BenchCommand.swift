@@ -81,7 +81,7 @@ struct ThumbnailBench: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in application.services { group.addTask { try await service.service.run() } }
             // As a client would: create, upload, then complete (timed from there).
-            let lifecycle = pulse.lifecycle(logger: logger)
+            let lifecycle = pulse.lifecycle
             let size = Int64((try FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? 0)
             var latencies: [Double] = []
             for run in 0..<runs {

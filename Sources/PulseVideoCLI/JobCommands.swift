@@ -36,7 +36,7 @@ struct SubmitCommand: AsyncParsableCommand {
             guard let object = try await runtime.store.head(key: key) else {
                 throw ValidationError("no object \(key) in \(runtime.configuration.storageURL)")
             }
-            return try await runtime.lifecycle(logger: makeLogger("pulse", level: configuration.logLevel)).submit(sourceKey: key, size: object.size).id
+            return try await runtime.lifecycle.submit(sourceKey: key, size: object.size).id
         }
         print(id.uuidString.lowercased())
     }

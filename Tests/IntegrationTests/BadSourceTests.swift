@@ -20,10 +20,10 @@ extension IntegrationTests {
                 let worker = try fixture.startPulse("worker", ["worker"])
                 let failed = try await fixture.waitForTerminal(bad, timeout: .seconds(60))
                 #expect(failed.status == .failed)
-                #expect(failed.errorCode == "ERR_NON_VIDEO", "error \(failed.errorCode ?? "nil"): \(failed.errorMessage ?? "")")
+                #expect(failed.errorCode == .nonVideo, "error \(failed.errorCode?.rawValue ?? "nil"): \(failed.errorMessage ?? "")")
                 #expect(failed.attempts == 1)
                 let ready = try await fixture.waitForTerminal(good, timeout: .seconds(60))
-                #expect(ready.status == .ready, "the next asset ended \(ready.status) \(ready.errorCode ?? "")")
+                #expect(ready.status == .ready, "the next asset ended \(ready.status) \(ready.errorCode?.rawValue ?? "")")
                 try await fixture.waitForQueueToDrain(timeout: .seconds(30))
                 #expect(worker.isRunning, "the worker did not survive the bad source:\n\(worker.stderrTail())")
 
@@ -58,11 +58,11 @@ extension IntegrationTests {
 
                 let refused = try await fixture.waitForTerminal(lying, timeout: .seconds(60))
                 #expect(refused.status == .failed)
-                #expect(refused.errorCode == "ERR_DURATION_EXCEED_CONSTRAINT", "\(refused.errorCode ?? "nil"): \(refused.errorMessage ?? "")")
+                #expect(refused.errorCode == .durationExceedConstraint, "\(refused.errorCode?.rawValue ?? "nil"): \(refused.errorMessage ?? "")")
                 #expect(try await fixture.store.list(prefix: "processed/\(lying.uuidString.lowercased())/").isEmpty)
 
                 let ready = try await fixture.waitForTerminal(live, timeout: .seconds(90))
-                #expect(ready.status == .ready, "\(ready.errorCode ?? "nil"): \(ready.errorMessage ?? "")")
+                #expect(ready.status == .ready, "\(ready.errorCode?.rawValue ?? "nil"): \(ready.errorMessage ?? "")")
                 #expect(abs((ready.duration ?? 0) - 12) < 0.5, "duration \(ready.duration ?? -1)")
                 let hls = try await checkStoredHLS(fixture.store, prefix: "processed/\(live.uuidString.lowercased())/")
                 #expect(!hls.segments.isEmpty)

@@ -28,7 +28,7 @@ extension IntegrationTests {
                 }
                 for id in ids {
                     let asset = try await fixture.waitForTerminal(id, timeout: .seconds(120))
-                    #expect(asset.status == .ready, "asset \(id) ended \(asset.status) \(asset.errorCode ?? "") \(asset.errorMessage ?? "")")
+                    #expect(asset.status == .ready, "asset \(id) ended \(asset.status) \(asset.errorCode?.rawValue ?? "") \(asset.errorMessage ?? "")")
                 }
                 try await fixture.waitForQueueToDrain(timeout: .seconds(30))
                 for worker in started {

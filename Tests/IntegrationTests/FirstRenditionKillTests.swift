@@ -44,7 +44,7 @@ extension IntegrationTests {
 
                 let workerB = try fixture.startPulse("worker-B", ["worker"], environment: overrides)
                 let asset = try await fixture.waitForTerminal(id, timeout: .seconds(120))
-                #expect(asset.status == .ready, "asset ended \(asset.status) \(asset.errorCode ?? "") \(asset.errorMessage ?? "")")
+                #expect(asset.status == .ready, "asset ended \(asset.status) \(asset.errorCode?.rawValue ?? "") \(asset.errorMessage ?? "")")
                 #expect(asset.playableAt == atKill.playableAt, "playable_at was set again")
                 try await fixture.waitForQueueToDrain(timeout: .seconds(30))
                 workerB.signal(SIGTERM)

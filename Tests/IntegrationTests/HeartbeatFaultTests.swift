@@ -73,7 +73,7 @@ extension IntegrationTests {
 
                 #expect(database.injectedFailures == 2, "the encode ended before two heartbeats were due")
                 let done = try #require(try await AssetRepository(database: base).get(asset.id))
-                #expect(done.status == .ready, "\(done.status) \(done.errorCode ?? "") \(done.errorMessage ?? "")")
+                #expect(done.status == .ready, "\(done.status) \(done.errorCode?.rawValue ?? "") \(done.errorMessage ?? "")")
                 let jobs = try await JobQueue(database: base).jobs(assetID: asset.id)
                 #expect(jobs.allSatisfy { $0.attempts == 1 && $0.lastError == nil }, "jobs: \(jobs.map { "\($0.kind) x\($0.attempts) \($0.lastError ?? "")" })")
             }

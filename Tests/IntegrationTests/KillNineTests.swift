@@ -57,7 +57,7 @@ extension IntegrationTests {
                 let remaining = try FileManager.default.contentsOfDirectory(atPath: fixture.workDirectory).filter { "\(fixture.workDirectory)/\($0)".hasPrefix(scratchA) }
                 #expect(remaining.isEmpty, "worker A's stale scratch folder survives worker B's start: \(remaining)")
                 let asset = try await fixture.waitForTerminal(id, timeout: .seconds(90))
-                #expect(asset.status == .ready, "asset ended \(asset.status) \(asset.errorCode ?? "") \(asset.errorMessage ?? "")")
+                #expect(asset.status == .ready, "asset ended \(asset.status) \(asset.errorCode?.rawValue ?? "") \(asset.errorMessage ?? "")")
                 try await fixture.waitForQueueToDrain(timeout: .seconds(30))
                 workerB.signal(SIGTERM)
                 // Its exit status is the SIGTERM test's business; here it only has to stop.

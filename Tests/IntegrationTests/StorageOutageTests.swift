@@ -35,7 +35,7 @@ extension IntegrationTests {
                 }
                 while ContinuousClock.now - outageStart < .seconds(30) {
                     let asset = try #require(try await fixture.assets.get(id))
-                    #expect(asset.status == .processing, "the outage failed the asset: \(asset.errorCode ?? "") \(asset.errorMessage ?? "")")
+                    #expect(asset.status == .processing, "the outage failed the asset: \(asset.errorCode?.rawValue ?? "") \(asset.errorMessage ?? "")")
                     if asset.status != .processing { break }
                     try await Task.sleep(for: .seconds(1))
                 }
@@ -44,7 +44,7 @@ extension IntegrationTests {
                 let restored = try await fixture.startProxy(port: proxy.port)
                 #expect(restored.port == proxy.port)
                 let asset = try await fixture.waitForTerminal(id, timeout: .seconds(120))
-                #expect(asset.status == .ready, "asset ended \(asset.status) \(asset.errorCode ?? "") \(asset.errorMessage ?? "") after an outage of \(outage)")
+                #expect(asset.status == .ready, "asset ended \(asset.status) \(asset.errorCode?.rawValue ?? "") \(asset.errorMessage ?? "") after an outage of \(outage)")
                 try await fixture.waitForQueueToDrain(timeout: .seconds(30))
                 #expect(worker.isRunning, "the worker died during the outage:\n\(worker.stderrTail())")
 

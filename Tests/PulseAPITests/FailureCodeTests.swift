@@ -88,11 +88,11 @@ struct FailureCodeTests {
         #expect(Set(FailureCode.table.filter { $0.publicMessage == nil }.map(\.code.rawValue)) == shownAsRecorded)
         let internalDetail = "GET https://bucket.s3/x?X-Amz-Signature=abc: connection refused"
         for code in FailureCode.all where !shownAsRecorded.contains(code.rawValue) {
-            let detail = AssetResource.ErrorDetail(recordedCode: code.rawValue, message: internalDetail)
+            let detail = AssetResource.ErrorDetail(recordedCode: code, message: internalDetail)
             #expect(detail.code == code.rawValue && detail.message != internalDetail, "\(code)")
         }
         func message(_ code: String?, _ recorded: String?) -> String {
-            AssetResource.ErrorDetail(recordedCode: code, message: recorded).message
+            AssetResource.ErrorDetail(recordedCode: code.map(FailureCode.init), message: recorded).message
         }
         #expect(message("ERR_DURATION_EXCEED_CONSTRAINT", "the video is 5 hours long; the limit is 4") == "the video is 5 hours long; the limit is 4")
         #expect(message("ERR_NON_VIDEO", "") == "processing failed")
@@ -146,6 +146,22 @@ struct FailureCodeTests {
         #expect(answer(StorageError(.accessDenied, "denied")).code == .internalError)
         #expect(answer(InternalFault("unknown job kind x")).code == .internalError)
         #expect(answer(HTTPError(.methodNotAllowed)).code == .methodNotAllowed)
+    }
+
+    @Test("an asset lifecycle refusal is answered with its code and status, and its message as written")
+    func lifecycleRefusals() {
+        let expected: [AssetLifecycleError.Code: (String, Int)] = [
+            .uploadNotFound: ("ERR_UPLOAD_NOT_FOUND", 404), .uploadTooLarge: ("ERR_UPLOAD_TOO_LARGE", 413),
+            .partMissing: ("ERR_PART_MISSING", 409), .partInvalid: ("ERR_PART_INVALID", 400),
+            .partETagMismatch: ("ERR_PART_ETAG_MISMATCH", 400), .idempotencyKeyReused: ("ERR_IDEMPOTENCY_KEY_REUSED", 409),
+            .idempotentAssetDeleted: ("ERR_NOT_FOUND", 404), .noUploadKey: ("ERR_INTERNAL", 500),
+        ]
+        #expect(Set(expected.keys) == Set(AssetLifecycleError.Code.allCases))
+        for (code, (raw, status)) in expected {
+            let answer = ErrorMiddleware<BasicRequestContext>.translate(AssetLifecycleError(code, "the client's sentence"))
+            #expect(answer.code.rawValue == raw && answer.status.code == status && answer.message == "the client's sentence", "\(code)")
+        }
+        #expect(AssetRoutes.tooLarge(1000).message == "uploads are limited to 1000 bytes")
     }
 
     @Test("the pipeline's and the jobs' codes keep their strings")

@@ -196,7 +196,7 @@ struct HostileUploadTests {
         ]
         for code in ["ERR_SOURCE_NOT_FOUND", "ERR_MALFORMED_VIDEO", "ERR_NON_VIDEO", "ERR_WORKER_LOST", "ERR_UPLOAD_TOO_LARGE"] {
             for leak in leaks {
-                let detail = AssetResource.ErrorDetail(recordedCode: code, message: leak)
+                let detail = AssetResource.ErrorDetail(recordedCode: FailureCode(code), message: leak)
                 #expect(detail.message == FailureCode.genericPublicMessage, "\(code): \(detail.message)")
             }
         }
@@ -213,7 +213,7 @@ struct HostileUploadTests {
         ]
         for message in forPeople {
             #expect(!FailureCode.namesAPlace(message), "\(message)")
-            #expect(AssetResource.ErrorDetail(recordedCode: "ERR_MALFORMED_VIDEO", message: message).message == message)
+            #expect(AssetResource.ErrorDetail(recordedCode: .malformedVideo, message: message).message == message)
         }
     }
 
@@ -223,6 +223,6 @@ struct HostileUploadTests {
         #expect(meaning?.retry == .never)
         #expect(meaning?.publicMessage?.isEmpty == false)
         #expect(meaning?.httpStatus == nil)
-        #expect(AssetResource.ErrorDetail(recordedCode: "ERR_SOURCE_CHANGED", message: "recorded detail").message == meaning?.publicMessage)
+        #expect(AssetResource.ErrorDetail(recordedCode: .sourceChanged, message: "recorded detail").message == meaning?.publicMessage)
     }
 }

@@ -87,7 +87,7 @@ import Testing
             clock.advance(by: 5)
             #expect(try await assets.markReady(id))
             // A late failure from a worker that lost its lease does not undo a ready asset.
-            #expect(try await assets.fail(id, code: "ERR_WORKER_LOST", message: "late") == false)
+            #expect(try await assets.fail(id, code: .workerLost, message: "late") == false)
 
             let asset = try #require(try await assets.get(id))
             #expect(asset.status == .ready)
@@ -103,10 +103,10 @@ import Testing
             #expect(asset.updatedAt == clock.now)
 
             let other = try await assets.create(NewAsset(status: .processing)).id
-            #expect(try await assets.fail(other, code: "ERR_MALFORMED_VIDEO", message: "moov atom not found"))
+            #expect(try await assets.fail(other, code: .malformedVideo, message: "moov atom not found"))
             let failed = try #require(try await assets.get(other))
             #expect(failed.status == .failed)
-            #expect(failed.errorCode == "ERR_MALFORMED_VIDEO")
+            #expect(failed.errorCode == .malformedVideo)
             #expect(failed.errorMessage == "moov atom not found")
         }
     }

@@ -73,12 +73,12 @@ import Testing
     }
 
     @Test func notifyPayloadIsCutToFit() throws {
-        var event = AssetEvent(assetID: UUID(), type: .failed, errorCode: "ERR_X", at: 1)
+        var event = AssetEvent(assetID: UUID(), type: .failed, errorCode: FailureCode("ERR_X"), at: 1)
         event.errorMessage = String(repeating: "é\"", count: 6000)
         let payload = try PostgresEventBus.payload(for: event)
         #expect(payload.utf8.count <= PostgresEventBus.maximumPayloadBytes)
         let decoded = try AssetEvent(jsonText: payload)
-        #expect(decoded.errorCode == "ERR_X")
+        #expect(decoded.errorCode == FailureCode("ERR_X"))
         #expect(decoded.errorMessage?.hasSuffix("…") == true)
     }
 

@@ -36,7 +36,7 @@ import Testing
             case .awaitingUpload, .queued: break
             case .processing: try await assets.beginAttempt(id)
             case .ready: try await assets.markReady(id)
-            case .failed: try await assets.fail(id, code: "ERR_MALFORMED_VIDEO", message: "truncated")
+            case .failed: try await assets.fail(id, code: .malformedVideo, message: "truncated")
             }
             if status != .awaitingUpload {
                 try await queue.enqueue(assetID: id, kind: .prepare)
@@ -96,7 +96,7 @@ import Testing
         // Created on day 0 too, but failed only on day 7.5: retention counts from the failure.
         let failedRecent = try await f.asset(.queued, objects: ["uploads/{id}/clip.mp4", "processed/{id}/thumbnail.jpg"])
         f.clock.advance(by: 7.5 * Self.day)
-        try await f.assets.fail(failedRecent, code: "ERR_NON_VIDEO", message: "not a video")
+        try await f.assets.fail(failedRecent, code: .nonVideo, message: "not a video")
         // Day 7.9: a new asset waiting for its upload, within its 24 h.
         f.clock.advance(by: 0.4 * Self.day)
         let abandonedRecent = try await f.asset(.awaitingUpload, objects: ["uploads/{id}/clip.mp4"])
@@ -135,7 +135,7 @@ import Testing
             // Subscribers of a reaped asset hear the same terminal event as after DELETE.
             let event = await deletedEvents.next()
             #expect(event?.type == .failed)
-            #expect(event?.errorCode == "ERR_ASSET_DELETED")
+            #expect(event?.errorCode == .assetDeleted)
             #expect(event?.status == .failed)
 
             // Nothing more is due: a second pass (or another process's) deletes nothing.

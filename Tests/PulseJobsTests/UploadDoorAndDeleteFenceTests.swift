@@ -119,6 +119,34 @@ import Testing
         }
     }
 
+    // MARK: - Complete refuses an upload over the limit
+
+    @Test("complete refuses an upload over the limit for good: removed, failed, announced by webhook and event", arguments: Engine.all)
+    func oversizeUploadIsFailed(engine: Engine) async throws {
+        try await withFixture(engine) { f in
+            let bus = InProcessEventBus()
+            let lifecycle = AssetLifecycle(assets: f.assets, queue: f.queue, store: f.local, bus: bus, logger: TestServices.logger)
+            let asset = try await lifecycle.create(filename: "clip.mp4")
+            let key = try #require(asset.sourceKey)
+            try await f.local.put(ByteBuffer(repeating: 1, count: 11), key: key)
+            let events = bus.subscribe(assetID: asset.id)
+            let error = await #expect(throws: AssetLifecycleError.self) { try await lifecycle.complete(asset, multipart: nil, sizeLimit: 10) }
+            #expect(error?.code == .uploadTooLarge && error?.message == "uploads are limited to 10 bytes")
+            #expect(try await f.local.head(key: key) == nil, "the refused upload still costs storage")
+            let failed = try #require(try await f.assets.get(asset.id))
+            #expect(failed.status == .failed && failed.errorCode == .uploadTooLarge)
+            #expect(failed.errorMessage == "the upload is larger than 10 bytes")
+            let webhooks = try await f.database.query(
+                "SELECT event_type FROM webhook_outbox WHERE asset_id = $1", [.text(asset.id.uuidString.lowercased())])
+            #expect(try webhooks.map { try $0.text("event_type") } == ["asset.failed"])
+            var received = events.makeAsyncIterator()
+            let event = try #require(await received.next())
+            #expect(event.type == .failed && event.status == .failed && event.errorCode == .uploadTooLarge)
+            #expect(event.errorMessage == failed.errorMessage)
+            #expect(try await f.queue.pendingCount() == 0, "a refused upload was queued for processing")
+        }
+    }
+
     // MARK: - The source is the object complete accepted
 
     @Test("a source replaced after complete is refused before it is probed", .enabled(if: TestServices.mediaEnabled), arguments: Engine.all)
@@ -178,7 +206,7 @@ import Testing
             #expect(try await !f.assets.isLive(asset.id))
             #expect(try await f.assets.list().assets.allSatisfy { $0.id != asset.id })
             #expect(try await !f.assets.markReady(asset.id))
-            #expect(try await !f.assets.fail(asset.id, code: "ERR_PROCESSING", message: "late"))
+            #expect(try await !f.assets.fail(asset.id, code: .processing, message: "late"))
             #expect(try await !f.assets.markChunkDone(asset.id, kind: .video, index: 0, resultJSON: "{}"))
             #expect(try await !f.assets.markDeleting(UUID()))
         }
@@ -259,7 +287,7 @@ import Testing
                 try await assets.create(NewAsset(id: id, status: .queued, filename: "clip.mp4", sourceKey: StorageKeys.upload(id, filename: "clip.mp4")))
                 switch status {
                 case .ready: try await assets.markReady(id)
-                case .failed: try await assets.fail(id, code: "ERR_NON_VIDEO", message: "not a video")
+                case .failed: try await assets.fail(id, code: .nonVideo, message: "not a video")
                 case .processing: try await assets.beginAttempt(id)
                 default: break
                 }

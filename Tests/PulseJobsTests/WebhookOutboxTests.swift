@@ -35,15 +35,15 @@ import Testing
             #expect(rows[1].asset.status == .ready)
             #expect(rows[1].asset.readyAt == clock.now)
             // A ready asset is never failed, so nothing is announced either.
-            #expect(try await assets.fail(id, code: "ERR_INTERNAL", message: "late") == false)
+            #expect(try await assets.fail(id, code: .internalError, message: "late") == false)
             #expect(try await outboxRows(database, id).count == 2)
 
             let other = try await makeAsset(database, clock: clock)
-            #expect(try await assets.fail(other, code: "ERR_MALFORMED_VIDEO", message: "broken"))
-            #expect(try await assets.fail(other, code: "ERR_MALFORMED_VIDEO", message: "broken again"))
+            #expect(try await assets.fail(other, code: .malformedVideo, message: "broken"))
+            #expect(try await assets.fail(other, code: .malformedVideo, message: "broken again"))
             let failed = try await outboxRows(database, other)
             #expect(failed.map(\.type) == ["asset.failed"])
-            #expect(failed[0].asset.errorCode == "ERR_MALFORMED_VIDEO")
+            #expect(failed[0].asset.errorCode == .malformedVideo)
             #expect(failed[0].asset.errorMessage == "broken")
         }
     }
@@ -59,7 +59,7 @@ import Testing
             try await database.execute("ALTER TABLE webhook_outbox RENAME TO webhook_outbox_away")
             await #expect(throws: (any Error).self) { try await assets.setThumbnail(id, key: "processed/x/thumbnail.jpg") }
             await #expect(throws: (any Error).self) { try await assets.markReady(id) }
-            await #expect(throws: (any Error).self) { try await assets.fail(id, code: "ERR_INTERNAL", message: "x") }
+            await #expect(throws: (any Error).self) { try await assets.fail(id, code: .internalError, message: "x") }
             let asset = try #require(try await assets.get(id))
             #expect(asset.thumbnailKey == nil)
             #expect(asset.status == .queued)

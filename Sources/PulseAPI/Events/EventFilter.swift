@@ -80,9 +80,7 @@ struct EventFilter: Sendable, Hashable {
             events.append(AssetEvent(assetID: asset.id, type: .ready, percent: 100, status: .ready, at: now))
         case .failed:
             finished = true
-            events.append(AssetEvent(
-                assetID: asset.id, type: .failed, errorCode: asset.errorCode, errorMessage: asset.errorMessage,
-                status: .failed, at: now))
+            events.append(AssetEvent.failed(asset.id, code: asset.errorCode, message: asset.errorMessage, at: now))
         default:
             if admitProgress(asset.progress) {
                 events.append(AssetEvent(assetID: asset.id, type: .progress, percent: asset.progress, at: now))

@@ -22,10 +22,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// Hummingbird's own errors by their status; every other error by the service's one
-    /// translation (`FailureTranslator`, the same the jobs use), answered with the status of its
-    /// code. A failure that is not an HTTP answer is internal: its detail goes to the log only.
+    /// Hummingbird's own errors by their status; the asset lifecycle's refusals by their code;
+    /// every other error by the service's one translation (`FailureTranslator`, the same the jobs
+    /// use), answered with the status of its code. A failure that is not an HTTP answer is
+    /// internal: its detail goes to the log only.
     static func translate(_ error: any Error) -> APIError {
+        if let refusal = error as? AssetLifecycleError { return APIError(refusal) }
         if let http = error as? HTTPError {
             switch http.status {
             case .notFound: return APIError(.notFound, "not found")

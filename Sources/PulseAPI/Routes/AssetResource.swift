@@ -112,8 +112,8 @@ extension AssetResource.ErrorDetail {
     /// worker's messages for media problems are written for people ("the video is 5 hours long;
     /// the limit is 4"); for infrastructure failures they can carry internal detail, so those show
     /// the code's fixed `publicMessage`. No code at all shows as `ERR_INTERNAL`.
-    init(recordedCode: String?, message: String?) {
-        let code = recordedCode.map(FailureCode.init) ?? .internalError
+    init(recordedCode: FailureCode?, message: String?) {
+        let code = recordedCode ?? .internalError
         self.init(code: code.rawValue, message: code.publicMessage(recorded: message))
     }
 }

@@ -128,46 +128,40 @@ struct AssetRoutes: Sendable {
         guard uploadType == "put" || uploadType == "multipart" else {
             throw APIError(.invalidRequest, "upload_type must be put or multipart")
         }
-        let partPlan = uploadType == "multipart" ? try MultipartRoutes(dependencies: d).plan(size: body.size) : nil
+        let parts = uploadType == "multipart" ? try MultipartRoutes(dependencies: d).plan(size: body.size) : nil
         let new = AssetLifecycle.newUpload(
             filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size,
             passthrough: passthrough, playbackPolicy: policy, mp4: body.mp4 ?? false)
-        let asset: Asset
-        if let idempotencyKey {
+        let idempotency = try idempotencyKey.map { key in
             let effective = CreateRequest(
                 filename: body.filename, size: body.size, contentType: contentType, passthrough: passthrough,
                 playbackPolicy: policy.rawValue, mp4: body.mp4 ?? false, uploadType: uploadType)
-            let outcome = try await IdempotencyKeys(database: d.database, clock: d.assets.clock)
-                .create(new, key: idempotencyKey, fingerprint: try CreateOptions.fingerprint(effective))
-            switch outcome {
-            case .created(let created): asset = created
+            return IdempotencyKeys.Request(key: key, fingerprint: try CreateOptions.fingerprint(effective))
+        }
+        switch try await d.lifecycle.create(new, idempotency: idempotency, parts: parts, contentType: contentType) {
+        case .created(let asset, let multipart):
+            d.metrics.assetsCreated.increment()
+            // The asset's creation is the one moment its upload window and its first token count from.
+            return try await createdResponse(
+                asset, multipart, contentType: contentType, request: request, now: Date(timeIntervalSince1970: asset.createdAt))
+        case .replayed(let asset, let multipart):
             // The first response again, rendered now (fresh upload URL and token).
-            case .replayed(let existing?):
-                var response = try await createdResponse(existing, contentType: contentType, request: request, now: d.now())
-                response.headers[CreateOptions.replayedHeader] = "true"
-                return response
-            case .replayed(nil): throw APIError(.notFound, "the asset this Idempotency-Key created has been deleted")
-            case .reused: throw APIError(.idempotencyKeyReused, "this Idempotency-Key was used with another request in the last 24 hours")
-            }
-        } else {
-            asset = try await d.assets.create(new)
+            var response = try await createdResponse(asset, multipart, contentType: contentType, request: request, now: d.now())
+            response.headers[CreateOptions.replayedHeader] = "true"
+            return response
         }
-        if let partPlan {
-            _ = try await d.lifecycle.startMultipart(for: asset, plan: partPlan, contentType: contentType)
-        }
-        d.metrics.assetsCreated.increment()
-        // The asset's creation is the one moment its upload window and its first token count from.
-        return try await createdResponse(
-            asset, contentType: contentType, request: request, now: Date(timeIntervalSince1970: asset.createdAt))
     }
 
-    /// `201 Created` with the upload instructions and the asset's token, for a new asset or a replay;
-    /// the upload URL and the token last from `now`.
-    private func createdResponse(_ asset: Asset, contentType: String, request: Request, now: Date) async throws -> Response {
+    /// `201 Created` with the upload instructions (`multipart`, the asset's multipart upload, or a
+    /// single PUT) and the asset's token, for a new asset or a replay; the upload URL and the token
+    /// last from `now`.
+    private func createdResponse(
+        _ asset: Asset, _ multipart: MultipartUpload?, contentType: String, request: Request, now: Date
+    ) async throws -> Response {
         let d = dependencies
         guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
         let upload: Upload
-        if let multipart = try await MultipartUploads(database: d.database).get(asset.id) {
+        if let multipart {
             upload = .multipart(MultipartRoutes(dependencies: d).instructions(asset, multipart))
         } else {
             let url = try await d.links.uploadURL(key: key, base: d.links.base(for: request), now: now)
@@ -205,24 +199,15 @@ struct AssetRoutes: Sendable {
         try d.auth.requireAccess(to: id, request)
         var asset = try await d.existingAsset(id)
         if asset.status == .awaitingUpload {
-            // In parts: checked and assembled first, then accepted like any upload.
-            if let multipart = try await MultipartUploads(database: d.database).get(id) {
-                try await MultipartRoutes(dependencies: d).assemble(request, asset: asset, upload: multipart)
-            }
-            guard let key = asset.sourceKey, let object = try await d.store.head(key: key) else {
-                throw APIError(.uploadNotFound, "the upload has not arrived; PUT the file to the upload URL first")
-            }
-            if object.size > d.configuration.maxUploadBytes {
-                // Refused for good: the object is removed so it costs no storage.
-                try await d.store.delete(key: key)
-                let message = "the upload is larger than \(d.configuration.maxUploadBytes) bytes"
-                if try await d.assets.fail(id, code: APIError.Code.uploadTooLarge.rawValue, message: message) {
-                    try? await d.bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: APIError.Code.uploadTooLarge.rawValue, errorMessage: message, status: .failed, at: d.now().timeIntervalSince1970))
-                }
-                throw Self.tooLarge(d.configuration.maxUploadBytes)
+            // In parts: the body names them; checked and assembled first, then accepted like any upload.
+            var multipart: (upload: MultipartUpload, named: [CompletedPart])?
+            if let upload = try await d.lifecycle.multipartUpload(of: id) {
+                multipart = (upload, try await MultipartRoutes.namedParts(request))
             }
             // A concurrent complete may have moved it on already: counted once.
-            if try await d.lifecycle.uploaded(id, object: object) { d.metrics.uploadsCompleted.increment() }
+            if try await d.lifecycle.complete(asset, multipart: multipart, sizeLimit: d.configuration.maxUploadBytes) {
+                d.metrics.uploadsCompleted.increment()
+            }
             asset = try await d.existingAsset(id)
         }
         let resource = try await AssetResource.make(asset, links: d.links, base: d.links.base(for: request))
@@ -307,8 +292,9 @@ struct AssetRoutes: Sendable {
 
     // MARK: - Helpers
 
+    /// The size limit's refusal, for a declared size or a body found larger (worded once, by the lifecycle).
     static func tooLarge(_ limit: Int64) -> APIError {
-        APIError(.uploadTooLarge, "uploads are limited to \(limit) bytes")
+        APIError(AssetLifecycleError.uploadTooLarge(limit: limit))
     }
 
     /// The last path component, reduced to ASCII letters, digits, `.`, `_` and `-` (others become

@@ -11,7 +11,8 @@ import PulseStorage
 ///   part (S3's presigned `UploadPart`, or our signed `/storage/` URL), valid as long as an upload URL.
 /// - `GET /v1/assets/{id}/upload/parts`: the parts stored so far, with ETag and size.
 /// - `POST /v1/assets/{id}/complete` `{"parts": [{"part_number", "etag"}]}`: checked against
-///   the stored parts, assembled, then accepted as any upload (`AssetRoutes.complete`).
+///   the stored parts, assembled, then accepted as any upload (`AssetRoutes.complete`, through
+///   `AssetLifecycle.complete`).
 /// - `DELETE /v1/assets/{id}/upload`: aborts the unfinished upload and deletes the asset.
 ///
 /// Every call takes the API key or the asset's token. Parts are taken while the asset awaits its
@@ -98,7 +99,7 @@ struct MultipartRoutes: Sendable {
         }
         guard Set(numbers).count == numbers.count else { throw APIError(.invalidRequest, "part_numbers names a part twice") }
         if let wrong = numbers.first(where: { !upload.plan.partNumbers.contains($0) }) {
-            throw APIError(.partInvalid, "part \(wrong) is not one of this upload's parts 1 to \(upload.plan.partCount)")
+            throw AssetLifecycleError.partNotInPlan(wrong, upload.plan)
         }
         let base = d.links.base(for: request)
         var parts: [PartURL] = []
@@ -140,7 +141,7 @@ struct MultipartRoutes: Sendable {
 
     func storedParts(_ request: Request, id text: String?) async throws -> Response {
         let (asset, upload) = try await openUpload(request, id: text)
-        let parts = try await listParts(asset, upload)
+        let parts = try await dependencies.lifecycle.storedParts(of: asset, upload)
         return try JSON.response(StoredParts(
             parts: parts.map { StoredPart(partNumber: $0.partNumber, etag: $0.etag, size: $0.size) },
             partSize: upload.plan.partSize, partCount: upload.plan.partCount, size: upload.plan.size,
@@ -170,61 +171,10 @@ struct MultipartRoutes: Sendable {
         var parts: [Part]
     }
 
-    /// Checks the client's part list against the parts the store holds and assembles them into
-    /// the upload's object; `AssetRoutes.complete` then accepts that object as any upload (size
-    /// limit, `SourceIdentity`, queued). Nothing the client declared is believed: every part
-    /// 1...part_count must be named once, in order, with the stored part's ETag, and every stored
-    /// part must have its planned length (so the object is exactly the declared size).
-    func assemble(_ request: Request, asset: Asset, upload: MultipartUpload) async throws {
-        let d = dependencies
-        let named = try await JSON.decode(CompleteRequest.self, from: request).parts
-        let plan = upload.plan
-        var previous = 0
-        for part in named {
-            guard plan.partNumbers.contains(part.partNumber) else {
-                throw APIError(.partInvalid, "part \(part.partNumber) is not one of this upload's parts 1 to \(plan.partCount)")
-            }
-            guard part.partNumber > previous else {
-                throw APIError(.partInvalid, "parts must be named once each, in ascending order (part \(part.partNumber))")
-            }
-            previous = part.partNumber
-        }
-        let held: [UploadedPart]
-        do {
-            held = try await d.store.listParts(key: try sourceKey(asset), uploadID: upload.uploadID)
-        } catch let error as StorageError where error.code == .notFound {
-            // A concurrent complete assembled it already: the object is accepted as usual.
-            if try await d.store.head(key: try sourceKey(asset)) != nil { return }
-            throw APIError(.uploadNotFound, "the multipart upload no longer exists; create a new asset")
-        }
-        let stored = Dictionary(held.map { ($0.partNumber, $0) }, uniquingKeysWith: { $1 })
-        let namedNumbers = Set(named.map(\.partNumber))
-        let missing = plan.partNumbers.filter { !namedNumbers.contains($0) || stored[$0] == nil }
-        if !missing.isEmpty {
-            throw APIError(.partMissing, "parts \(Self.describe(missing)) of \(plan.partCount) have not been uploaded or are not named")
-        }
-        for part in named {
-            let storedPart = stored[part.partNumber]!
-            guard storedPart.etag.lowercased() == CompletedPart(partNumber: part.partNumber, etag: part.etag).bareETag.lowercased() else {
-                throw APIError(.partETagMismatch, "part \(part.partNumber)'s ETag is not the stored part's; upload the part again or send its ETag")
-            }
-            guard storedPart.size == plan.length(ofPart: part.partNumber) else {
-                throw APIError(.partInvalid, "part \(part.partNumber) is \(storedPart.size) bytes; it must be \(plan.length(ofPart: part.partNumber)): upload it again")
-            }
-        }
-        do {
-            try await d.store.completeMultipartUpload(
-                key: try sourceKey(asset), uploadID: upload.uploadID,
-                parts: named.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag) })
-        } catch let error as StorageError where error.code == .invalidArgument {
-            // Checked above; a part replaced meanwhile is the one way left.
-            throw APIError(.partETagMismatch, "a part changed while the upload was being completed; list the parts and complete again")
-        } catch let error as StorageError where error.code == .notFound {
-            // A concurrent complete finished it first: the object is there, and accepted as usual.
-            guard try await d.store.head(key: try sourceKey(asset)) != nil else {
-                throw APIError(.uploadNotFound, "the multipart upload no longer exists; create a new asset")
-            }
-        }
+    /// The parts the body of a multipart upload's `complete` names, in its order; checked and
+    /// assembled by `AssetLifecycle.complete`.
+    static func namedParts(_ request: Request) async throws -> [CompletedPart] {
+        try await JSON.decode(CompleteRequest.self, from: request).parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag) }
     }
 
     // MARK: - Helpers
@@ -235,7 +185,7 @@ struct MultipartRoutes: Sendable {
         let id = try APIDependencies.assetID(text)
         try d.auth.requireAccess(to: id, request)
         let asset = try await d.existingAsset(id)
-        guard let upload = try await MultipartUploads(database: d.database).get(id) else {
+        guard let upload = try await d.lifecycle.multipartUpload(of: id) else {
             throw APIError(.conflict, "this asset's upload is a single PUT to its upload URL, not a multipart upload")
         }
         guard asset.status == .awaitingUpload else {
@@ -244,16 +194,8 @@ struct MultipartRoutes: Sendable {
         return (asset, upload)
     }
 
-    private func listParts(_ asset: Asset, _ upload: MultipartUpload) async throws -> [UploadedPart] {
-        do {
-            return try await dependencies.store.listParts(key: try sourceKey(asset), uploadID: upload.uploadID)
-        } catch let error as StorageError where error.code == .notFound {
-            throw APIError(.uploadNotFound, "the multipart upload no longer exists; create a new asset")
-        }
-    }
-
     private func sourceKey(_ asset: Asset) throws -> String {
-        guard let key = asset.sourceKey else { throw APIError(.internalError, "the asset has no upload key") }
+        guard let key = asset.sourceKey else { throw AssetLifecycleError.noUploadKey }
         return key
     }
 
@@ -261,12 +203,6 @@ struct MultipartRoutes: Sendable {
     /// token's expiry (epoch seconds).
     private func expiry(of asset: Asset) -> Double {
         asset.createdAt.rounded(.down) + Double(dependencies.configuration.tokenLifetime.components.seconds)
-    }
-
-    /// `1, 3, 5` (the first ten, then how many more).
-    static func describe(_ numbers: [Int]) -> String {
-        let shown = numbers.prefix(10).map(String.init).joined(separator: ", ")
-        return numbers.count > 10 ? "\(shown) and \(numbers.count - 10) more" : shown
     }
 }
 

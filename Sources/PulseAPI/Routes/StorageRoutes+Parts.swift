@@ -62,7 +62,7 @@ extension StorageRoutes {
         let segments = key.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         guard segments.count == 3, segments[0] == "uploads", let id = UUID(uuidString: String(segments[1])),
               let asset = try await dependencies.assets.get(id), asset.sourceKey == key,
-              let upload = try await MultipartUploads(database: dependencies.database).get(id), upload.uploadID == uploadID
+              let upload = try await dependencies.lifecycle.multipartUpload(of: id), upload.uploadID == uploadID
         else { throw APIError(.notFound, "no such upload; its part URLs no longer take parts") }
         guard asset.status == .awaitingUpload else {
             throw APIError(.conflict, "this asset's upload was already completed")

@@ -21,9 +21,30 @@ struct APIDependencies: Sendable {
     let incomingDirectory: String
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Every change of an asset's state the routes ask for (create, complete, delete), made once
+    /// from the parts above.
+    let lifecycle: AssetLifecycle
 
-    /// Create, complete and delete, as domain operations.
-    var lifecycle: AssetLifecycle { AssetLifecycle(assets: assets, queue: queue, store: store, bus: bus, logger: logger) }
+    init(
+        configuration: APIConfiguration, database: any Database, assets: AssetRepository, queue: JobQueue,
+        store: any ObjectStore, bus: any EventBus, links: Links, auth: Authenticator, metrics: APIMetrics,
+        localURLSigner: LocalURLSigner?, incomingDirectory: String, logger: Logger, now: @escaping @Sendable () -> Date
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.assets = assets
+        self.queue = queue
+        self.store = store
+        self.bus = bus
+        self.links = links
+        self.auth = auth
+        self.metrics = metrics
+        self.localURLSigner = localURLSigner
+        self.incomingDirectory = incomingDirectory
+        self.logger = logger
+        self.now = now
+        self.lifecycle = AssetLifecycle(assets: assets, queue: queue, store: store, bus: bus, logger: logger)
+    }
 
     /// The `id` path parameter as an asset id; an id that is not a UUID cannot exist.
     static func assetID(_ text: String?) throws -> UUID {

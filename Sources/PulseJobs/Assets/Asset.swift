@@ -1,4 +1,5 @@
 public import Foundation
+public import PulseSupport
 
 /// Where an asset is in its life.
 public enum AssetStatus: String, Codable, Sendable, CaseIterable {
@@ -27,7 +28,8 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
     public var status: AssetStatus
     /// 0 to 100; never lowered by `updateProgress`.
     public var progress: Double
-    public var errorCode: String?
+    /// Why it failed (`FailureCode`, PulseSupport: the one list of codes); nil unless failed.
+    public var errorCode: FailureCode?
     public var errorMessage: String?
     public var filename: String?
     /// The object key of the raw upload.

@@ -1,10 +1,15 @@
 public import Foundation
 public import Logging
 public import PulseStorage
+public import PulseSupport
 
-/// An asset's life as domain operations, one place each, for the API, the CLI, the reaper and
-/// the benchmarks: `create` (waiting for its upload), `uploaded` (processing queued), `submit`
-/// (an object already in storage, queued at once) and `delete`.
+/// An asset's life as domain operations, one place each, for the API, the worker, the CLI, the
+/// reaper and the benchmarks: `create` (waiting for its upload, idempotent under a key, in parts
+/// when asked), `complete` (a multipart upload assembled, the size checked, then `uploaded`),
+/// `uploaded` (processing queued), `submit` (an object already in storage, queued at once), `fail`
+/// and `delete`. Each writes the state change, its webhook outbox row (through `AssetRepository`,
+/// in the same transaction) and its event; nothing else writes an asset's status. Refusals are
+/// `AssetLifecycleError`s.
 ///
 /// Deleting, in order: the row is marked as being deleted (`deleting_at`: from then on it is shown
 /// to no one and takes no more writes, and workers store nothing more for it), the asset's jobs go,
@@ -27,6 +32,9 @@ public struct AssetLifecycle: Sendable {
     let store: any ObjectStore
     let bus: any EventBus
     let logger: Logger
+    let idempotencyKeys: IdempotencyKeys
+    let multipartUploads: MultipartUploads
+    let assembly: MultipartAssembly
 
     public init(assets: AssetRepository, queue: JobQueue, store: any ObjectStore, bus: any EventBus, logger: Logger) {
         self.assets = assets
@@ -34,6 +42,9 @@ public struct AssetLifecycle: Sendable {
         self.store = store
         self.bus = bus
         self.logger = logger
+        self.idempotencyKeys = IdempotencyKeys(database: assets.database, clock: assets.clock)
+        self.multipartUploads = MultipartUploads(database: assets.database)
+        self.assembly = MultipartAssembly(store: store)
     }
 
     /// A new asset waiting for its upload at `StorageKeys.upload(id, filename:)`; `filename` must
@@ -51,6 +62,73 @@ public struct AssetLifecycle: Sendable {
         return NewAsset(
             id: id, filename: originalName ?? filename, sourceKey: StorageKeys.upload(id, filename: filename), sourceSize: declaredSize,
             passthrough: passthrough, playbackPolicy: playbackPolicy, mp4: mp4)
+    }
+
+    /// What a create came to.
+    public enum CreateOutcome: Sendable, Hashable {
+        /// A new asset, with its multipart upload when it was asked for one.
+        case created(Asset, MultipartUpload?)
+        /// The asset an earlier create with the same `Idempotency-Key` and request made, as it is now.
+        case replayed(Asset, MultipartUpload?)
+    }
+
+    /// Creates `new`, waiting for its upload: under `idempotency` (key and request fingerprint)
+    /// when given, so a repeated request gets the asset the first one made; with a multipart upload
+    /// cut by `parts` when given (started only for an asset created now). `contentType` is what
+    /// the upload will be stored as. Refuses a key used with another request, and a key whose
+    /// asset has been deleted since.
+    public func create(
+        _ new: NewAsset, idempotency: IdempotencyKeys.Request? = nil, parts: PartPlan? = nil, contentType: String? = nil
+    ) async throws -> CreateOutcome {
+        let asset: Asset
+        if let idempotency {
+            switch try await idempotencyKeys.create(new, key: idempotency.key, fingerprint: idempotency.fingerprint) {
+            case .created(let created): asset = created
+            case .replayed(let existing?): return .replayed(existing, try await multipartUploads.get(existing.id))
+            case .replayed(nil):
+                throw AssetLifecycleError(.idempotentAssetDeleted, "the asset this Idempotency-Key created has been deleted")
+            case .reused:
+                throw AssetLifecycleError(.idempotencyKeyReused, "this Idempotency-Key was used with another request in the last 24 hours")
+            }
+        } else {
+            asset = try await assets.create(new)
+        }
+        guard let parts else { return .created(asset, nil) }
+        return .created(asset, try await startMultipart(for: asset, plan: parts, contentType: contentType))
+    }
+
+    /// The client says the upload of `asset` (awaiting it) is done. A multipart upload is first
+    /// assembled from the parts the client named (`MultipartAssembly`). An object larger
+    /// than `sizeLimit` is refused for good: removed, so it costs no storage, and the asset failed
+    /// with `ERR_UPLOAD_TOO_LARGE`. Otherwise it is accepted (`uploaded(_:object:)`). Returns true
+    /// when this call moved the asset on (a concurrent complete may have done it already).
+    @discardableResult
+    public func complete(_ asset: Asset, multipart: (upload: MultipartUpload, named: [CompletedPart])?, sizeLimit: Int64) async throws -> Bool {
+        if let multipart {
+            guard let key = asset.sourceKey else { throw AssetLifecycleError.noUploadKey }
+            try await assembly.assemble(key: key, upload: multipart.upload, named: multipart.named)
+        }
+        guard let key = asset.sourceKey, let object = try await store.head(key: key) else {
+            throw AssetLifecycleError(.uploadNotFound, "the upload has not arrived; PUT the file to the upload URL first")
+        }
+        if object.size > sizeLimit {
+            try await store.delete(key: key)
+            try await fail(asset.id, code: .uploadTooLarge, message: "the upload is larger than \(sizeLimit) bytes")
+            throw AssetLifecycleError.uploadTooLarge(limit: sizeLimit)
+        }
+        return try await uploaded(asset.id, object: object)
+    }
+
+    /// The asset's multipart upload, or nil when its file arrives by a single PUT.
+    public func multipartUpload(of id: UUID) async throws -> MultipartUpload? {
+        try await multipartUploads.get(id)
+    }
+
+    /// The parts stored so far of `asset`'s multipart `upload`; `uploadNotFound` when the store
+    /// no longer has the upload.
+    public func storedParts(of asset: Asset, _ upload: MultipartUpload) async throws -> [UploadedPart] {
+        guard let key = asset.sourceKey else { throw AssetLifecycleError.noUploadKey }
+        return try await assembly.storedParts(key: key, upload: upload)
     }
 
     /// The upload is in storage as `object`: the asset moves from `awaiting_upload` to `queued`
@@ -104,6 +182,17 @@ public struct AssetLifecycle: Sendable {
             "asset.id": "\(id)", "storage.processed": "\(processed)", "storage.uploads": "\(uploads)", "jobs": "\(jobs)",
         ])
         await publish(AssetEvent.deleted(id, at: assets.clock.now()))
+        return true
+    }
+
+    /// Marks the asset failed with `code` and a message for the person who uploaded it, records
+    /// the `asset.failed` webhook and announces the `failed` event. A ready asset stays ready (a
+    /// late report must not undo finished work). Returns true when the row took the failure, and
+    /// then the event is published (false: ready, being deleted or gone).
+    @discardableResult
+    public func fail(_ id: UUID, code: FailureCode, message: String) async throws -> Bool {
+        guard try await assets.fail(id, code: code, message: message) else { return false }
+        await publish(AssetEvent.failed(id, code: code, message: message, at: assets.clock.now()))
         return true
     }
 

@@ -1,6 +1,7 @@
 public import Foundation
 public import PulseMedia
 public import PulseDatabase
+public import PulseSupport
 
 /// Typed access to `assets` and their chunk checkpoints, the same on both engines.
 ///
@@ -276,12 +277,12 @@ public struct AssetRepository: Sendable {
     /// failure report from a worker that lost its lease must not undo finished work.
     /// An `asset.failed` webhook is recorded in the same transaction unless it was failed already.
     @discardableResult
-    public func fail(_ id: UUID, code: String, message: String) async throws -> Bool {
+    public func fail(_ id: UUID, code: FailureCode, message: String) async throws -> Bool {
         try await self.update(
             id,
             set: "status = 'failed', error_code = $3, error_message = $4",
             where: "status <> 'ready'",
-            [.text(code), .text(message)],
+            [.text(code.rawValue), .text(message)],
             announcing: .failed
         ) { $0.status != .failed }
     }
@@ -481,7 +482,7 @@ public struct AssetRepository: Sendable {
             id: id,
             status: try enumValue(AssetStatus.self, row, "status"),
             progress: try row.double("progress"),
-            errorCode: try row.optionalText("error_code"),
+            errorCode: try row.optionalText("error_code").map(FailureCode.init),
             errorMessage: try row.optionalText("error_message"),
             filename: try row.optionalText("filename"),
             sourceKey: try row.optionalText("source_key"),

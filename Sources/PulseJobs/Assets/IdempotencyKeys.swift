@@ -20,6 +20,17 @@ public struct IdempotencyKeys: Sendable {
         self.clock = clock
     }
 
+    /// A create's key and the fingerprint of its request (what makes two creates the same).
+    public struct Request: Sendable, Hashable {
+        public var key: String
+        public var fingerprint: String
+
+        public init(key: String, fingerprint: String) {
+            self.key = key
+            self.fingerprint = fingerprint
+        }
+    }
+
     /// What a create with a key came to.
     public enum Outcome: Sendable, Hashable {
         /// The key was new: this asset was created now.

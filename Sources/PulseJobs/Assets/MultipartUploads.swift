@@ -48,15 +48,15 @@ public struct MultipartUploads: Sendable {
 }
 
 extension AssetLifecycle {
-    /// Starts and binds the multipart upload of `asset`, just created (by `create` or under an
-    /// Idempotency-Key); if that fails, the upload is aborted and the asset deleted.
-    public func startMultipart(for asset: Asset, plan: PartPlan, contentType: String?) async throws -> MultipartUpload {
+    /// Starts and binds the multipart upload of `asset`, just created by `create`; if that fails,
+    /// the upload is aborted and the asset deleted.
+    func startMultipart(for asset: Asset, plan: PartPlan, contentType: String?) async throws -> MultipartUpload {
         guard let key = asset.sourceKey else { throw StorageError(.invalidKey, "the new asset has no upload key") }
         do {
             let uploadID = try await store.createMultipartUpload(key: key, contentType: contentType)
             let upload = MultipartUpload(assetID: asset.id, uploadID: uploadID, plan: plan, createdAt: asset.createdAt)
             do {
-                try await MultipartUploads(database: assets.database).insert(upload)
+                try await multipartUploads.insert(upload)
             } catch {
                 try? await store.abortMultipartUpload(key: key, uploadID: uploadID)
                 throw error
@@ -74,7 +74,7 @@ extension AssetLifecycle {
     /// aborted is no error.
     func abortUnfinishedUpload(_ asset: Asset) async throws {
         guard asset.status == .awaitingUpload, let key = asset.sourceKey,
-              let upload = try await MultipartUploads(database: assets.database).get(asset.id)
+              let upload = try await multipartUploads.get(asset.id)
         else { return }
         try await store.abortMultipartUpload(key: key, uploadID: upload.uploadID)
         logger.debug("multipart upload aborted", metadata: ["asset.id": "\(asset.id)"])

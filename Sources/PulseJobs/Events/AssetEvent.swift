@@ -1,5 +1,5 @@
 public import Foundation
-import PulseSupport
+public import PulseSupport
 
 /// Something subscribers of an asset should hear about now (the page's progress circle, thumbnail).
 public struct AssetEvent: Codable, Sendable, Hashable {
@@ -23,7 +23,8 @@ public struct AssetEvent: Codable, Sendable, Hashable {
     /// Encoding speed as a multiple of real time, for `progress`.
     public var speed: Double?
     public var thumbnailKey: String?
-    public var errorCode: String?
+    /// For `failed`: why.
+    public var errorCode: FailureCode?
     public var errorMessage: String?
     public var status: AssetStatus?
     /// When it happened, epoch seconds.
@@ -37,7 +38,7 @@ public struct AssetEvent: Codable, Sendable, Hashable {
         etaSeconds: Double? = nil,
         speed: Double? = nil,
         thumbnailKey: String? = nil,
-        errorCode: String? = nil,
+        errorCode: FailureCode? = nil,
         errorMessage: String? = nil,
         status: AssetStatus? = nil,
         at: Double
@@ -75,11 +76,15 @@ public struct AssetEvent: Codable, Sendable, Hashable {
         self = try JSONDecoder().decode(AssetEvent.self, from: Data(jsonText.utf8))
     }
 
+    /// The terminal event of a failed asset: why (`code`), in a message for the person who
+    /// uploaded it.
+    public static func failed(_ assetID: UUID, code: FailureCode?, message: String?, at: Double) -> AssetEvent {
+        AssetEvent(assetID: assetID, type: .failed, errorCode: code, errorMessage: message, status: .failed, at: at)
+    }
+
     /// The terminal event that tells subscribers their asset was deleted: open event sockets end
     /// on it instead of waiting for an asset that is gone.
     public static func deleted(_ assetID: UUID, at: Double) -> AssetEvent {
-        AssetEvent(
-            assetID: assetID, type: .failed, errorCode: FailureCode.assetDeleted.rawValue,
-            errorMessage: "the asset was deleted", status: .failed, at: at)
+        failed(assetID, code: .assetDeleted, message: "the asset was deleted", at: at)
     }
 }

@@ -15,6 +15,8 @@ public struct PulseRuntime: Sendable {
     public let localURLSigner: LocalURLSigner?
     /// Long-running parts for the `ServiceGroup`, in start order (database first, so it stops last).
     public let services: [any Service]
+    /// The asset operations (create, uploaded, submit, delete) on this runtime's parts.
+    public let lifecycle: AssetLifecycle
 
     public init(configuration: RuntimeConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -41,12 +43,9 @@ public struct PulseRuntime: Sendable {
             self.localURLSigner = nil
         }
         self.store = try makeObjectStore(url: configuration.storageURL, s3: configuration.s3, localURLSigner: localURLSigner, logger: logger)
-    }
-
-    /// The asset operations (create, uploaded, submit, delete) on this runtime's parts.
-    public func lifecycle(logger: Logger) -> AssetLifecycle {
         let queue = JobQueue(database: database)
-        return AssetLifecycle(assets: AssetRepository(database: database, clock: queue.clock), queue: queue, store: store, bus: bus, logger: logger)
+        self.lifecycle = AssetLifecycle(
+            assets: AssetRepository(database: database, clock: queue.clock), queue: queue, store: store, bus: bus, logger: logger)
     }
 
     /// Runs the runtime's services around `body`, for commands without a `ServiceGroup`.

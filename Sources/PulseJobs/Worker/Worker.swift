@@ -14,6 +14,8 @@ import Synchronization
 public struct Worker: Service {
     let queue: JobQueue
     let assets: AssetRepository
+    /// Fails assets (`failAsset`), with the webhook and event that go with it.
+    let lifecycle: AssetLifecycle
     let store: any ObjectStore
     let bus: any EventBus
     let pipeline: PipelineConfiguration
@@ -38,6 +40,7 @@ public struct Worker: Service {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
+        self.lifecycle = AssetLifecycle(assets: self.assets, queue: self.queue, store: store, bus: bus, logger: logger)
     }
 
     public func run() async throws {
@@ -215,9 +218,8 @@ public struct Worker: Service {
 
     private func failAsset(_ id: UUID, code: FailureCode, message: String) async {
         do {
-            guard try await assets.fail(id, code: code.rawValue, message: message) else { return }
+            guard try await lifecycle.fail(id, code: code, message: message) else { return }
             Counter(label: "pulse_assets_total", dimensions: [("outcome", "failed")]).increment()
-            try await bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: code.rawValue, errorMessage: message, status: .failed, at: queue.clock.now()))
         } catch {
             logger.error("could not record the failure", metadata: ["asset.id": "\(id)", "error": "\(error)"])
         }
