@@ -1,4 +1,4 @@
-public import PulseStorage
+import PulseStorage
 
 /// Turns a multipart upload's stored parts into the upload's object, once the client's part list
 /// checks out against them. Nothing the client declared is believed: every part 1...part_count

@@ -63,7 +63,7 @@ extension AssetLifecycle {
             }
             return upload
         } catch {
-            try? await delete(asset.id)
+            _ = try? await delete(asset.id)
             throw error
         }
     }
