@@ -30,8 +30,9 @@ enum JSON {
     }
 
     /// Reads and decodes a JSON request body, with our own error codes: `ERR_INVALID_JSON` for
-    /// bytes that are not JSON of the right shape, `ERR_INVALID_REQUEST` for a missing field.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    /// bytes that are not JSON of the right shape, `ERR_INVALID_REQUEST` for a missing field, a
+    /// field of the wrong type or a field the body does not have.
+    static func decode<T: StrictJSONBody>(_ type: T.Type, from request: Request) async throws -> T {
         var request = request
         let buffer: ByteBuffer
         do {
@@ -39,8 +40,10 @@ enum JSON {
         } catch {
             throw APIError(.invalidJSON, "the request body is larger than \(maxRequestBytes) bytes")
         }
+        let data = Data(buffer.readableBytesView)
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            value = try JSONDecoder().decode(T.self, from: data)
         } catch DecodingError.keyNotFound(let key, _) {
             throw APIError(.invalidRequest, "missing field \(key.stringValue)")
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
@@ -49,7 +52,21 @@ enum JSON {
         } catch {
             throw APIError(.invalidJSON, "the request body is not valid JSON")
         }
+        // It decoded, so it is a JSON object with at least the required fields.
+        let given = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        let known = Set(T.Fields.allCases.map(\.stringValue))
+        if let unknown = given.keys.filter({ !known.contains($0) }).sorted().first {
+            throw APIError(.invalidRequest, "unknown field \(unknown)")
+        }
+        return value
     }
+}
+
+/// A JSON request body whose fields are exactly its coding keys. A field it does not know is
+/// refused rather than ignored: a misspelt option (`playback_policies` for `playback_policy`)
+/// would otherwise quietly take its default, e.g. make a public asset of one meant to be signed.
+protocol StrictJSONBody: Decodable {
+    associatedtype Fields: CodingKey & CaseIterable
 }
 
 /// Timestamps in responses: RFC 3339 in UTC, e.g. `2025-01-31T12:00:00.123Z`.

@@ -30,7 +30,8 @@ struct AssetRoutes: Sendable {
 
     // MARK: - POST /v1/assets
 
-    struct CreateRequest: Codable {
+    struct CreateRequest: Codable, StrictJSONBody {
+        typealias Fields = CodingKeys
         var filename: String
         var size: Int64?
         var contentType: String?
@@ -40,7 +41,7 @@ struct AssetRoutes: Sendable {
         /// `put` (the default: one PUT to `upload.url`) or `multipart` (MultipartRoutes).
         var uploadType: String?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case filename, size, passthrough, mp4
             case contentType = "content_type"
             case playbackPolicy = "playback_policy"

@@ -64,9 +64,10 @@ struct MultipartRoutes: Sendable {
 
     // MARK: - POST /v1/assets/{id}/upload/parts
 
-    struct PartsRequest: Decodable {
+    struct PartsRequest: StrictJSONBody {
+        typealias Fields = CodingKeys
         var partNumbers: [Int]
-        enum CodingKeys: String, CodingKey { case partNumbers = "part_numbers" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case partNumbers = "part_numbers" }
     }
 
     struct PartURL: Encodable {
@@ -159,7 +160,8 @@ struct MultipartRoutes: Sendable {
 
     // MARK: - POST /v1/assets/{id}/complete of a multipart upload
 
-    struct CompleteRequest: Decodable {
+    struct CompleteRequest: StrictJSONBody {
+        typealias Fields = CodingKeys
         struct Part: Decodable {
             var partNumber: Int
             var etag: String
@@ -169,6 +171,7 @@ struct MultipartRoutes: Sendable {
             }
         }
         var parts: [Part]
+        enum CodingKeys: String, CodingKey, CaseIterable { case parts }
     }
 
     /// The parts the body of a multipart upload's `complete` names, in its order; checked and

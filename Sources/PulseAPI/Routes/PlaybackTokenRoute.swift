@@ -7,10 +7,11 @@ import PulseJobs
 struct PlaybackTokenRoute: Sendable {
     let dependencies: APIDependencies
 
-    struct MintRequest: Decodable {
+    struct MintRequest: StrictJSONBody {
+        typealias Fields = CodingKeys
         var ttlSeconds: Int?
 
-        enum CodingKeys: String, CodingKey { case ttlSeconds = "ttl_seconds" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case ttlSeconds = "ttl_seconds" }
     }
 
     struct MintResponse: Encodable {
