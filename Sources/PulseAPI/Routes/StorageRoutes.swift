@@ -53,7 +53,7 @@ struct StorageRoutes: Sendable {
         try FileManager.default.createDirectory(atPath: dependencies.incomingDirectory, withIntermediateDirectories: true)
         let partial = "\(dependencies.incomingDirectory)/\(UUID().uuidString.lowercased()).part"
         do {
-            let received = try await Self.write(request.body, to: partial, limit: min(limit, reservation))
+            let received = try await Self.write(request.body, to: partial, limit: min(limit, reservation), pace: pace)
             if let declared, received != declared {
                 throw APIError(.invalidRequest, "the upload ended before the \(declared) bytes it announced")
             }
@@ -122,8 +122,20 @@ struct StorageRoutes: Sendable {
         return key
     }
 
-    /// Streams the body to `path`, refusing it once it passes `limit` bytes.
-    static func write(_ body: RequestBody, to path: String, limit: Int64) async throws -> Int64 {
+    /// The slowest an upload may arrive and keep its share of the allowance.
+    var pace: UploadPace {
+        UploadPace(bytesPerSecond: dependencies.configuration.uploadMinimumBytesPerSecond, window: dependencies.configuration.uploadRateWindow)
+    }
+
+    /// Streams the body to `path`, refusing it once it passes `limit` bytes, and cutting it off
+    /// when it arrives slower than `pace`: the caller's `defer` then gives its share back.
+    static func write(_ body: RequestBody, to path: String, limit: Int64, pace: UploadPace) async throws -> Int64 {
+        try await pace.enforce { progress in
+            try await receive(body, to: path, limit: limit, progress: progress)
+        }
+    }
+
+    private static func receive(_ body: RequestBody, to path: String, limit: Int64, progress: UploadProgress) async throws -> Int64 {
         try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(path), options: .newFile(replaceExisting: true)) { handle in
             try await handle.withBufferedWriter { writer in
                 var received: Int64 = 0
@@ -138,6 +150,7 @@ struct StorageRoutes: Sendable {
                     }
                     guard let buffer = next else { break }
                     received += Int64(buffer.readableBytes)
+                    progress.add(buffer.readableBytes)
                     guard received <= limit else { throw AssetRoutes.tooLarge(limit) }
                     try await writer.write(contentsOf: buffer)
                 }

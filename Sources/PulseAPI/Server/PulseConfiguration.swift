@@ -209,6 +209,9 @@ public struct PulseConfiguration: Sendable {
         if let value = read.number(Int64.self, flag: nil, variable: "PULSE_MAX_UPLOAD_BYTES", "a positive whole number of bytes", { $0 > 0 }) {
             api.maxUploadBytes = value
         }
+        if let value = read.number(Int64.self, flag: nil, variable: "PULSE_UPLOAD_MIN_BYTES_PER_SECOND", "a positive whole number of bytes", { $0 > 0 }) {
+            api.uploadMinimumBytesPerSecond = value
+        }
         if let value = read.number(Int.self, flag: nil, variable: "PULSE_TOKEN_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
             api.tokenLifetime = .seconds(value)
         }
