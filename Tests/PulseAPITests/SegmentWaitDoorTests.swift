@@ -24,17 +24,15 @@ struct SegmentWaitDoorTests {
         return id
     }
 
-    /// The status of a GET answered within `patience`; nil when none came (the request is
-    /// waiting; giving up closes its connection).
-    static func answered(_ url: String, within patience: TimeAmount) async throws -> Int? {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: patience)
-            _ = try await response.body.collect(upTo: 1 << 20)
-            return Int(response.status.code)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .cancelled {
-            return nil
+    /// Polls `/metrics` until `pulse_segment_waits` is `count`.
+    static func waitForWaits(_ server: TestServer, toBe count: Int, within timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let metrics = try await send(.GET, "\(server.baseURL)/metrics").text
+            let shown = metrics.split(separator: "\n").first { $0.hasPrefix("pulse_segment_waits ") }
+            if let shown, Double(shown.dropFirst("pulse_segment_waits ".count)) == Double(count) { return }
+            try #require(ContinuousClock.now < deadline, "waiting requests: \(shown ?? "none"), not \(count)")
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 
@@ -56,7 +54,7 @@ struct SegmentWaitDoorTests {
         }
     }
 
-    @Test("a wait whose client left frees its slot: 256 waits opened and closed leave room for a real one", .timeLimit(.minutes(2)))
+    @Test("a wait whose client left frees its slot: 256 waits opened and closed leave room for a real one", .timeLimit(.minutes(3)))
     func closedWaitsFreeTheirSlots() async throws {
         try await TestServer.with(worker: false) { server in
             let id = try await Self.playingEarly(server, listing: 3)
@@ -69,20 +67,15 @@ struct SegmentWaitDoorTests {
                 try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 waiting.append(connection)
             }
-            let full = ContinuousClock.now + .seconds(20)
-            while try await Self.answered(url, within: .milliseconds(300)) != 429 {
-                try #require(ContinuousClock.now < full, "the slots never filled")
-            }
-            // The clients leave.
+            try await Self.waitForWaits(server, toBe: 256, within: .seconds(60))
+            #expect(try await send(.GET, url).status == 429, "every slot is taken")
+            // The clients leave: their slots are free well before the abandoned waits would have
+            // timed out (20 s), and a real waiting request gets one.
             for connection in waiting { connection.close() }
             waiting.removeAll()
-            // A real waiting request gets a slot (it is not answered 429 but waits) well before
-            // the abandoned waits would have timed out (20 s).
-            let deadline = ContinuousClock.now + .seconds(5)
-            while try await Self.answered(url, within: .milliseconds(300)) == 429 {
-                try #require(ContinuousClock.now < deadline, "the closed requests still hold the wait slots")
-            }
+            try await Self.waitForWaits(server, toBe: 0, within: .seconds(10))
             let real = Task { try await send(.GET, url) }
+            try await Self.waitForWaits(server, toBe: 1, within: .seconds(10))
             try await server.runtime.store.put(ByteBuffer(string: "segment"), key: "processed/\(id)/360p/seg_00001.ts")
             let served = try await real.value
             #expect(served.status == 200 && served.text == "segment", "\(served.status) \(served.text)")

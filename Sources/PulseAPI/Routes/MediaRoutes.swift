@@ -20,7 +20,13 @@ import PulseJobs
 /// output, and after a failure, leftovers.
 struct MediaRoutes: Sendable {
     let dependencies: APIDependencies
-    let segmentWaits = SegmentWaits()
+    let segmentWaits: SegmentWaits
+
+    init(dependencies: APIDependencies) {
+        self.dependencies = dependencies
+        self.segmentWaits = SegmentWaits(
+            gauge: dependencies.metrics.registry.makeGauge(name: "pulse_segment_waits", help: "Requests waiting for a listed segment not stored yet"))
+    }
 
     func register(on router: Router<some RequestContext>) {
         router.get("media/:id/**") { request, context in try await self.serve(request, context) }

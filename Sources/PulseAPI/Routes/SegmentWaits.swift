@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Prometheus
 import PulseJobs
 import PulseStorage
 import Synchronization
@@ -19,10 +20,13 @@ final class SegmentWaits: Sendable {
     let limit: Int
     let timeout: Duration
     private let waiting = Mutex(0)
+    /// Requests waiting now (`pulse_segment_waits`).
+    private let gauge: Gauge?
 
-    init(limit: Int = 256, timeout: Duration = .seconds(20)) {
+    init(limit: Int = 256, timeout: Duration = .seconds(20), gauge: Gauge? = nil) {
         self.limit = limit
         self.timeout = timeout
+        self.gauge = gauge
     }
 
     /// Whether `path` (`{rendition}/{segment}` under the asset's folder) names a segment that the
@@ -53,12 +57,18 @@ final class SegmentWaits: Sendable {
         let admitted = waiting.withLock { count -> Bool in
             guard count < limit else { return false }
             count += 1
+            gauge?.set(Int64(count))
             return true
         }
         guard admitted else {
             throw APIError(.tooManyConnections, "too many requests are waiting for segments; retry shortly", headers: [.retryAfter: "1"])
         }
-        defer { waiting.withLock { $0 -= 1 } }
+        defer {
+            waiting.withLock { count in
+                count -= 1
+                gauge?.set(Int64(count))
+            }
+        }
         do {
             try await request.body.consumeWithCancellationOnInboundClose { _ in
                 try await self.poll(key, assetID: assetID, store: store, assets: assets)
