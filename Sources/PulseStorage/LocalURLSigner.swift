@@ -39,19 +39,29 @@ public struct LocalURLSigner: Sendable {
 
     /// Checks a request's `expires` and `signature` query values for `method` on `key` (decoded).
     /// Throws `signatureMismatch` for a wrong or malformed signature and `expired` once `now` is past the expiry.
-    /// The signature is compared in constant time.
+    ///
+    /// Only the spelling ``url(method:key:expires:query:)`` writes is accepted: the expiry as
+    /// `String(Int64)` writes it (no sign, no leading zero) and the signature as 64 lower-case hex
+    /// digits, compared in constant time with the one this signer renders. Another spelling of
+    /// the same values (`+N`, `0N`, upper-case hex) is a mismatch, so one URL has one string.
     public func verify(method: String, key: String, expires: String, signature: String, query: [String: String] = [:], now: Date) throws {
-        guard let expiry = Int64(expires), let given = Hex.decode(signature), given.count == 32 else {
-            throw StorageError(.signatureMismatch, "malformed signature or expiry", key: key)
+        guard let expiry = Int64(expires), String(expiry) == expires else {
+            throw StorageError(.signatureMismatch, "malformed expiry", key: key)
         }
-        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: message(method, key, expiry, query), using: self.key)
-        else {
+        let expected = Hex.encode(mac(method: method, key: key, expires: expiry, query: query))
+        guard Self.constantTimeEqual(Array(signature.utf8), Array(expected.utf8)) else {
             throw StorageError(.signatureMismatch, "signature does not match", key: key)
         }
         // Checked after the signature so an attacker learns nothing from the error about forged expiries.
         guard Int64(now.timeIntervalSince1970) <= expiry else {
             throw StorageError(.expired, "the URL has expired", key: key)
         }
+    }
+
+    /// Equal bytes, in a time that depends on the lengths only (never on where they differ).
+    private static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        guard given.count == expected.count else { return false }
+        return zip(given, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     private func mac(method: String, key: String, expires: Int64, query: [String: String]) -> [UInt8] {

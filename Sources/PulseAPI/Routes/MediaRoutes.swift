@@ -20,7 +20,13 @@ import PulseJobs
 /// output, and after a failure, leftovers.
 struct MediaRoutes: Sendable {
     let dependencies: APIDependencies
-    let segmentWaits = SegmentWaits()
+    let segmentWaits: SegmentWaits
+
+    init(dependencies: APIDependencies) {
+        self.dependencies = dependencies
+        self.segmentWaits = SegmentWaits(
+            gauge: dependencies.metrics.registry.makeGauge(name: "pulse_segment_waits", help: "Requests waiting for a listed segment not stored yet"))
+    }
 
     func register(on router: Router<some RequestContext>) {
         router.get("media/:id/**") { request, context in try await self.serve(request, context) }
@@ -28,6 +34,9 @@ struct MediaRoutes: Sendable {
     }
 
     private func serve(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        // Only the spelling the API hands out: a path a lenient reading would map onto a media
+        // file (doubled slashes, `T` for `t`, percent-escapes) is no file of ours, whatever it carries.
+        guard Self.isCanonical(request.uri.path) else { throw APIError(.notFound, "no such object") }
         let id = try APIDependencies.assetID(context.parameters.get("id"))
         let rest = try context.parameters.getCatchAll().map { segment in
             guard let decoded = String(segment).removingPercentEncoding, !decoded.isEmpty, !decoded.contains("/") else {
@@ -55,10 +64,28 @@ struct MediaRoutes: Sendable {
         do {
             return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
         } catch let error as APIError where error.code == .notFound && playing && key.hasSuffix(".ts") {
-            // A planned segment of the first rendition, listed before it is stored: wait for it.
-            try await segmentWaits.waitForObject(key, assetID: id, store: dependencies.store, assets: dependencies.assets)
-            return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+            // A planned segment of the first rendition, listed before it is stored: wait for it,
+            // while the client is there (a connection that closes ends its wait and frees its slot).
+            // Any other name is not coming: 404 at once.
+            guard try await segmentWaits.isListed(path, assetID: id, store: dependencies.store) else { throw error }
+            try await segmentWaits.waitForObject(key, assetID: id, request: request, store: dependencies.store, assets: dependencies.assets)
+            var response = try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+            response.headers[.connection] = "close"
+            return response
         }
+    }
+
+    /// Whether `path` (raw, as received) is a media path as the API writes it: `/media/` and
+    /// non-empty segments of letters, digits, `.`, `-` and `_` (ids, the token, file names), with
+    /// the token marker in lower case.
+    static func isCanonical(_ path: String) -> Bool {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 3, segments[0].isEmpty, segments[1] == "media" else { return false }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_".utf8)
+        for segment in segments.dropFirst(2) {
+            guard !segment.isEmpty, segment != ".", segment != "..", segment.utf8.allSatisfy(allowed.contains) else { return false }
+        }
+        return segments.count < 4 || segments[3].lowercased() != PlaybackTokenSigner.pathMarker || segments[3] == PlaybackTokenSigner.pathMarker
     }
 
     /// Splits `t/{token}/...` off the path and checks the token for `id` (before the database is

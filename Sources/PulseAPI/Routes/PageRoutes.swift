@@ -4,11 +4,15 @@ import NIOCore
 
 /// The upload page: `Page/` from the resource bundle, read once at start-up (a few kilobytes).
 /// `/` is `index.html`; its script and style are `/page/app.js` and `/page/style.css`.
+///
+/// Every file goes with a Content-Security-Policy (``PagePolicy``) and `Referrer-Policy:
+/// no-referrer`: the page's URLs carry tokens, which no request it makes may pass on.
 struct PageRoutes: Sendable {
     let files: [String: (bytes: ByteBuffer, type: String)]
+    let policy: PagePolicy
 
     /// Loads the page's files; a missing bundle is a build problem, reported at start-up.
-    static func load() throws -> PageRoutes {
+    static func load(links: Links) throws -> PageRoutes {
         guard let folder = Bundle.module.url(forResource: "Page", withExtension: nil) else {
             throw APIError(.internalError, "the page's resource bundle is missing")
         }
@@ -17,22 +21,23 @@ struct PageRoutes: Sendable {
             let data = try Data(contentsOf: folder.appendingPathComponent(name))
             files[name] = (ByteBuffer(bytes: data), Self.type(of: name))
         }
-        return PageRoutes(files: files)
+        return PageRoutes(files: files, policy: PagePolicy(links: links))
     }
 
     func register(on router: Router<some RequestContext>) {
-        router.get("/") { _, _ in try self.file("index.html") }
-        router.get("page/:name") { _, context in try self.file(context.parameters.get("name") ?? "") }
+        router.get("/") { request, _ in try await self.file("index.html", for: request) }
+        router.get("page/:name") { request, context in try await self.file(context.parameters.get("name") ?? "", for: request) }
     }
 
-    private func file(_ name: String) throws -> Response {
+    private func file(_ name: String, for request: Request) async throws -> Response {
         guard let file = files[name] else { throw APIError(.notFound, "not found") }
         return Response(
             status: .ok,
             headers: [
                 .contentType: file.type, .cacheControl: "no-cache",
-                // The page talks only to this origin (and to storage/media URLs the API hands out).
                 .xContentTypeOptions: "nosniff",
+                .contentSecurityPolicy: try await policy.header(for: request),
+                PagePolicy.referrerPolicy: "no-referrer",
             ],
             body: .init(byteBuffer: file.bytes)
         )

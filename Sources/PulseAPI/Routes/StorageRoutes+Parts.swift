@@ -43,7 +43,9 @@ extension StorageRoutes {
         try FileManager.default.createDirectory(atPath: dependencies.incomingDirectory, withIntermediateDirectories: true)
         let partial = "\(dependencies.incomingDirectory)/\(UUID().uuidString.lowercased()).part"
         defer { try? FileManager.default.removeItem(atPath: partial) }
-        let received = try await Self.write(request.body, to: partial, limit: expected)
+        let received = try await Self.write(request.body, to: partial, limit: expected, pace: pace) { [gate] in
+            gate.release(id, part: partNumber, bytes: expected)
+        }
         guard received == expected else {
             throw APIError(.invalidRequest, "the part ended before the \(expected) bytes it announced")
         }

@@ -17,7 +17,8 @@ import Synchronization
 /// ERR_CONFLICT`). One upload per asset is received at a time (another PUT meanwhile is `409
 /// ERR_CONFLICT` before its body is read), and all uploads together may reserve at most
 /// `UploadGate.allowance` uploads' worth of bytes (each reserves its `Content-Length`, or the
-/// limit when it sends none); past that a PUT is `503 ERR_UNAVAILABLE` with `Retry-After`.
+/// limit when it sends none); past that a PUT is `503 ERR_UNAVAILABLE` with `Retry-After`. An upload
+/// that arrives slower than its ``UploadPace`` is cut off and gives its share back.
 struct StorageRoutes: Sendable {
     let dependencies: APIDependencies
     /// The uploads this process is receiving.
@@ -53,7 +54,9 @@ struct StorageRoutes: Sendable {
         try FileManager.default.createDirectory(atPath: dependencies.incomingDirectory, withIntermediateDirectories: true)
         let partial = "\(dependencies.incomingDirectory)/\(UUID().uuidString.lowercased()).part"
         do {
-            let received = try await Self.write(request.body, to: partial, limit: min(limit, reservation))
+            let received = try await Self.write(request.body, to: partial, limit: min(limit, reservation), pace: pace) { [gate] in
+                gate.release(id, bytes: reservation)
+            }
             if let declared, received != declared {
                 throw APIError(.invalidRequest, "the upload ended before the \(declared) bytes it announced")
             }
@@ -122,27 +125,56 @@ struct StorageRoutes: Sendable {
         return key
     }
 
-    /// Streams the body to `path`, refusing it once it passes `limit` bytes.
-    static func write(_ body: RequestBody, to path: String, limit: Int64) async throws -> Int64 {
+    /// The slowest an upload may arrive and keep its share of the allowance.
+    var pace: UploadPace {
+        UploadPace(bytesPerSecond: dependencies.configuration.uploadMinimumBytesPerSecond, window: dependencies.configuration.uploadRateWindow)
+    }
+
+    /// Streams the body to `path`, refusing it once it passes `limit` bytes, and cutting it off
+    /// when it arrives slower than `pace`. A body that fails calls `release` (the upload's share
+    /// back) before its temporary file goes: once the file is gone, the next upload is admitted.
+    static func write(
+        _ body: RequestBody, to path: String, limit: Int64, pace: UploadPace, release: @escaping @Sendable () -> Void
+    ) async throws -> Int64 {
+        try await pace.enforce { progress in
+            try await receive(body, to: path, limit: limit, progress: progress, release: release)
+        }
+    }
+
+    private static func receive(
+        _ body: RequestBody, to path: String, limit: Int64, progress: UploadProgress, release: @Sendable () -> Void
+    ) async throws -> Int64 {
         try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(path), options: .newFile(replaceExisting: true)) { handle in
-            try await handle.withBufferedWriter { writer in
-                var received: Int64 = 0
-                var buffers = body.makeAsyncIterator()
-                while true {
-                    let next: ByteBuffer?
-                    do {
-                        next = try await buffers.next()
-                    } catch {
-                        // The client went away (or broke the framing) mid-body: its request, not our fault.
-                        throw APIError(.invalidRequest, "the upload was cut off before its end")
-                    }
-                    guard let buffer = next else { break }
-                    received += Int64(buffer.readableBytes)
-                    guard received <= limit else { throw AssetRoutes.tooLarge(limit) }
-                    try await writer.write(contentsOf: buffer)
-                }
-                return received
+            do {
+                return try await receive(body, into: handle, limit: limit, progress: progress)
+            } catch {
+                release()
+                throw error
             }
+        }
+    }
+
+    private static func receive(
+        _ body: RequestBody, into handle: WriteFileHandle, limit: Int64, progress: UploadProgress
+    ) async throws -> Int64 {
+        try await handle.withBufferedWriter { writer in
+            var received: Int64 = 0
+            var buffers = body.makeAsyncIterator()
+            while true {
+                let next: ByteBuffer?
+                do {
+                    next = try await buffers.next()
+                } catch {
+                    // The client went away (or broke the framing) mid-body: its request, not our fault.
+                    throw APIError(.invalidRequest, "the upload was cut off before its end")
+                }
+                guard let buffer = next else { break }
+                received += Int64(buffer.readableBytes)
+                progress.add(buffer.readableBytes)
+                guard received <= limit else { throw AssetRoutes.tooLarge(limit) }
+                try await writer.write(contentsOf: buffer)
+            }
+            return received
         }
     }
 }

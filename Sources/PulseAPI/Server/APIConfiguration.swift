@@ -39,6 +39,13 @@ public struct APIConfiguration: Sendable {
     /// for all its sockets), so a notification lost in transit (a dropped LISTEN connection) cannot
     /// leave a page waiting.
     public var eventRecheckInterval: Duration = .seconds(5)
+    /// The slowest an upload to `/storage/` may arrive and keep its share of the upload allowance
+    /// (`PULSE_UPLOAD_MIN_BYTES_PER_SECOND`), default 2048 (16 kbit/s, below the slowest mobile
+    /// data link a phone uploads on), counted over each `uploadRateWindow`; a slower one is cut off.
+    public var uploadMinimumBytesPerSecond: Int64 = 2048
+    /// The span the upload rate is measured over, default 60 s: a phone's stall (up to the idle
+    /// timeout) is made up within it.
+    public var uploadRateWindow: Duration = .seconds(60)
 
     /// How long a connection may stay open with no request on it (`PULSE_IDLE_TIMEOUT_SECONDS`),
     /// default 30 s: before its first request, between keep-alive requests, and while a request
@@ -84,6 +91,9 @@ public struct APIConfiguration: Sendable {
         publicMediaURL = settings.httpURL(variable: "PULSE_PUBLIC_MEDIA_URL")
         if let value = settings.number(Int64.self, flag: nil, variable: "PULSE_MAX_UPLOAD_BYTES", "a positive whole number of bytes", { $0 > 0 }) {
             maxUploadBytes = value
+        }
+        if let value = settings.number(Int64.self, flag: nil, variable: "PULSE_UPLOAD_MIN_BYTES_PER_SECOND", "a positive whole number of bytes", { $0 > 0 }) {
+            uploadMinimumBytesPerSecond = value
         }
         if let value = settings.number(Int.self, flag: nil, variable: "PULSE_TOKEN_TTL_SECONDS", "a positive whole number of seconds", { $0 > 0 }) {
             tokenLifetime = .seconds(value)

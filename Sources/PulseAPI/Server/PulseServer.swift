@@ -72,7 +72,7 @@ public struct PulseServer: Sendable {
             logger: logger,
             now: now
         )
-        self.page = try PageRoutes.load()
+        self.page = try PageRoutes.load(links: dependencies.links)
         self.eventSocketLimits = EventSocketLimits(maxTotal: configuration.maxEventSockets, maxPerToken: configuration.maxEventSocketsPerToken)
         let assets = dependencies.assets
         self.assetRechecks = AssetRechecks(interval: configuration.eventRecheckInterval, logger: logger) { try await assets.get($0) }

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// The slowest an upload to `/storage/` may arrive and keep its share of the upload allowance:
+/// `bytesPerSecond`, counted over each `window` (`PULSE_UPLOAD_MIN_BYTES_PER_SECOND`). Without
+/// it, a client trickling a byte now and then (fast enough for the idle timeout) would hold its
+/// reservation, up to the allowance of every upload, for as long as it liked.
+struct UploadPace: Sendable {
+    var bytesPerSecond: Int64
+    var window: Duration
+
+    /// The bytes one window must bring.
+    var bytesPerWindow: Int64 {
+        let (seconds, attoseconds) = window.components
+        return Int64((Double(seconds) + Double(attoseconds) / 1e18) * Double(bytesPerSecond))
+    }
+
+    /// Runs `receive`, which counts what arrives into its `UploadProgress`, and cuts it off
+    /// (cancels it and throws `400 ERR_INVALID_REQUEST`) at the end of a window that brought
+    /// fewer than `bytesPerWindow` bytes.
+    func enforce(_ receive: @escaping @Sendable (UploadProgress) async throws -> Int64) async throws -> Int64 {
+        let progress = UploadProgress()
+        return try await withThrowingTaskGroup(of: Int64?.self) { group in
+            group.addTask { try await receive(progress) }
+            group.addTask {
+                try await watch(progress)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let received = result { return received }
+            }
+            return progress.bytes
+        }
+    }
+
+    /// Returns only when cancelled (by throwing); throws the cut-off once a window falls short.
+    private func watch(_ progress: UploadProgress) async throws {
+        var counted: Int64 = 0
+        while true {
+            try await Task.sleep(for: window)
+            let received = progress.bytes
+            guard received - counted >= bytesPerWindow else {
+                throw APIError(.invalidRequest, "the upload arrived slower than \(bytesPerSecond) bytes per second; send it again")
+            }
+            counted = received
+        }
+    }
+}
+
+/// The bytes of one upload received so far, shared with its ``UploadPace`` watch.
+final class UploadProgress: Sendable {
+    private let received = Atomic<Int64>(0)
+
+    var bytes: Int64 { received.load(ordering: .relaxed) }
+
+    func add(_ count: Int) { received.add(Int64(count), ordering: .relaxed) }
+}
