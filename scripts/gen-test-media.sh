@@ -297,6 +297,78 @@ gen_hdr_pq() {
     check_valid "$1" 1.95 2.1
 }
 
+# The phone-HDR cases share one piece of content: 3 s of the real Big Buck Bunny clip (fetched
+# before any case is made) at 640x360 25 fps, mastered as SDR BT.709 and converted, in linear light,
+# to BT.2020 with the HLG or the PQ transfer; so a tone map back to SDR can be compared with the
+# SDR twin and with a float reference. SDR white lands at 100 cd/m2 (zscale's npl=100).
+HDR_SECONDS=3
+hdr_content() { # TRANSFER (bt709 | arib-std-b67 | smpte2084): the filter for -vf
+    local f="scale=640:360:flags=bicubic,fps=25,format=yuv420p"
+    f+=",setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+    if [ "$1" != bt709 ]; then
+        f+=",zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t=$1:m=bt2020nc:r=tv,format=yuv420p10le"
+    fi
+    printf '%s' "$f"
+}
+# Remuxes SRC to OUT with the display matrix of a phone held upright, as gen_portrait_rotated does
+# (an encode drops the `rotate` tag, so it is a second, copying step): shown 360x640.
+make_upright() { # SRC OUT
+    if ffmpeg -hide_banner -h full 2>/dev/null | grep -q -- '-display_rotation'; then
+        "${FF[@]}" -display_rotation 90 -i "$1" -c copy -movflags +faststart "$2"
+    else
+        "${FF[@]}" -i "$1" -c copy -metadata:s:v:0 rotate=270 -movflags +faststart "$2"
+    fi
+}
+check_upright() {
+    local rot
+    rot=$(ffprobe -v error -select_streams v:0 -show_entries stream_side_data=rotation \
+        -of default=noprint_wrappers=1:nokey=1 "$1" | head -n 1)
+    [ "$rot" = "-90" ] || fail_check "expected display matrix rotation -90, got '${rot}'"
+}
+
+gen_hdr_hlg_portrait() {
+    # What a phone records by default: HEVC Main 10, BT.2020 HLG, in a .mov tagged hvc1, upright.
+    local src=$TMPD/hlg_src.mov
+    "${FF[@]}" -i "$OUT/bigbuckbunny.mp4" -f lavfi -i "$(sine $HDR_SECONDS)" -map 0:v:0 -map 1:a:0 \
+        -vf "$(hdr_content arib-std-b67)" "${HEVC10[@]}" -x265-params log-level=error -g 25 \
+        -color_primaries bt2020 -color_trc arib-std-b67 -colorspace bt2020nc -color_range tv \
+        "${AAC[@]}" -t $HDR_SECONDS "$src"
+    make_upright "$src" "$1"
+    check_stream "$1" v:0 codec_name=hevc profile="Main 10" codec_tag_string=hvc1 pix_fmt=yuv420p10le \
+        color_primaries=bt2020 color_transfer=arib-std-b67 color_space=bt2020nc width=640 height=360
+    check_stream "$1" a:0 codec_name=aac channels=2
+    check_upright "$1"
+    check_valid "$1" 2.95 3.1
+}
+
+gen_hdr_pq_phone() {
+    # HDR10: the same content with the PQ transfer and mastering display / content light SEI.
+    "${FF[@]}" -i "$OUT/bigbuckbunny.mp4" -f lavfi -i "$(sine $HDR_SECONDS)" -map 0:v:0 -map 1:a:0 \
+        -vf "$(hdr_content smpte2084)" "${HEVC10[@]}" -g 25 \
+        -x265-params "log-level=error:hdr10=1:repeat-headers=1:max-cll=1000,400:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50)" \
+        -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc -color_range tv \
+        "${AAC[@]}" -t $HDR_SECONDS -movflags +faststart "$1"
+    check_stream "$1" v:0 codec_name=hevc profile="Main 10" codec_tag_string=hvc1 pix_fmt=yuv420p10le \
+        color_primaries=bt2020 color_transfer=smpte2084 color_space=bt2020nc width=640 height=360
+    check_stream "$1" a:0 codec_name=aac channels=2
+    check_valid "$1" 2.95 3.1
+}
+
+gen_sdr_twin_portrait() {
+    # The SDR H.264 twin of the HLG clip: same content, size, rate, rotation and audio.
+    local src=$TMPD/sdr_twin_src.mp4
+    "${FF[@]}" -i "$OUT/bigbuckbunny.mp4" -f lavfi -i "$(sine $HDR_SECONDS)" -map 0:v:0 -map 1:a:0 \
+        -vf "$(hdr_content bt709)" "${H264[@]}" -g 25 \
+        -color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv \
+        "${AAC[@]}" -t $HDR_SECONDS "$src"
+    make_upright "$src" "$1"
+    check_stream "$1" v:0 codec_name=h264 profile=High pix_fmt=yuv420p color_primaries=bt709 \
+        color_transfer=bt709 width=640 height=360
+    check_stream "$1" a:0 codec_name=aac channels=2
+    check_upright "$1"
+    check_valid "$1" 2.95 3.1
+}
+
 gen_long_7s_320p() {
     plain_clip 320x180 30 7 "$1" -movflags +faststart
     check_stream "$1" v:0 codec_name=h264 width=320 height=180 avg_frame_rate=30/1
@@ -552,6 +624,9 @@ CASES=(
     "short_0_5s.mp4|gen_short_0_5s|320x240 30 fps H.264 High, AAC stereo, 0.5 s"
     "surround_5_1.mp4|gen_surround_5_1|640x360 H.264 High, AAC 5.1 (6 channels, one tone each) 48 kHz"
     "hdr_pq.mp4|gen_hdr_pq|640x360 HEVC Main 10 BT.2020 / PQ (smpte2084) / bt2020nc with HDR10 SEI, tag hvc1, AAC"
+    "hdr_hlg_portrait.mov|gen_hdr_hlg_portrait|PHONE HDR: 3 s of bigbuckbunny at 640x360 25 fps, HEVC Main 10 BT.2020 / HLG (arib-std-b67), tag hvc1, .mov, upright display matrix (shown 360x640), AAC"
+    "hdr_pq_phone.mov|gen_hdr_pq_phone|PHONE HDR: the same 3 s as HEVC Main 10 BT.2020 / PQ (smpte2084) with HDR10 SEI, tag hvc1, .mov, AAC"
+    "sdr_twin_portrait.mp4|gen_sdr_twin_portrait|PHONE SDR: the same 3 s as H.264 High BT.709 8-bit, upright display matrix (shown 360x640), AAC: the HDR clips' twin"
     "long_7s_320p.mp4|gen_long_7s_320p|320x180 30 fps H.264 High (1 s GOP), AAC stereo, 7 s"
     "audio_only.m4a|gen_audio_only|AAC-LC stereo 48 kHz, no video stream"
     "not_video.mp4|gen_not_video|INVALID: a plain text file"

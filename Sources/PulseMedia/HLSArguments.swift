@@ -28,7 +28,8 @@ enum HLSArguments {
         probe: ProbeResult,
         settings: EncodingSettings,
         staging: String,
-        progressPort: Int
+        progressPort: Int,
+        toneMapCube: String? = nil
     ) -> [String] {
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
@@ -41,7 +42,7 @@ enum HLSArguments {
         arguments += ["-max_muxing_queue_size", "4096"]
 
         if !pass.rungs.isEmpty {
-            arguments += videoOutput(pass: pass, probe: probe, settings: settings, staging: staging)
+            arguments += videoOutput(pass: pass, probe: probe, settings: settings, staging: staging, toneMapCube: toneMapCube)
         }
         if pass.audio {
             arguments += audioOutput(length: probe.duration, segmentSeconds: pass.segmentSeconds, settings: settings, staging: staging)
@@ -49,9 +50,9 @@ enum HLSArguments {
         return arguments
     }
 
-    private static func videoOutput(pass: EncodePass, probe: ProbeResult, settings: EncodingSettings, staging: String) -> [String] {
+    private static func videoOutput(pass: EncodePass, probe: ProbeResult, settings: EncodingSettings, staging: String, toneMapCube: String?) -> [String] {
         let rungs = pass.rungs
-        var arguments = ["-filter_complex", filterGraph(probe: probe, rungs: rungs)]
+        var arguments = ["-filter_complex", filterGraph(probe: probe, rungs: rungs, toneMapCube: toneMapCube)]
         let keyframe = min(settings.keyframeIntervalSeconds, pass.segmentSeconds)
         for (index, rung) in rungs.enumerated() {
             let stream = "v:\(index)"
@@ -70,6 +71,7 @@ enum HLSArguments {
         }
         // Forced keyframes become IDRs; no scene-cut keyframes, so every rung cuts at the same instants.
         arguments += ["-forced-idr", "1", "-sc_threshold", "0"]
+        if ToneMap(probe.video) != nil { arguments += ToneMap.outputTags }
         arguments += hlsMuxer(
             length: pass.range.length(of: probe.duration),
             offset: timestampBaseSeconds + pass.range.start,
@@ -122,12 +124,13 @@ enum HLSArguments {
         ]
     }
 
-    /// `[0:v:0]` -> (HDR tone mapping) -> split -> scale (+fps) -> 8-bit 4:2:0 per rung.
+    /// `[0:v:0]` -> (HDR: `ToneMap.chain`, with the LUT `toneMapCube` when there is one) -> split ->
+    /// scale (+fps) -> 8-bit 4:2:0 per rung.
     /// Rotation needs no filter: ffmpeg's autorotate applies the display matrix when decoding.
-    static func filterGraph(probe: ProbeResult, rungs: [Rung]) -> String {
+    static func filterGraph(probe: ProbeResult, rungs: [Rung], toneMapCube: String? = nil) -> String {
         var pre = ""
-        if probe.video.isHDR {
-            pre = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p,"
+        if ToneMap(probe.video) != nil {
+            pre = ToneMap.chain(source: probe.video, rungs: rungs, cube: toneMapCube) + ","
         }
         let labels = rungs.indices.map { "[s\($0)]" }.joined()
         var graph = rungs.count == 1 ? "[0:v:0]\(pre)null[s0]" : "[0:v:0]\(pre)split=\(rungs.count)\(labels)"

@@ -169,6 +169,9 @@ public struct HLSEncoder: Sendable {
         let watchdog = Watchdog(timeout: configuration.stallTimeout)
         let watcher = SegmentWatcher(staging: staging, renditions: renditions, onSegment: onSegment)
         let runner = self.runner
+        let toneMapCube = await ToneMapLUT(
+            ffmpegPath: configuration.ffmpegPath, runner: runner, deadline: configuration.probeTimeout, logger: logger
+        ).cube(probe: probe, rungs: pass.rungs)
 
         let outcome: ToolOutcome = try await ProgressListener.withListener(onReport: { report in
             watchdog.touch()
@@ -177,7 +180,8 @@ public struct HLSEncoder: Sendable {
             onProgress(fraction, report.speed)
         }) { port in
             let arguments = HLSArguments.build(
-                pass: pass, input: input, probe: probe, settings: configuration.encoding, staging: staging, progressPort: port)
+                pass: pass, input: input, probe: probe, settings: configuration.encoding, staging: staging, progressPort: port,
+                toneMapCube: toneMapCube)
             return try await withThrowingTaskGroup(of: ToolOutcome?.self) { group in
                 // Stalls are the watchdog's; this deadline bounds an ffmpeg that crawls for ever.
                 group.addTask { try await runner.run(configuration.ffmpegPath, arguments, deadline: configuration.stallTimeout + .seconds(length * 30)) }

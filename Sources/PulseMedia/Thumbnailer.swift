@@ -26,8 +26,9 @@ public struct Thumbnailer: Sendable {
         let temporary = path + ".tmp.jpg"
         defer { FileSystem.remove(temporary) }
         var filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,format=yuvj420p"
-        if probe.video.isHDR {
-            filter = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p," + filter
+        if ToneMap(probe.video) != nil {
+            // Scaled first: the float curve costs per pixel, and one frame needs no LUT.
+            filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,\(ToneMap.exact),format=yuvj420p"
         }
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",

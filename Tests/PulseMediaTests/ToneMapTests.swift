@@ -1,0 +1,182 @@
+import Foundation
+@testable import PulseMedia
+import PulseTestSupport
+import Testing
+
+/// HDR (HLG and PQ) sources come out as SDR BT.709 whose colours match the float reference tone map
+/// (`ToneMap.exact` on the whole frame, the one curve both paths come from).
+///
+/// Colour is compared on the average of each 8x8 block, per RGB channel in 8-bit units, so that the
+/// x264 encode's own loss (fine detail, at CRF 23 and the rung's rate cap, here the clips' own
+/// ~0.3 Mb/s) mostly averages out and a colour shift does not. Tolerance over a whole frame: mean
+/// difference <= 3 and 99th percentile <= 11 in the worst channel. Measured: the float path (first
+/// rendition) 2.3-2.6 / 8-9, the LUT path (ladder) 2.2-2.7 / 8-10.5: the encode is most of it. A frame
+/// whose BT.2020 HLG pixels were shown as BT.709 (washed out, no tone map) is far outside it
+/// (checked below, so the comparison can fail).
+@Suite("Tone map", .serialized)
+struct ToneMapTests {
+    static let meanTolerance = 3.0
+    static let p99Tolerance = 11.0
+    static let sources = ["hdr_hlg_portrait.mov", "hdr_pq_phone.mov"]
+
+    @Test(arguments: sources)
+    func ladderRungMatchesTheFloatReference(_ name: String) async throws {
+        let source = try TestMedia.path(name)
+        // The whole ladder in one pass: every rung split from one LUT tone map.
+        let (root, result, _) = try await transcode(source)
+        defer { FileSystem.remove(root) }
+        #expect(result.rungs.count > 1)
+        let rung = try #require(result.rungs.first)
+        try expectSDRTags("\(root)/\(rung.name)/seg_00000.ts")
+        let difference = try compare(rendition: "\(root)/\(rung.name)/index.m3u8", source: source, rung: rung)
+        #expect(difference.mean <= Self.meanTolerance, "\(name) \(rung.name): \(difference)")
+        #expect(difference.p99 <= Self.p99Tolerance, "\(name) \(rung.name): \(difference)")
+    }
+
+    @Test(arguments: sources)
+    func firstRenditionMatchesTheFloatReference(_ name: String) async throws {
+        let source = try TestMedia.path(name)
+        // One rung per pass: scaled first, then the float curve at the rung's size.
+        let (root, result, _) = try await transcode(source, firstRendition: true)
+        defer { FileSystem.remove(root) }
+        for rung in result.rungs {
+            try expectSDRTags("\(root)/\(rung.name)/seg_00000.ts")
+            let difference = try compare(rendition: "\(root)/\(rung.name)/index.m3u8", source: source, rung: rung)
+            #expect(difference.mean <= Self.meanTolerance, "\(name) \(rung.name): \(difference)")
+            #expect(difference.p99 <= Self.p99Tolerance, "\(name) \(rung.name): \(difference)")
+        }
+        // The thumbnail (full-range JPEG at 1 s) is the same picture.
+        let width = result.probe.video.displayWidth, height = result.probe.video.displayHeight
+        // Read with the BT.709 coefficients the pipeline writes into it (full range).
+        let thumbnail = try rgbFrame(["-i", "\(root)/thumbnail.jpg"], filter: "scale=in_color_matrix=bt709:in_range=pc,format=rgb24", width: width, height: height)
+        let reference = try rgbFrame(["-ss", "1", "-i", source], filter: "\(ToneMap.exact),\(toRGB)", width: width, height: height)
+        let difference = FrameDifference(thumbnail, reference, width: width)
+        #expect(difference.mean <= Self.meanTolerance && difference.p99 <= Self.p99Tolerance, "\(name) thumbnail: \(difference)")
+    }
+
+    @Test func withoutTheToneMapTheColoursAreOutsideTheTolerance() throws {
+        let source = try TestMedia.path("hdr_hlg_portrait.mov")
+        let (width, height) = (360, 640)
+        let reference = try rgbFrame(["-ss", "1.02", "-i", source], filter: "\(ToneMap.exact),\(toRGB)", width: width, height: height)
+        // The BT.2020 HLG pixels shown as if they were BT.709: washed out.
+        let untouched = try rgbFrame(["-ss", "1.02", "-i", source], filter: "scale=in_color_matrix=bt2020:in_range=tv,format=rgb24", width: width, height: height)
+        let difference = FrameDifference(untouched, reference, width: width)
+        #expect(difference.mean > Self.meanTolerance * 2, "\(difference)")
+    }
+
+    @Test func theGraphToneMapsOnceBeforeTheSplitAndSDRIsUntouched() throws {
+        var video = sdrVideo
+        let sdrGraph = HLSArguments.filterGraph(probe: probe(video), rungs: LadderPlanner.plan(for: video))
+        #expect(!sdrGraph.contains("zscale") && !sdrGraph.contains("lut3d"))
+        video.colorTransfer = "arib-std-b67"
+        let rungs = LadderPlanner.plan(for: video)
+        let ladder = HLSArguments.filterGraph(probe: probe(video), rungs: rungs, toneMapCube: "/tmp/x.cube")
+        #expect(ladder.components(separatedBy: "lut3d=file=/tmp/x.cube").count == 2)
+        #expect(ladder.range(of: "lut3d")!.lowerBound < ladder.range(of: "split=")!.lowerBound)
+        #expect(!ladder.contains("tonemap="))
+        // A 4K source is scaled to the top rung (1080p) before the tone map.
+        video.displayWidth = 3840
+        video.displayHeight = 2160
+        let large = HLSArguments.filterGraph(probe: probe(video), rungs: Array(rungs.prefix(2)), toneMapCube: "/tmp/x.cube")
+        #expect(large.hasPrefix("[0:v:0]scale=1920:1080:flags=bicubic,zscale,format=gbrp16le,lut3d"))
+        // One small rung: scaled first, then the float curve.
+        let first = HLSArguments.filterGraph(probe: probe(video), rungs: [rungs[3]])
+        #expect(first.hasPrefix("[0:v:0]scale=\(rungs[3].width):\(rungs[3].height):flags=bicubic,\(ToneMap.exact)"))
+    }
+
+    @Test(arguments: ToneMap.Transfer.allCases)
+    func theLUTIsSampledFromTheCurveOnceAndKept(_ transfer: ToneMap.Transfer) async throws {
+        let folder = temporaryDirectory("pulse-tonemap")
+        defer { FileSystem.remove(folder) }
+        let lut = ToneMapLUT(folder: folder, ffmpegPath: "ffmpeg", runner: ToolRunner(logger: TestServices.logger), deadline: .seconds(60), logger: TestServices.logger)
+        let path = try await lut.cube(for: ToneMap(transfer: transfer))
+        let text = try #require(FileSystem.read(path))
+        let lines = text.split(separator: "\n")
+        #expect(lines.first == "LUT_3D_SIZE 36")
+        #expect(lines.count == 1 + 36 * 36 * 36)
+        #expect(lines[1] == "0.000000 0.000000 0.000000")
+        // Made once: a second call finds the file and leaves it as it is.
+        let modified = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+        #expect(try await lut.cube(for: ToneMap(transfer: transfer)) == path)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == modified)
+    }
+
+    // MARK: helpers
+
+    private let toRGB = "scale=in_color_matrix=bt709:in_range=tv,format=rgb24"
+
+    private var sdrVideo: ProbeResult.Video {
+        ProbeResult.Video(
+            codec: "hevc", pixelFormat: "yuv420p10le", bitDepth: 10, codedWidth: 1920, codedHeight: 1080,
+            displayWidth: 1920, displayHeight: 1080, rotation: 0, frameRate: 30)
+    }
+
+    private func probe(_ video: ProbeResult.Video) -> ProbeResult {
+        ProbeResult(container: "mov", duration: 20, video: video)
+    }
+
+    /// One frame of `rendition` at 1.02 s against the float reference of the same source frame.
+    private func compare(rendition: String, source: String, rung: Rung) throws -> FrameDifference {
+        let output = try rgbFrame(["-ss", "1.02", "-i", rendition], filter: toRGB, width: rung.width, height: rung.height)
+        let reference = try rgbFrame(
+            ["-ss", "1.02", "-i", source],
+            filter: "\(ToneMap.exact),scale=\(rung.width):\(rung.height):flags=bicubic,\(toRGB)",
+            width: rung.width, height: rung.height)
+        return FrameDifference(output, reference, width: rung.width)
+    }
+
+    private func rgbFrame(_ input: [String], filter: String, width: Int, height: Int) throws -> [UInt8] {
+        let path = NSTemporaryDirectory() + "pulse-frame-\(UUID().uuidString).rgb"
+        defer { FileSystem.remove(path) }
+        let run = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y"] + input + ["-frames:v", "1", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "rgb24", path])
+        try #require(run.status == 0, "ffmpeg: \(run.err)")
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        try #require(bytes.count == width * height * 3, "frame of \(bytes.count) bytes, expected \(width)x\(height) RGB")
+        return bytes
+    }
+
+    private func expectSDRTags(_ segment: String) throws {
+        let run = try shell("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
+                                        "stream=pix_fmt,color_primaries,color_transfer,color_space,color_range", "-of", "default=noprint_wrappers=1", segment])
+        for tag in ["pix_fmt=yuv420p", "color_primaries=bt709", "color_transfer=bt709", "color_space=bt709", "color_range=tv"] {
+            #expect(run.out.contains(tag), "\(segment): \(run.out)")
+        }
+    }
+}
+
+/// Per-channel absolute differences of two RGB frames' 8x8 block averages: the worst channel's mean
+/// and 99th percentile.
+struct FrameDifference: CustomStringConvertible {
+    static let block = 8
+    var mean: Double
+    var p99: Double
+
+    init(_ a: [UInt8], _ b: [UInt8], width: Int) {
+        let height = min(a.count, b.count) / 3 / width
+        let (columns, rows) = (width / Self.block, height / Self.block)
+        var means: [Double] = []
+        var p99s: [Double] = []
+        for channel in 0..<3 {
+            var differences: [Double] = []
+            for row in 0..<rows {
+                for column in 0..<columns {
+                    var sum = 0
+                    for y in row * Self.block..<(row + 1) * Self.block {
+                        for x in column * Self.block..<(column + 1) * Self.block {
+                            let index = (y * width + x) * 3 + channel
+                            sum += Int(a[index]) - Int(b[index])
+                        }
+                    }
+                    differences.append(abs(Double(sum)) / Double(Self.block * Self.block))
+                }
+            }
+            differences.sort()
+            means.append(differences.reduce(0, +) / Double(max(differences.count, 1)))
+            p99s.append(differences.isEmpty ? 0 : differences[min(differences.count - 1, Int(Double(differences.count) * 0.99))])
+        }
+        mean = means.max() ?? 0
+        p99 = p99s.max() ?? 0
+    }
+
+    var description: String { String(format: "mean %.2f, p99 %.1f (8x8 blocks, 8-bit units, worst channel)", mean, p99) }
+}
