@@ -98,7 +98,7 @@ func collectEvents(_ stream: AsyncStream<AssetEvent>, whileRunning worker: Worke
         }
         group.addTask {
             try await Task.sleep(for: timeout)
-            throw WaitTimeout(what: "the asset's terminal event and the worker to drain", timeout: timeout)
+            throw TimeoutError(timeout: timeout, what: "the asset's terminal event and the worker to drain")
         }
         var events: [AssetEvent]?
         var workerDone = false

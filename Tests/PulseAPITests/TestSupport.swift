@@ -120,6 +120,16 @@ func send(
     return HTTPResult(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
 }
 
+/// Polls `GET url` until the asset's status is `status`; the asset then. An asset that fails
+/// instead ends the wait at once.
+func waitForStatus(_ url: String, bearer: String, _ status: String, timeout: Duration) async throws -> [String: Any] {
+    try await waitFor("the asset to become \(status)", timeout: timeout, interval: .milliseconds(200)) {
+        let asset = try await send(.GET, url, bearer: bearer).json
+        try #require(asset["status"] as? String != "failed" || status == "failed", "the asset failed: \(asset)")
+        return asset["status"] as? String == status ? asset : nil
+    }
+}
+
 func json(_ object: [String: Any]) -> Data {
     try! JSONSerialization.data(withJSONObject: object)
 }
