@@ -29,10 +29,10 @@ extension IntegrationTests {
                 let stopTime = ContinuousClock.now - signalled
                 #expect(status != nil, "worker A still runs 10 s after SIGTERM")
                 #expect(status == 0, "worker A exited \(status.map(String.init) ?? "-") on SIGTERM, not 0:\n\(workerA.stderrTail(8))")
-                let orphans = try? await waitFor("worker A's ffmpeg to exit", timeout: .seconds(5)) { () -> Bool? in
-                    mediaTools(commandLineContaining: scratchA).isEmpty ? true : nil
-                }
-                #expect(orphans == true, "ffmpeg still runs after its worker stopped: \(mediaTools(commandLineContaining: scratchA).map(\.commandLine))")
+                let ffmpegGone = (try? await waitUntil("worker A's ffmpeg to exit", timeout: .seconds(5)) {
+                    mediaTools(commandLineContaining: scratchA).isEmpty
+                }) != nil
+                #expect(ffmpegGone, "ffmpeg still runs after its worker stopped: \(mediaTools(commandLineContaining: scratchA).map(\.commandLine))")
 
                 // Released, not abandoned: queued now, the attempt given back, no error recorded.
                 let released = try #require(try await fixture.queue.job(id: running.id))
@@ -60,8 +60,8 @@ extension IntegrationTests {
         func idleWorkerExitsZeroOnSigterm() async throws {
             try await withFixture { fixture in
                 let worker = try fixture.startPulse("worker", ["worker"])
-                try await waitFor("the worker to start", timeout: .seconds(30), context: { worker.stderrTail() }) { () -> Bool? in
-                    worker.stderr.contains("worker started") ? true : nil
+                try await waitUntil("the worker to start", timeout: .seconds(30), context: { worker.stderrTail() }) {
+                    worker.stderr.contains("worker started")
                 }
                 // Idle, polling the queue every 250 ms: the state under test is a worker that has
                 // been idle for a few polls, which nothing outside it shows, so it is given the time.

@@ -22,9 +22,9 @@ extension IntegrationTests {
                 let scratch = "\(fixture.workDirectory)/worker-\(worker.pid)-"
 
                 // While a chunk encodes (ffmpeg reading the source, segments going up)...
-                try await waitFor("a chunk to be encoding", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) { () -> Bool? in
+                try await waitUntil("a chunk to be encoding", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) {
                     let running = try await fixture.queue.jobs(assetID: id).contains { $0.status == .running && $0.kind == .chunk }
-                    return running && !mediaTools(commandLineContaining: scratch).isEmpty ? true : nil
+                    return running && !mediaTools(commandLineContaining: scratch).isEmpty
                 }
                 // ...storage goes away for 30 s.
                 proxy.process.signal(SIGKILL)

@@ -88,8 +88,8 @@ extension IntegrationTests.TranscodeS3 {
             func stored() -> [ProxiedRequest] {
                 proxiedRequests(requestLog).filter { $0.method == "PUT" && $0.path.hasPrefix("/\(fixture.bucket)/out/") && $0.path.hasSuffix(".ts") }
             }
-            try await waitFor("two segments to be stored", timeout: .seconds(60), interval: .milliseconds(50), context: { transcode.stderrTail() }) { () -> Bool? in
-                stored().count >= 2 ? true : nil
+            try await waitUntil("two segments to be stored", timeout: .seconds(60), interval: .milliseconds(50), context: { transcode.stderrTail() }) {
+                stored().count >= 2
             }
             let encoders = mediaTools(commandLineContaining: scratch)
             #expect(!encoders.isEmpty, "no ffmpeg seen encoding")
