@@ -8,13 +8,17 @@ public import PulseStorage
 /// The same setup for the jobs' unit tests (SQLite or PostgreSQL, a local folder) and the process
 /// tests (PostgreSQL, an S3 bucket).
 public struct TestPlace: Sendable {
+    /// The migrated database.
     public let database: any Database
     /// The clock the repositories stamp rows with (a `ManualClock`'s, to move time by hand).
     public let clock: EpochClock
     /// The store the code under test writes to.
     public let store: any ObjectStore
+    /// Where the lifecycle and the reaper announce changes; subscribe to hear them.
     public let bus: InProcessEventBus
+    /// The assets' rows, on `clock`.
     public let assets: AssetRepository
+    /// The jobs' rows, on `clock`.
     public let queue: JobQueue
     /// The one writer of asset state, over this place's repositories, store and bus.
     public let lifecycle: AssetLifecycle

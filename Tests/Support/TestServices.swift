@@ -87,11 +87,14 @@ public func withTimeout<T: Sendable>(
 
 /// A bounded wait (`withTimeout`, `waitFor`) ran out of time.
 public struct TimeoutError: Error, CustomStringConvertible {
+    /// How long was waited.
     public let timeout: Duration
+    /// What was waited for, as "the worker to start".
     public let what: String
     /// What helps to see why (a process's log); may be empty.
     public let context: String
 
+    /// A timeout after `timeout` waiting for `what`, with `context` to show.
     public init(timeout: Duration, what: String, context: String = "") {
         self.timeout = timeout
         self.what = what
