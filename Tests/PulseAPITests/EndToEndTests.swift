@@ -129,6 +129,7 @@ final class ChildProcess: Sendable {
     func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
+        // A bounded wait on the exit, polled synchronously: `stop` runs in `defer`, which cannot await.
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
