@@ -25,7 +25,7 @@ extension IntegrationTests {
 
                 let workerA = try fixture.startPulse("worker-A", ["worker"], environment: overrides)
                 // Mid-rendition: playable, some segments checkpointed, the rest still to come.
-                let storedAtKill = try await eventually("worker A to store part of the first rendition", timeout: .seconds(90), interval: .milliseconds(20), context: { fixture.logs() }) { () -> StoredSegments? in
+                let storedAtKill = try await waitFor("worker A to store part of the first rendition", timeout: .seconds(90), interval: .milliseconds(20), context: { fixture.logs() }) { () -> StoredSegments? in
                     guard let chunk = try await fixture.assets.chunks(id).first(where: { $0.unit == first }), chunk.status == .pending,
                           let json = chunk.resultJSON, let stored = try? JSONDecoder().decode(StoredSegments.self, from: Data(json.utf8))
                     else { return nil }

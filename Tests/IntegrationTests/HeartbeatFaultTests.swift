@@ -59,10 +59,7 @@ extension IntegrationTests {
         /// the encode goes on, and no job is tried twice.
         @Test(.timeLimit(.minutes(2)))
         func aFailedHeartbeatDoesNotKillAHealthyEncode() async throws {
-            let folder = NSTemporaryDirectory() + "pulse-heartbeat-\(UUID().uuidString.prefix(8))"
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try await withDatabase(url: "sqlite://\(folder)/pulse.sqlite", logger: TestServices.logger) { base in
+            try await withTestFolder("pulse-heartbeat") { folder in try await withDatabase(url: "sqlite://\(folder)/pulse.sqlite", logger: TestServices.logger) { base in
                 _ = try await migrate(base, logger: TestServices.logger)
                 let database = FailingHeartbeatDatabase(base, failures: 2)
                 // Slow enough (one chunk, preset medium) that the encode outlives several heartbeats.
@@ -76,7 +73,7 @@ extension IntegrationTests {
                 #expect(done.status == .ready, "\(done.status) \(done.errorCode?.rawValue ?? "") \(done.errorMessage ?? "")")
                 let jobs = try await JobQueue(database: base).jobs(assetID: asset.id)
                 #expect(jobs.allSatisfy { $0.attempts == 1 && $0.lastError == nil }, "jobs: \(jobs.map { "\($0.kind) x\($0.attempts) \($0.lastError ?? "")" })")
-            }
+            } }
         }
     }
 }

@@ -24,7 +24,7 @@ extension IntegrationTests {
                 let scratchA = "\(fixture.workDirectory)/worker-\(workerA.pid)-"
                 // Mid-transcode: a chunk checkpointed, a chunk job running, its ffmpeg just started
                 // (a 1080p chunk takes about a second, so the kill lands well inside it).
-                let encoder = try await eventually("worker A to start encoding a chunk after one was checkpointed", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) { () -> Int32? in
+                let encoder = try await waitFor("worker A to start encoding a chunk after one was checkpointed", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) { () -> Int32? in
                     guard let pid = youngEncoder(commandLineContaining: scratchA) else { return nil }
                     let done = try await fixture.assets.chunks(id).filter { $0.status == .done && $0.kind == .video }
                     let running = try await fixture.queue.jobs(assetID: id).filter { $0.status == .running && $0.kind == .chunk }
@@ -33,10 +33,10 @@ extension IntegrationTests {
                 workerA.signal(SIGKILL)
                 #expect(await workerA.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL)
                 // Its ffmpeg dies with it (PR_SET_PDEATHSIG), within a bounded wait.
-                let orphans = try? await eventually("worker A's ffmpeg to die", timeout: .seconds(10)) { () -> Bool? in
-                    mediaTools(commandLineContaining: scratchA).isEmpty ? true : nil
-                }
-                #expect(orphans == true, "ffmpeg left running after its worker died: \(mediaTools(commandLineContaining: scratchA).map(\.pid)) (the encoder was \(encoder))")
+                let ffmpegGone = (try? await waitUntil("worker A's ffmpeg to die", timeout: .seconds(10)) {
+                    mediaTools(commandLineContaining: scratchA).isEmpty
+                }) != nil
+                #expect(ffmpegGone, "ffmpeg left running after its worker died: \(mediaTools(commandLineContaining: scratchA).map(\.pid)) (the encoder was \(encoder))")
                 let staleFolders = try FileManager.default.contentsOfDirectory(atPath: fixture.workDirectory).filter { "\(fixture.workDirectory)/\($0)".hasPrefix(scratchA) }
                 #expect(staleFolders.count == 1, "worker A's scratch folder: \(staleFolders)")
 
@@ -51,8 +51,8 @@ extension IntegrationTests {
                 print("[kill -9] chunks done at the kill: \(doneAtKill.map { "\($0.kind)\($0.index)" }), in flight: \(jobsAtKill.filter { $0.status == .running }.map { "\($0.kind)\($0.chunkIndex.map(String.init) ?? "")" }), pending: \(chunksAtKill.filter { $0.status == .pending }.count)")
                 let workerB = try fixture.startPulse("worker-B", ["worker"], environment: overrides)
                 // B removes A's stale scratch folder before it takes any work.
-                try await eventually("worker B to start", timeout: .seconds(30), context: { workerB.stderrTail() }) { () -> Bool? in
-                    workerB.stderr.contains("worker started") ? true : nil
+                try await waitUntil("worker B to start", timeout: .seconds(30), context: { workerB.stderrTail() }) {
+                    workerB.stderr.contains("worker started")
                 }
                 let remaining = try FileManager.default.contentsOfDirectory(atPath: fixture.workDirectory).filter { "\(fixture.workDirectory)/\($0)".hasPrefix(scratchA) }
                 #expect(remaining.isEmpty, "worker A's stale scratch folder survives worker B's start: \(remaining)")

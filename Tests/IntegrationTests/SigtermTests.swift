@@ -18,7 +18,7 @@ extension IntegrationTests {
 
                 let workerA = try fixture.startPulse("worker-A", ["worker"], environment: longLease)
                 let scratchA = "\(fixture.workDirectory)/worker-\(workerA.pid)-"
-                let running = try await eventually("worker A to be encoding a chunk", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) { () -> Job? in
+                let running = try await waitFor("worker A to be encoding a chunk", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) { () -> Job? in
                     guard youngEncoder(commandLineContaining: scratchA) != nil else { return nil }
                     return try await fixture.queue.jobs(assetID: id).first { $0.status == .running && $0.kind == .chunk }
                 }
@@ -29,10 +29,10 @@ extension IntegrationTests {
                 let stopTime = ContinuousClock.now - signalled
                 #expect(status != nil, "worker A still runs 10 s after SIGTERM")
                 #expect(status == 0, "worker A exited \(status.map(String.init) ?? "-") on SIGTERM, not 0:\n\(workerA.stderrTail(8))")
-                let orphans = try? await eventually("worker A's ffmpeg to exit", timeout: .seconds(5)) { () -> Bool? in
-                    mediaTools(commandLineContaining: scratchA).isEmpty ? true : nil
-                }
-                #expect(orphans == true, "ffmpeg still runs after its worker stopped: \(mediaTools(commandLineContaining: scratchA).map(\.commandLine))")
+                let ffmpegGone = (try? await waitUntil("worker A's ffmpeg to exit", timeout: .seconds(5)) {
+                    mediaTools(commandLineContaining: scratchA).isEmpty
+                }) != nil
+                #expect(ffmpegGone, "ffmpeg still runs after its worker stopped: \(mediaTools(commandLineContaining: scratchA).map(\.commandLine))")
 
                 // Released, not abandoned: queued now, the attempt given back, no error recorded.
                 let released = try #require(try await fixture.queue.job(id: running.id))
@@ -60,10 +60,11 @@ extension IntegrationTests {
         func idleWorkerExitsZeroOnSigterm() async throws {
             try await withFixture { fixture in
                 let worker = try fixture.startPulse("worker", ["worker"])
-                try await eventually("the worker to start", timeout: .seconds(30), context: { worker.stderrTail() }) { () -> Bool? in
-                    worker.stderr.contains("worker started") ? true : nil
+                try await waitUntil("the worker to start", timeout: .seconds(30), context: { worker.stderrTail() }) {
+                    worker.stderr.contains("worker started")
                 }
-                // Idle: polling the queue every 250 ms.
+                // Idle, polling the queue every 250 ms: the state under test is a worker that has
+                // been idle for a few polls, which nothing outside it shows, so it is given the time.
                 try await Task.sleep(for: .milliseconds(600))
                 worker.signal(SIGTERM)
                 let status = await worker.waitForExit(timeout: .seconds(10))

@@ -22,21 +22,22 @@ extension IntegrationTests {
                 let scratch = "\(fixture.workDirectory)/worker-\(worker.pid)-"
 
                 // While a chunk encodes (ffmpeg reading the source, segments going up)...
-                try await eventually("a chunk to be encoding", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) { () -> Bool? in
+                try await waitUntil("a chunk to be encoding", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) {
                     let running = try await fixture.queue.jobs(assetID: id).contains { $0.status == .running && $0.kind == .chunk }
-                    return running && !mediaTools(commandLineContaining: scratch).isEmpty ? true : nil
+                    return running && !mediaTools(commandLineContaining: scratch).isEmpty
                 }
                 // ...storage goes away for 30 s.
                 proxy.process.signal(SIGKILL)
                 #expect(await proxy.process.waitForExit(timeout: .seconds(5)) != nil)
                 let outageStart = ContinuousClock.now
-                let noticed = try await eventually("a job to fail during the outage", timeout: .seconds(30), interval: .milliseconds(100), context: { fixture.logs() }) { () -> Job? in
+                let noticed = try await waitFor("a job to fail during the outage", timeout: .seconds(30), interval: .milliseconds(100), context: { fixture.logs() }) { () -> Job? in
                     try await fixture.queue.jobs(assetID: id).first { $0.lastError != nil }
                 }
                 while ContinuousClock.now - outageStart < .seconds(30) {
                     let asset = try #require(try await fixture.assets.get(id))
                     #expect(asset.status == .processing, "the outage failed the asset: \(asset.errorCode?.rawValue ?? "") \(asset.errorMessage ?? "")")
                     if asset.status != .processing { break }
+                    // The outage is the scenario: 30 s of it, checked once a second.
                     try await Task.sleep(for: .seconds(1))
                 }
                 let outage = ContinuousClock.now - outageStart

@@ -12,7 +12,7 @@ extension IntegrationTests {
         /// Under a pseudo-terminal (util-linux `script`), the raw bytes of stdout and stderr.
         @Test(.enabled(if: TestServices.mediaEnabled), .timeLimit(.minutes(2)))
         func barAndLogShareTheTerminal() async throws {
-            try await withTemporaryFolder { root in
+            try await withTestFolder("pulse-bar") { root in
                 let script = "/usr/bin/script"
                 try #require(FileManager.default.isExecutableFile(atPath: script), "util-linux script is missing")
                 let command = [try TestServices.pulseVideo, "transcode", try TestMedia.path(Self.clip), "--out", root + "/out"]
@@ -52,7 +52,7 @@ extension IntegrationTests {
         /// stderr to a file: `--progress bar` prints plain lines, no carriage return.
         @Test(.enabled(if: TestServices.mediaEnabled), .timeLimit(.minutes(2)))
         func noCarriageReturnOffATerminal() async throws {
-            try await withTemporaryFolder { root in
+            try await withTestFolder("pulse-bar") { root in
                 let result = try await runCommand(
                     try TestServices.pulseVideo,
                     ["transcode", try TestMedia.path(Self.clip), "--out", root + "/out", "--progress", "bar"],
@@ -117,11 +117,4 @@ private func screenLines(_ raw: [Unicode.Scalar]) -> [String] {
 
 private func shellQuoted(_ word: String) -> String {
     "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
-private func withTemporaryFolder(_ body: (String) async throws -> Void) async throws {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-bar-\(uniqueName())").path
-    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    try await body(root)
 }

@@ -98,7 +98,7 @@ func collectEvents(_ stream: AsyncStream<AssetEvent>, whileRunning worker: Worke
         }
         group.addTask {
             try await Task.sleep(for: timeout)
-            throw WaitTimeout(what: "the asset's terminal event and the worker to drain", timeout: timeout)
+            throw TimeoutError(timeout: timeout, what: "the asset's terminal event and the worker to drain")
         }
         var events: [AssetEvent]?
         var workerDone = false
@@ -119,12 +119,11 @@ extension IntegrationTests {
         /// and the last event is `ready`.
         @Test(.timeLimit(.minutes(2)), arguments: Engine.all)
         func progressIsThrottledForSubscribersAndTheDatabase(engine: Engine) async throws {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-it-throttle-\(uniqueName())").path
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            let observed = try await withTestLocation(engine) { url in
-                try await withDatabase(url: url, logger: TestServices.logger) { base in
-                    try await runThrottledAsset(base: base, folder: folder)
+            let observed = try await withTestFolder("pulse-it-throttle") { folder in
+                try await withTestLocation(engine) { url in
+                    try await withDatabase(url: url, logger: TestServices.logger) { base in
+                        try await runThrottledAsset(base: base, folder: folder)
+                    }
                 }
             }
             let events = observed.events

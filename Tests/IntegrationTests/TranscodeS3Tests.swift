@@ -25,15 +25,14 @@ extension IntegrationTests {
                 // Watch the scratch folder and the ffmpeg processes while it runs.
                 var largestScratchFile = 0
                 var toolInputs: Set<String> = []
-                let deadline = ContinuousClock.now + .seconds(100)
-                while transcode.isRunning, ContinuousClock.now < deadline {
+                try await waitUntil("the transcode to exit", timeout: .seconds(100), interval: .milliseconds(50), context: { transcode.stderrTail() }) {
                     largestScratchFile = max(largestScratchFile, largestFile(under: scratch))
                     for tool in mediaTools(commandLineContaining: scratch) {
                         if let flag = tool.commandLine.firstIndex(of: "-i"), flag + 1 < tool.commandLine.count {
                             toolInputs.insert(tool.commandLine[flag + 1])
                         }
                     }
-                    try await Task.sleep(for: .milliseconds(50))
+                    return !transcode.isRunning
                 }
                 let status = await transcode.waitForExit(timeout: .seconds(5))
                 #expect(status == 0, "transcode exited \(status.map(String.init) ?? "-"):\n\(transcode.stderrTail())")
@@ -89,8 +88,8 @@ extension IntegrationTests.TranscodeS3 {
             func stored() -> [ProxiedRequest] {
                 proxiedRequests(requestLog).filter { $0.method == "PUT" && $0.path.hasPrefix("/\(fixture.bucket)/out/") && $0.path.hasSuffix(".ts") }
             }
-            try await eventually("two segments to be stored", timeout: .seconds(60), interval: .milliseconds(50), context: { transcode.stderrTail() }) { () -> Bool? in
-                stored().count >= 2 ? true : nil
+            try await waitUntil("two segments to be stored", timeout: .seconds(60), interval: .milliseconds(50), context: { transcode.stderrTail() }) {
+                stored().count >= 2
             }
             let encoders = mediaTools(commandLineContaining: scratch)
             #expect(!encoders.isEmpty, "no ffmpeg seen encoding")

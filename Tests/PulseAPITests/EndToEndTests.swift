@@ -116,21 +116,20 @@ final class ChildProcess: Sendable {
 
     /// The first log line containing `text`, waiting at most `timeout`.
     func waitForLine(containing text: String, timeout: Duration) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let content = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            if let line = content.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(50))
+        let name = process.executableURL?.lastPathComponent ?? "?"
+        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+        return try await waitFor("a line with '\(text)' from \(name)", timeout: timeout, interval: .milliseconds(50), context: { String(log.suffix(2000)) }) {
+            if let line = log.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            try #require(process.isRunning, "\(name) exited before it wrote a line with '\(text)': \(log.suffix(2000))")
+            return nil
         }
-        let content = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw MissingPrerequisite(description: "no line with '\(text)' from \(process.executableURL?.lastPathComponent ?? "?"): \(content.suffix(2000))")
     }
 
     /// SIGTERM, up to 10 s for a graceful exit, then SIGKILL. Idempotent.
     func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
+        // A bounded wait on the exit, polled synchronously: `stop` runs in `defer`, which cannot await.
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }

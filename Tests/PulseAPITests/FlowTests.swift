@@ -141,12 +141,3 @@ struct FlowTests {
         #expect(thumbnail?.hasSuffix("/thumbnail.jpg") == true, sourceLocation: sourceLocation)
     }
 }
-
-/// Polls `condition` every 20 ms for at most `timeout`.
-func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: @escaping @Sendable () -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else { throw MissingPrerequisite(description: "timed out waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}

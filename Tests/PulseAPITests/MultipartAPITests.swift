@@ -127,7 +127,7 @@ struct MultipartAPITests {
                 #expect(late.status == 409 && late.errorCode == "ERR_CONFLICT", "\(late.text)")
             }
 
-            let ready = try await waitForStatus(base, token: token, "ready")
+            let ready = try await waitForStatus(base, bearer: token, "ready", timeout: .seconds(180))
             #expect(ready["error"] is NSNull, "\(ready)")
             let playlist = try await send(.GET, try #require(ready["playlist_url"] as? String))
             #expect(playlist.status == 200 && playlist.text.hasPrefix("#EXTM3U"))
@@ -214,8 +214,13 @@ struct MultipartAPITests {
             let window = try #require((upload["expires_at"] as? String).flatMap(formatter.date(from:)))
             let token = try #require((created["token_expires_at"] as? String).flatMap(formatter.date(from:)))
             #expect(abs(window.timeIntervalSince(token)) <= 1, "\(window) \(token)")
-            try await Task.sleep(for: .milliseconds(2100))
-            let late = try await send(.POST, "\(base)/upload/parts", bearer: server.apiKey, body: json(["part_numbers": [1]]))
+            // Part URLs are given until the window closes (the server's clock is the wall clock):
+            // the first answer that is not 200 comes after expires_at and says why.
+            let late = try await waitFor("the upload window to close", timeout: .seconds(10), interval: .milliseconds(100)) {
+                let answer = try await send(.POST, "\(base)/upload/parts", bearer: server.apiKey, body: json(["part_numbers": [1]]))
+                return answer.status == 200 ? nil : answer
+            }
+            #expect(Date() >= window, "part URLs were refused before expires_at \(window)")
             #expect(late.status == 410 && late.errorCode == "ERR_UPLOAD_EXPIRED", "\(late.text)")
         }
     }
@@ -259,17 +264,6 @@ struct MultipartAPITests {
         let answer = try await send(.PUT, url, body: file.subdata(in: start..<min(start + Self.partSize, file.count)))
         #expect(answer.status == 200, "part \(number): \(answer.text)")
         return try #require(answer.headers.first(name: "etag"))
-    }
-
-    func waitForStatus(_ url: String, token: String, _ status: String) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + .seconds(180)
-        while ContinuousClock.now < deadline {
-            let asset = try await send(.GET, url, bearer: token).json
-            if asset["status"] as? String == status { return asset }
-            if asset["status"] as? String == "failed" { throw MissingPrerequisite(description: "the asset failed: \(asset)") }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw MissingPrerequisite(description: "the asset never became \(status)")
     }
 }
 

@@ -30,14 +30,7 @@ struct PlaybackS3Tests {
                 #expect(try await send(.PUT, upload, headers: [("Content-Type", "video/mp4")], file: clip).status == 200)
                 #expect(try await send(.POST, "\(baseURL)/v1/assets/\(id)/complete", bearer: apiKey).status == 202)
 
-                var asset: [String: Any] = [:]
-                let deadline = ContinuousClock.now + .seconds(150)
-                while asset["status"] as? String != "ready" {
-                    try #require(ContinuousClock.now < deadline, "not ready in time: \(asset)")
-                    try #require(asset["status"] as? String != "failed", "failed: \(asset)")
-                    try await Task.sleep(for: .milliseconds(500))
-                    asset = try await send(.GET, "\(baseURL)/v1/assets/\(id)", bearer: apiKey).json
-                }
+                let asset = try await waitForStatus("\(baseURL)/v1/assets/\(id)", bearer: apiKey, "ready", timeout: .seconds(150))
                 #expect(asset["passthrough"] as? String == "msg-s3")
                 let playlist = try #require(asset["playlist_url"] as? String)
                 #expect(playlist.hasPrefix("\(baseURL)/media/\(id)/t/"), "signed assets go through /media/ even on S3: \(playlist)")

@@ -35,38 +35,37 @@ struct TestServer: Sendable {
         configureAll: (inout PulseConfiguration) -> Void = { _ in },
         _ body: (TestServer) async throws -> Void
     ) async throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-api-\(UUID().uuidString.lowercased())").path
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: data) }
-        let logger = logger ?? TestServices.logger
-        // The embedded default (SQLite + local folder) with its documented defaults, whatever the
-        // shell's environment says; wired by the same `buildApplication` as `serve`.
-        var configuration = PulseConfiguration(dataDirectory: data)
-        configuration.api.apiKey = "test-key-\(UUID().uuidString.lowercased())"
-        configuration.api.port = 0
-        configuration.api.eventRecheckInterval = .seconds(2)
-        configure(&configuration.api)
-        configureAll(&configuration)
-        configuration.embeddedWorkers = worker ? 1 : 0
-        configuration.worker.pollInterval = .milliseconds(100)
-        let (addresses, addressContinuation) = AsyncStream.makeStream(of: String.self)
-        let application = try await buildApplication(
-            configuration, role: .serve, logger: logger, metrics: APIMetrics(),
-            onListening: { addressContinuation.yield($0) }
-        )
-        let server = try #require(application.server)
-        let runtime = application.runtime
-        let group = ServiceGroup(configuration: .init(services: application.services, logger: logger))
+        try await withTestFolder("pulse-api") { data in
+            let logger = logger ?? TestServices.logger
+            // The embedded default (SQLite + local folder) with its documented defaults, whatever the
+            // shell's environment says; wired by the same `buildApplication` as `serve`.
+            var configuration = PulseConfiguration(dataDirectory: data)
+            configuration.api.apiKey = "test-key-\(UUID().uuidString.lowercased())"
+            configuration.api.port = 0
+            configuration.api.eventRecheckInterval = .seconds(2)
+            configure(&configuration.api)
+            configureAll(&configuration)
+            configuration.embeddedWorkers = worker ? 1 : 0
+            configuration.worker.pollInterval = .milliseconds(100)
+            let (addresses, addressContinuation) = AsyncStream.makeStream(of: String.self)
+            let application = try await buildApplication(
+                configuration, role: .serve, logger: logger, metrics: APIMetrics(),
+                onListening: { addressContinuation.yield($0) }
+            )
+            let server = try #require(application.server)
+            let runtime = application.runtime
+            let group = ServiceGroup(configuration: .init(services: application.services, logger: logger))
 
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let address = try await firstValue(addresses, within: .seconds(30), what: "the server to listen")
-            let testServer = TestServer(baseURL: address, apiKey: server.apiKey, server: server, runtime: runtime, dataDirectory: data)
-            let outcome: Result<Void, any Error>
-            do { outcome = .success(try await body(testServer)) } catch { outcome = .failure(error) }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            try outcome.get()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let address = try await firstValue(addresses, within: .seconds(30), what: "the server to listen")
+                let testServer = TestServer(baseURL: address, apiKey: server.apiKey, server: server, runtime: runtime, dataDirectory: data)
+                let outcome: Result<Void, any Error>
+                do { outcome = .success(try await body(testServer)) } catch { outcome = .failure(error) }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                try outcome.get()
+            }
         }
     }
 }
@@ -83,7 +82,7 @@ func firstValue<T: Sendable>(_ stream: AsyncStream<T>, within timeout: Duration,
             return nil
         }
         defer { group.cancelAll() }
-        guard let value = try await group.next() ?? nil else { throw MissingPrerequisite(description: "timed out waiting for \(what)") }
+        guard let value = try await group.next() ?? nil else { throw TimeoutError(timeout: timeout, what: what) }
         return value
     }
 }
@@ -118,6 +117,16 @@ func send(
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
     let bytes = try await response.body.collect(upTo: 64 << 20)
     return HTTPResult(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+}
+
+/// Polls `GET url` until the asset's status is `status`; the asset then. An asset that fails
+/// instead ends the wait at once.
+func waitForStatus(_ url: String, bearer: String, _ status: String, timeout: Duration) async throws -> [String: Any] {
+    try await waitFor("the asset to become \(status)", timeout: timeout, interval: .milliseconds(200)) {
+        let asset = try await send(.GET, url, bearer: bearer).json
+        try #require(asset["status"] as? String != "failed" || status == "failed", "the asset failed: \(asset)")
+        return asset["status"] as? String == status ? asset : nil
+    }
 }
 
 func json(_ object: [String: Any]) -> Data {

@@ -110,7 +110,7 @@ import Testing
                     try await publisher.publish(Self.event(UUID(), percent: 1))
                     let started = ContinuousClock.now
                     try await publisher.publish(Self.event(asset, percent: 42))
-                    try await received.waitFor(timeout: .seconds(5)) { $0.contains(Self.event(asset, percent: 42)) }
+                    try await received.waitFor("the event at 42 %", timeout: .seconds(5)) { $0.contains(Self.event(asset, percent: 42)) }
                     #expect(ContinuousClock.now - started < .seconds(2))
                     // Only this asset's events reached its subscriber.
                     #expect(received.all.allSatisfy { $0.assetID == asset })
@@ -131,7 +131,7 @@ import Testing
                         while true {
                             try await publisher.publish(Self.event(asset, percent: percent))
                             let target = Self.event(asset, percent: percent)
-                            if (try? await received.waitFor(timeout: .milliseconds(300)) { $0.contains(target) }) != nil {
+                            if (try? await received.waitFor("the event at \(percent) %", timeout: .milliseconds(300)) { $0.contains(target) }) != nil {
                                 return
                             }
                             percent += 1
@@ -152,11 +152,7 @@ final class EventLog: Sendable {
     var all: [AssetEvent] { self.events.withLock { $0 } }
 
     /// Waits (bounded) until the received events satisfy `condition`.
-    func waitFor(timeout: Duration, _ condition: @escaping @Sendable ([AssetEvent]) -> Bool) async throws {
-        try await withTimeout(timeout) {
-            while !condition(self.all) {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-        }
+    func waitFor(_ what: String, timeout: Duration, _ condition: ([AssetEvent]) -> Bool) async throws {
+        try await waitUntil(what, timeout: timeout, interval: .milliseconds(5), context: { "received: \(self.all)" }) { condition(self.all) }
     }
 }

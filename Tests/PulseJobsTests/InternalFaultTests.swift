@@ -13,20 +13,17 @@ import Testing
     /// Runs `kind` for a fresh asset (created, no plan yet) through the processor and returns
     /// what the worker would record.
     func failure(of kind: JobKind, chunkIndex: Int? = nil, engine: Engine) async throws -> JobFailure {
-        try await withTestDatabase(engine) { database in
-            let folder = NSTemporaryDirectory() + "pulse-fault-\(UUID().uuidString.prefix(8).lowercased())"
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            let store = try LocalStore(root: folder + "/storage", logger: TestServices.logger)
-            let (assets, queue, bus) = (AssetRepository(database: database), JobQueue(database: database), InProcessEventBus())
-            let lifecycle = AssetLifecycle(assets: assets, queue: queue, store: store, bus: bus, logger: TestServices.logger)
-            let asset = try await lifecycle.create(filename: "clip.mp4")
-            try await queue.enqueue(assetID: asset.id, kind: kind, chunkIndex: chunkIndex)
-            let job = try #require(try await queue.claim(workerID: "test", leaseSeconds: 60).job)
-            let processor = AssetProcessor(
-                assets: assets, queue: queue, store: store, bus: bus,
-                configuration: PipelineConfiguration(media: MediaConfiguration(), workDirectory: folder + "/work"), logger: TestServices.logger)
-            let error = await #expect(throws: InternalFault.self) { try await processor.process(job) }
-            return JobFailure.classify(try #require(error))
+        try await withTestPlace(engine) { place in
+            try await withTestFolder("pulse-fault") { work in
+                let asset = try await place.lifecycle.create(filename: "clip.mp4")
+                try await place.queue.enqueue(assetID: asset.id, kind: kind, chunkIndex: chunkIndex)
+                let job = try #require(try await place.queue.claim(workerID: "test", leaseSeconds: 60).job)
+                let processor = AssetProcessor(
+                    assets: place.assets, queue: place.queue, store: place.store, bus: place.bus,
+                    configuration: PipelineConfiguration(media: MediaConfiguration(), workDirectory: work), logger: TestServices.logger)
+                let error = await #expect(throws: InternalFault.self) { try await processor.process(job) }
+                return JobFailure.classify(try #require(error))
+            }
         }
     }
 

@@ -14,70 +14,61 @@ import Testing
 @Suite struct ReaperTests {
     static let day = 24.0 * 3600
 
-    /// Everything one test needs, on one engine.
+    /// The shared place, on a clock moved by hand, and what these tests arrange and check on it.
+    @dynamicMemberLookup
     struct Fixture {
-        let database: any Database
+        let place: TestPlace
         let clock: ManualClock
-        let store: LocalStore
-        let bus: InProcessEventBus
-        let assets: AssetRepository
-        let queue: JobQueue
 
-        func reaper(_ configuration: ReaperConfiguration = ReaperConfiguration()) -> Reaper {
-            Reaper(database: database, store: store, bus: bus, configuration: configuration, queue: queue, logger: TestServices.logger)
-        }
+        subscript<T>(dynamicMember path: KeyPath<TestPlace, T>) -> T { place[keyPath: path] }
+
+        func reaper(_ configuration: ReaperConfiguration = ReaperConfiguration()) -> Reaper { place.reaper(configuration) }
 
         /// An asset in `status`, with a job, a chunk and the objects it would have at that stage.
         func asset(_ status: AssetStatus, objects: [String] = []) async throws -> UUID {
             let id = UUID()
             let idText = id.uuidString.lowercased()
-            try await assets.create(NewAsset(id: id, status: status == .awaitingUpload ? .awaitingUpload : .queued, filename: "clip.mp4", sourceKey: "uploads/\(idText)/clip.mp4"))
+            try await self.assets.create(NewAsset(id: id, status: status == .awaitingUpload ? .awaitingUpload : .queued, filename: "clip.mp4", sourceKey: "uploads/\(idText)/clip.mp4"))
             switch status {
             case .awaitingUpload, .queued: break
-            case .processing: try await assets.beginAttempt(id)
-            case .ready: try await assets.markReady(id)
-            case .failed: try await assets.fail(id, code: .malformedVideo, message: "truncated")
+            case .processing: try await self.assets.beginAttempt(id)
+            case .ready: try await self.assets.markReady(id)
+            case .failed: try await self.assets.fail(id, code: .malformedVideo, message: "truncated")
             }
             if status != .awaitingUpload {
-                try await queue.enqueue(assetID: id, kind: .prepare)
-                try await assets.createChunks(id, [ChunkPlan(kind: .video, index: 0, startSeconds: 0, endSeconds: 10)])
+                try await self.queue.enqueue(assetID: id, kind: .prepare)
+                try await self.assets.createChunks(id, [ChunkPlan(kind: .video, index: 0, startSeconds: 0, endSeconds: 10)])
             }
             for object in objects {
-                try await store.put(ByteBuffer(string: "bytes of \(object)"), key: object.replacingOccurrences(of: "{id}", with: idText))
+                try await self.store.put(ByteBuffer(string: "bytes of \(object)"), key: object.replacingOccurrences(of: "{id}", with: idText))
             }
             return id
         }
 
         func keys(_ id: UUID) async throws -> [String] {
             let idText = id.uuidString.lowercased()
-            let objects = try await store.list(prefix: "uploads/\(idText)/") + store.list(prefix: "processed/\(idText)/")
+            let objects = try await self.store.list(prefix: "uploads/\(idText)/") + self.store.list(prefix: "processed/\(idText)/")
             return objects.map(\.key).sorted()
         }
 
         func expectGone(_ id: UUID, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-            #expect(try await assets.get(id) == nil, "row of \(id)", sourceLocation: sourceLocation)
-            #expect(try await queue.jobs(assetID: id).isEmpty, "jobs of \(id)", sourceLocation: sourceLocation)
-            #expect(try await assets.chunks(id).isEmpty, "chunks of \(id)", sourceLocation: sourceLocation)
+            #expect(try await self.assets.get(id) == nil, "row of \(id)", sourceLocation: sourceLocation)
+            #expect(try await self.queue.jobs(assetID: id).isEmpty, "jobs of \(id)", sourceLocation: sourceLocation)
+            #expect(try await self.assets.chunks(id).isEmpty, "chunks of \(id)", sourceLocation: sourceLocation)
             #expect(try await keys(id).isEmpty, "objects of \(id)", sourceLocation: sourceLocation)
         }
 
         func expectKept(_ id: UUID, _ status: AssetStatus, objects: Int, jobs: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-            #expect(try await assets.get(id)?.status == status, "row of \(id)", sourceLocation: sourceLocation)
-            #expect(try await queue.jobs(assetID: id).count == jobs, "jobs of \(id)", sourceLocation: sourceLocation)
+            #expect(try await self.assets.get(id)?.status == status, "row of \(id)", sourceLocation: sourceLocation)
+            #expect(try await self.queue.jobs(assetID: id).count == jobs, "jobs of \(id)", sourceLocation: sourceLocation)
             #expect(try await keys(id).count == objects, "objects of \(id)", sourceLocation: sourceLocation)
         }
     }
 
     func withFixture(_ engine: Engine, _ body: (Fixture) async throws -> Void) async throws {
-        try await withTestDatabase(engine) { database in
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-reaper-\(UUID().uuidString.lowercased())")
-            defer { try? FileManager.default.removeItem(at: folder) }
-            let clock = ManualClock()
-            let store = try LocalStore(root: folder.path, logger: TestServices.logger)
-            try await body(Fixture(
-                database: database, clock: clock, store: store, bus: InProcessEventBus(),
-                assets: AssetRepository(database: database, clock: clock.clock), queue: JobQueue(database: database, clock: clock.clock)
-            ))
+        let clock = ManualClock()
+        try await withTestPlace(engine, clock: clock.clock) { place in
+            try await body(Fixture(place: place, clock: clock))
         }
     }
 
@@ -244,7 +235,7 @@ import Testing
         try await withFixture(engine) { f in
             let id = try await f.asset(.ready, objects: ["processed/{id}/master.m3u8", "uploads/{id}/clip.mp4"])
             let other = try await f.asset(.ready, objects: ["processed/{id}/master.m3u8"])
-            let deletion = AssetLifecycle(assets: f.assets, queue: f.queue, store: f.store, bus: f.bus, logger: TestServices.logger)
+            let deletion = f.lifecycle
             #expect(try await deletion.delete(id))
             try await f.expectGone(id)
             #expect(try await deletion.delete(id) == false)
@@ -264,11 +255,9 @@ import Testing
             try await withTimeout(.seconds(30)) {
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { try await group.run() }
-                    while try await f.assets.get(s.failedOld) != nil {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
-                    while try await f.assets.get(s.abandonedOld) != nil {
-                        try await Task.sleep(for: .milliseconds(20))
+                    try await waitUntil("the first pass to delete the old failed and abandoned assets") {
+                        let failedOld = try await f.assets.get(s.failedOld), abandonedOld = try await f.assets.get(s.abandonedOld)
+                        return failedOld == nil && abandonedOld == nil
                     }
                     // Mid-sleep (an hour to the next pass): shutdown must not wait for it.
                     await group.triggerGracefulShutdown()

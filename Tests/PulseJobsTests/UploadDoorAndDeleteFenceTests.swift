@@ -61,38 +61,54 @@ import Testing
         func mediaInput(key: String, expiresIn: Duration) async throws -> String { try await base.mediaInput(key: key, expiresIn: expiresIn) }
     }
 
+    /// The shared place, its store behind a `HookedStore`, and a media pipeline for real encodes.
+    @dynamicMemberLookup
     struct Fixture {
-        let database: any Database
+        let place: TestPlace
         let folder: String
+        /// The local store under the hook: what is really stored.
         let local: LocalStore
+        /// The place's store, the one the code under test writes to.
         let store: HookedStore
-        let assets: AssetRepository
-        let queue: JobQueue
-        let lifecycle: AssetLifecycle
         let pipeline: PipelineConfiguration
 
+        subscript<T>(dynamicMember path: KeyPath<TestPlace, T>) -> T { place[keyPath: path] }
+
         var processor: AssetProcessor {
-            AssetProcessor(assets: assets, queue: queue, store: store, bus: InProcessEventBus(), configuration: pipeline, logger: TestServices.logger)
+            AssetProcessor(assets: self.assets, queue: self.queue, store: store, bus: self.bus, configuration: pipeline, logger: TestServices.logger)
         }
 
         /// An asset whose upload of `clip` was completed, as `POST .../complete` does it.
         func completedAsset(_ clip: String) async throws -> Asset {
-            let asset = try await lifecycle.create(filename: "clip.mp4")
+            let asset = try await self.lifecycle.create(filename: "clip.mp4")
             let key = try #require(asset.sourceKey)
             try await local.put(fileAt: try TestMedia.path(clip), key: key, contentType: "video/mp4", mode: .copy)
             let object = try #require(try await local.head(key: key))
-            #expect(try await lifecycle.uploaded(asset.id, object: object))
-            return try #require(try await assets.get(asset.id))
+            #expect(try await self.lifecycle.uploaded(asset.id, object: object))
+            return try #require(try await self.assets.get(asset.id))
         }
 
-        /// Replaces the source object behind the asset's back (an S3 presigned PUT sent again).
+        /// Replaces the source object behind the asset's back (an S3 presigned PUT sent again) with
+        /// `write`, again until the stored object's identity is not the one `complete` recorded
+        /// (within the file system's time resolution the new file can carry the old one's
+        /// modification time, and then the worker could not tell them apart).
+        func replaceSource(_ asset: Asset, _ write: (String) async throws -> Void) async throws {
+            let key = try #require(asset.sourceKey)
+            try await waitUntil("the replaced source to have an identity of its own") {
+                try await write(key)
+                let stored = try #require(try await local.head(key: key))
+                return SourceIdentity.of(stored) != asset.sourceIdentity
+            }
+        }
+
+        /// Replaces the source with the test medium `clip`.
         func replaceSource(_ asset: Asset, with clip: String) async throws {
-            try await Task.sleep(for: .milliseconds(20))  // a later modification time, whatever the file system's resolution
-            try await local.put(fileAt: try TestMedia.path(clip), key: try #require(asset.sourceKey), contentType: "video/mp4", mode: .copy)
+            let path = try TestMedia.path(clip)
+            try await replaceSource(asset) { key in try await local.put(fileAt: path, key: key, contentType: "video/mp4", mode: .copy) }
         }
 
         func claim() async throws -> Job {
-            try #require(try await queue.claim(workerID: "test", leaseSeconds: 60).job)
+            try #require(try await self.queue.claim(workerID: "test", leaseSeconds: 60).job)
         }
 
         func keys(_ id: UUID) async throws -> [String] {
@@ -102,20 +118,17 @@ import Testing
 
     func withFixture(_ engine: Engine, segmentSeconds: Int = 2, preset: String = "ultrafast", _ body: (Fixture) async throws -> Void) async throws {
         try await withTestDatabase(engine) { database in
-            let folder = NSTemporaryDirectory() + "pulse-fence-\(UUID().uuidString.prefix(8).lowercased())"
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            let local = try LocalStore(root: folder + "/storage", logger: TestServices.logger)
-            let store = HookedStore(local) { $0.hasPrefix("processed/") }
-            var media = MediaConfiguration()
-            media.encoding.segmentSeconds = Double(segmentSeconds)
-            media.encoding.preset = preset
-            let assets = AssetRepository(database: database)
-            let queue = JobQueue(database: database)
-            try await body(Fixture(
-                database: database, folder: folder, local: local, store: store, assets: assets, queue: queue,
-                lifecycle: AssetLifecycle(assets: assets, queue: queue, store: store, bus: InProcessEventBus(), logger: TestServices.logger),
-                pipeline: PipelineConfiguration(media: media, workDirectory: folder + "/work")
-            ))
+            try await withTestFolder("pulse-fence") { folder in
+                let local = try LocalStore(root: folder + "/storage", logger: TestServices.logger)
+                let store = HookedStore(local) { $0.hasPrefix("processed/") }
+                var media = MediaConfiguration()
+                media.encoding.segmentSeconds = Double(segmentSeconds)
+                media.encoding.preset = preset
+                try await body(Fixture(
+                    place: TestPlace(database: database, store: store), folder: folder, local: local, store: store,
+                    pipeline: PipelineConfiguration(media: media, workDirectory: folder + "/work")
+                ))
+            }
         }
     }
 
@@ -124,13 +137,11 @@ import Testing
     @Test("complete refuses an upload over the limit for good: removed, failed, announced by webhook and event", arguments: Engine.all)
     func oversizeUploadIsFailed(engine: Engine) async throws {
         try await withFixture(engine) { f in
-            let bus = InProcessEventBus()
-            let lifecycle = AssetLifecycle(assets: f.assets, queue: f.queue, store: f.local, bus: bus, logger: TestServices.logger)
-            let asset = try await lifecycle.create(filename: "clip.mp4")
+            let asset = try await f.lifecycle.create(filename: "clip.mp4")
             let key = try #require(asset.sourceKey)
             try await f.local.put(ByteBuffer(repeating: 1, count: 11), key: key)
-            let events = bus.subscribe(assetID: asset.id)
-            let error = await #expect(throws: AssetLifecycleError.self) { try await lifecycle.complete(asset, multipart: nil, sizeLimit: 10) }
+            let events = f.bus.subscribe(assetID: asset.id)
+            let error = await #expect(throws: AssetLifecycleError.self) { try await f.lifecycle.complete(asset, multipart: nil, sizeLimit: 10) }
             #expect(error?.code == .uploadTooLarge && error?.message == "uploads are limited to 10 bytes")
             #expect(try await f.local.head(key: key) == nil, "the refused upload still costs storage")
             let failed = try #require(try await f.assets.get(asset.id))
@@ -171,11 +182,9 @@ import Testing
             try await f.processor.process(try await f.claim())  // prepare: probe, thumbnail, plan
             #expect(try await f.assets.get(asset.id)?.thumbnailKey != nil)
             // Same size, other bytes: only the identity (modification time here, ETag on S3) tells.
-            let key = try #require(asset.sourceKey)
             var bytes = try Data(contentsOf: URL(fileURLWithPath: try TestMedia.path("sd_480p.mp4")))
             bytes.replaceSubrange(bytes.count / 2..<bytes.count / 2 + 4096, with: Data(repeating: 0, count: 4096))
-            try await Task.sleep(for: .milliseconds(20))
-            try await f.local.put(ByteBuffer(bytes: bytes), key: key, contentType: "video/mp4")
+            try await f.replaceSource(asset) { key in try await f.local.put(ByteBuffer(bytes: bytes), key: key, contentType: "video/mp4") }
             let unit = try await f.claim()
             #expect(unit.unit != nil)
             let error = await #expect(throws: MediaError.self) { try await f.processor.process(unit) }
@@ -244,6 +253,7 @@ import Testing
             let asset = try await f.completedAsset("bikes.mp4")
             let lifecycle = f.lifecycle
             let deleted = Mutex(false)
+            let cancelledWhileStoring = Mutex(false)
             // The delete lands while a segment is on its way to a slow store (S3 under load): the
             // job's row goes with the delete, so the worker's next heartbeat (every second) finds
             // its lease lost and cancels the job while that segment is still being stored. It lands
@@ -252,17 +262,19 @@ import Testing
                 guard key.hasSuffix(".ts"), !deleted.withLock({ $0 }) else { return }
                 deleted.withLock { $0 = true }
                 try await lifecycle.delete(asset.id)
-                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 2.5) { done.resume() }
-                }
+                // The slow store: this put is held until the worker cancels the job (a sleep ends
+                // early on cancellation), at most 30 s.
+                try? await Task.sleep(for: .seconds(30))
+                cancelledWhileStoring.withLock { $0 = Task.isCancelled }
             }
             var configuration = WorkerConfiguration()
             configuration.drain = true
             configuration.leaseSeconds = 3  // a heartbeat every second: the deleted job's lease is lost at once
             configuration.pollInterval = .milliseconds(50)
-            let worker = Worker(database: f.database, store: f.store, bus: InProcessEventBus(), pipeline: f.pipeline, configuration: configuration, logger: TestServices.logger)
+            let worker = Worker(database: f.database, store: f.store, bus: f.bus, pipeline: f.pipeline, configuration: configuration, logger: TestServices.logger)
             try await worker.run()
             #expect(deleted.withLock { $0 })
+            #expect(cancelledWhileStoring.withLock { $0 }, "the worker did not cancel the deleted asset's job while its segment was being stored")
             let left = try await f.keys(asset.id)
             #expect(left.isEmpty, "left behind: \(left)")
             #expect(try await f.assets.row(asset.id) == nil)
@@ -273,14 +285,10 @@ import Testing
 
     @Test("the reaper sweeps a ready asset's uploads once its upload URL has expired, and nothing else", arguments: Engine.all)
     func strayUploadsAfterReady(engine: Engine) async throws {
-        try await withTestDatabase(engine) { database in
-            let folder = NSTemporaryDirectory() + "pulse-sweep-\(UUID().uuidString.prefix(8).lowercased())"
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            let clock = ManualClock()
-            let store = try LocalStore(root: folder, logger: TestServices.logger)
-            let assets = AssetRepository(database: database, clock: clock.clock)
-            let queue = JobQueue(database: database, clock: clock.clock)
-            let reaper = Reaper(database: database, store: store, bus: InProcessEventBus(), queue: queue, logger: TestServices.logger)
+        let clock = ManualClock()
+        try await withTestPlace(engine, clock: clock.clock) { place in
+            let (store, assets) = (place.store, place.assets)
+            let reaper = place.reaper()
 
             func asset(_ status: AssetStatus) async throws -> UUID {
                 let id = UUID()
@@ -317,14 +325,10 @@ import Testing
 
     @Test("the reaper finishes a delete that never finished", arguments: Engine.all)
     func unfinishedDeletes(engine: Engine) async throws {
-        try await withTestDatabase(engine) { database in
-            let folder = NSTemporaryDirectory() + "pulse-unfinished-\(UUID().uuidString.prefix(8).lowercased())"
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            let clock = ManualClock()
-            let store = try LocalStore(root: folder, logger: TestServices.logger)
-            let assets = AssetRepository(database: database, clock: clock.clock)
-            let queue = JobQueue(database: database, clock: clock.clock)
-            let reaper = Reaper(database: database, store: store, bus: InProcessEventBus(), queue: queue, logger: TestServices.logger)
+        let clock = ManualClock()
+        try await withTestPlace(engine, clock: clock.clock) { place in
+            let (store, assets, queue) = (place.store, place.assets, place.queue)
+            let reaper = place.reaper()
             let id = UUID()
             try await assets.create(NewAsset(id: id, status: .queued, filename: "clip.mp4", sourceKey: StorageKeys.upload(id, filename: "clip.mp4")))
             try await queue.enqueue(assetID: id, kind: .prepare)

@@ -110,6 +110,7 @@ struct S3IntegrationTests {
                     while !Task.isCancelled {
                         let rss = residentSetSize()
                         peak.record(rss)
+                        // The sampling period, not a wait.
                         try? await Task.sleep(for: .milliseconds(20))
                     }
                     return nil

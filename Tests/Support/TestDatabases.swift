@@ -28,11 +28,7 @@ public func withTestLocation<T: Sendable>(
 ) async throws -> T {
     switch engine {
     case .sqlite:
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("pulse-jobs-\(UUID().uuidString.lowercased())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        return try await body(.sqliteFile(path: folder.appendingPathComponent("test.sqlite").path))
+        return try await withTestFolder("pulse-jobs") { folder in try await body(.sqliteFile(path: folder + "/test.sqlite")) }
     case .postgres:
         guard let base = TestServices.postgresURL else { throw MissingServiceError() }
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)

@@ -85,9 +85,23 @@ public func withTimeout<T: Sendable>(
     try await withDeadline(timeout, orThrow: TimeoutError(timeout: timeout, what: what), body)
 }
 
-/// `withTimeout` ran out of time.
+/// A bounded wait (`withTimeout`, `waitFor`) ran out of time.
 public struct TimeoutError: Error, CustomStringConvertible {
+    /// How long was waited.
     public let timeout: Duration
+    /// What was waited for, as "the worker to start".
     public let what: String
-    public var description: String { "timed out after \(self.timeout): \(self.what)" }
+    /// What helps to see why (a process's log); may be empty.
+    public let context: String
+
+    /// A timeout after `timeout` waiting for `what`, with `context` to show.
+    public init(timeout: Duration, what: String, context: String = "") {
+        self.timeout = timeout
+        self.what = what
+        self.context = context
+    }
+
+    public var description: String {
+        "timed out after \(self.timeout): \(self.what)" + (self.context.isEmpty ? "" : "\n" + self.context)
+    }
 }

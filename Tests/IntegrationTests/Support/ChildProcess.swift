@@ -1,4 +1,5 @@
 import Foundation
+import PulseTestSupport
 import Synchronization
 
 /// A process the test started (a worker, the proxy, a one-shot command), with its stdout and stderr
@@ -48,12 +49,7 @@ final class ChildProcess: Sendable {
     /// Waits for the exit, at most `timeout`; the exit status, or nil if it still runs.
     @discardableResult
     func waitForExit(timeout: Duration) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let status = exitStatus { return status }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return exitStatus
+        (try? await waitFor("\(name) to exit", timeout: timeout) { exitStatus }) ?? exitStatus
     }
 
     /// SIGKILL if it still runs (the cleanup of every test, whatever happened).
@@ -88,33 +84,9 @@ func runCommand(
     let child = try ChildProcess(name: name, executable: executable, arguments: arguments, environment: environment, logDirectory: logDirectory)
     defer { child.killNow() }
     guard let status = await child.waitForExit(timeout: timeout) else {
-        throw WaitTimeout(what: "\(name) \(arguments.prefix(3).joined(separator: " ")) to exit", timeout: timeout, context: child.stderrTail())
+        throw TimeoutError(timeout: timeout, what: "\(name) \(arguments.prefix(3).joined(separator: " ")) to exit", context: child.stderrTail())
     }
     return CommandResult(status: status, stdout: child.stdout, stderr: child.stderr)
-}
-
-/// A bounded wait that ran out.
-struct WaitTimeout: Error, CustomStringConvertible {
-    var what: String
-    var timeout: Duration
-    var context: String = ""
-    var description: String { "timed out after \(timeout) waiting for \(what)\n\(context)" }
-}
-
-/// Polls `probe` every `interval` until it returns a value, at most `timeout`.
-func eventually<T: Sendable>(
-    _ what: String,
-    timeout: Duration,
-    interval: Duration = .milliseconds(50),
-    context: @Sendable () -> String = { "" },
-    _ probe: () async throws -> T?
-) async throws -> T {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if let value = try await probe() { return value }
-        if ContinuousClock.now >= deadline { throw WaitTimeout(what: what, timeout: timeout, context: context()) }
-        try await Task.sleep(for: interval)
-    }
 }
 
 /// Processes whose command line contains `needle` (e.g. a worker's scratch folder), from /proc.

@@ -9,7 +9,10 @@ import Synchronization
 import Testing
 
 /// Everything one process test owns: a PostgreSQL schema, a moto bucket, temporary folders
-/// (data, scratch, logs) and the processes it started, all removed or killed when it ends.
+/// (data, scratch, logs) and the processes it started, all removed or killed when it ends. Its
+/// `place` (reached as `fixture.assets`, `fixture.queue`, ...) is the schema and the bucket, read
+/// and written straight at moto (never through a test's proxy).
+@dynamicMemberLookup
 final class Fixture: Sendable {
     let root: String
     let dataDirectory: String
@@ -20,11 +23,7 @@ final class Fixture: Sendable {
     let databaseURL: String
     /// moto itself; workers may be pointed at a proxy in front of it instead.
     let motoEndpoint: String
-    let database: any Database
-    let assets: AssetRepository
-    let queue: JobQueue
-    /// The bucket, read and written straight at moto (never through a test's proxy).
-    let store: any ObjectStore
+    let place: TestPlace
     private let children = Mutex<[ChildProcess]>([])
 
     fileprivate init(root: String, schema: String, bucket: String, databaseURL: String, motoEndpoint: String, database: any Database) throws {
@@ -36,11 +35,11 @@ final class Fixture: Sendable {
         self.bucket = bucket
         self.databaseURL = databaseURL
         self.motoEndpoint = motoEndpoint
-        self.database = database
-        self.assets = AssetRepository(database: database)
-        self.queue = JobQueue(database: database)
-        self.store = try makeObjectStore(url: .s3(bucket: bucket, prefix: ""), s3: Self.s3Configuration(endpoint: motoEndpoint), logger: TestServices.logger)
+        let store = try makeObjectStore(url: .s3(bucket: bucket, prefix: ""), s3: Self.s3Configuration(endpoint: motoEndpoint), logger: TestServices.logger)
+        self.place = TestPlace(database: database, store: store)
     }
+
+    subscript<T>(dynamicMember path: KeyPath<TestPlace, T>) -> T { place[keyPath: path] }
 
     /// The same settings as `awsEnvironment`, typed, for this process's own store.
     static func s3Configuration(endpoint: String) -> S3Configuration {
@@ -113,8 +112,8 @@ final class Fixture: Sendable {
         var arguments = [TestServices.proxyScript, "--target", target, "--port", "\(port)"]
         if let requestLog { arguments += ["--log", requestLog] }
         let child = track(try ChildProcess(name: "proxy", executable: "/usr/bin/env", arguments: ["python3"] + arguments, environment: ProcessInfo.processInfo.environment, logDirectory: logDirectory))
-        let listening = try await eventually("the proxy to listen", timeout: .seconds(15), context: { child.stderrTail() }) { () -> Int? in
-            if child.exitStatus != nil { throw WaitTimeout(what: "the proxy (it exited)", timeout: .zero, context: child.stderrTail()) }
+        let listening = try await waitFor("the proxy to listen", timeout: .seconds(15), context: { child.stderrTail() }) { () -> Int? in
+            if child.exitStatus != nil { throw TimeoutError(timeout: .zero, what: "the proxy (it exited)", context: child.stderrTail()) }
             return child.stdout.split(separator: "\n").first { $0.hasPrefix("LISTENING ") }.flatMap { Int($0.dropFirst("LISTENING ".count)) }
         }
         return TCPProxy(process: child, port: listening)
@@ -124,7 +123,7 @@ final class Fixture: Sendable {
 
     /// Copies a local file into the bucket.
     func upload(_ path: String, key: String) async throws {
-        try await store.put(fileAt: path, key: key, contentType: "video/mp4", mode: .copy)
+        try await place.store.put(fileAt: path, key: key, contentType: "video/mp4", mode: .copy)
     }
 
     /// `pulse-video submit KEY`: the new asset's id.
@@ -137,18 +136,15 @@ final class Fixture: Sendable {
 
     /// Waits until the asset is `ready` or `failed`.
     func waitForTerminal(_ id: UUID, timeout: Duration) async throws -> Asset {
-        try await eventually("asset \(id) to be ready or failed", timeout: timeout, interval: .milliseconds(100), context: { self.logs() }) {
-            guard let asset = try await assets.get(id), asset.status.isTerminal else { return nil }
-            return asset
-        }
+        try await place.waitForTerminal(id, timeout: timeout, context: { self.logs() })
     }
 
     /// Waits until no job is queued or running. An asset is `ready` a moment before its finalize
     /// job has deleted the original and been acknowledged; stopping a worker in between would
     /// (rightly) hand that job back to the queue.
     func waitForQueueToDrain(timeout: Duration) async throws {
-        _ = try await eventually("every job to be acknowledged", timeout: timeout, interval: .milliseconds(100), context: { self.logs() }) { () -> Bool? in
-            try await queue.pendingCount() == 0 ? true : nil
+        try await waitUntil("every job to be acknowledged", timeout: timeout, interval: .milliseconds(100), context: { self.logs() }) {
+            try await place.queue.pendingCount() == 0
         }
     }
 
