@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 @testable import PulseAPI
+import PulseService
+import PulseTestSupport
 import Testing
 
 /// An upload to `/storage/` that arrives slower than `PULSE_UPLOAD_MIN_BYTES_PER_SECOND` is cut
