@@ -252,8 +252,8 @@ struct AssetProcessor: Sendable {
         }
         // From `ready` on, a shutdown does not stop the job: it announces `ready` and deletes the
         // original within `readyGrace`, rather than leaving the original until another worker
-        // runs the finalize again.
-        // Its own task, which a cancelled job does not cancel, bounded by its own deadline.
+        // runs the finalize again. Hence its own task, which cancelling the job does not cancel,
+        // bounded by its own deadline.
         let (processor, grace) = (self, readyGrace)
         try await Task {
             try await withDeadline(grace, orThrow: InternalFault("the finalize did not end within \(grace) of ready")) {
