@@ -220,4 +220,16 @@ let schemaMigrations: [Migration] = [
             """,
         ]
     },
+    // Lost leases that are not the job's fault. `loss_excused` is set while a lease is held, once
+    // its holder stored a segment or a checkpoint, or once its worker is seen to have lost other
+    // leases at the same instant (the worker died, not the job); it is cleared at every claim.
+    // Such a lease, when lost, does not count against `max_attempts`: it is counted in
+    // `excused_losses` instead, which has a bound of its own (JobQueue), so that even a job that
+    // kills its worker beside other work ends.
+    Migration(version: 9, name: "jobs.loss_excused, excused_losses") { _ in
+        [
+            "ALTER TABLE jobs ADD COLUMN loss_excused INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN excused_losses INTEGER NOT NULL DEFAULT 0",
+        ]
+    },
 ]

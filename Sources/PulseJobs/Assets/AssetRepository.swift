@@ -295,13 +295,33 @@ public struct AssetRepository: Sendable {
 
     /// Marks the asset ready at 100 % and stamps `ready_at`; clears any earlier error. An
     /// `asset.ready` webhook is recorded in the same transaction unless it was ready already.
+    /// True when the asset is ready now; false when it is being deleted or gone.
     @discardableResult
     public func markReady(_ id: UUID) async throws -> Bool {
-        try await self.update(
+        try await self.makeReady(id) != .gone
+    }
+
+    /// What `makeReady` found.
+    enum ReadyChange: Sendable {
+        /// This call made the asset ready (and recorded the webhook): announce it.
+        case made
+        /// It was ready already: nothing changed, nothing to announce.
+        case already
+        /// Being deleted, or gone.
+        case gone
+    }
+
+    /// `markReady`, telling whether this call made the asset ready: of two finalizes that both
+    /// read the asset before it was ready, only one announces it.
+    func makeReady(_ id: UUID) async throws -> ReadyChange {
+        let made = try await self.update(
             id,
             set: "status = 'ready', progress = 100, ready_at = $2, error_code = NULL, error_message = NULL",
+            where: "status <> 'ready'",
             announcing: .ready
-        ) { $0.status != .ready }
+        ) { _ in true }
+        if made { return .made }
+        return try await self.get(id)?.status == .ready ? .already : .gone
     }
 
     /// Stamps `playable_at` once, while the asset is processing, and records the `asset.playable`
@@ -343,7 +363,7 @@ public struct AssetRepository: Sendable {
     /// Checkpoints a chunk whose output is uploaded. Returns true when this call recorded it; false
     /// when it was already done (the first result is kept), was never planned, the asset is being
     /// deleted (or gone), or `lease` is given and no longer held: a worker whose job was taken over
-    /// must not write the checkpoint.
+    /// must not write the checkpoint. A checkpoint is progress under `lease` (`recordProgress`).
     @discardableResult
     public func markChunkDone(
         _ assetID: UUID,
@@ -362,14 +382,15 @@ public struct AssetRepository: Sendable {
             leaseHeld = "\n  AND " + held.sql
             binds += held.binds
         }
-        return try await self.database.execute(
+        return try await self.checkpoint(
             """
             UPDATE chunks SET status = 'done', result_json = $4, done_at = $5
             WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'
               AND EXISTS (SELECT 1 FROM assets WHERE id = $1 AND deleting_at IS NULL)\(leaseHeld)
             """,
-            binds
-        ) > 0
+            binds,
+            lease: lease
+        )
     }
 
     /// Records what a progressive unit (the first rendition) has stored so far, while it is
@@ -377,15 +398,29 @@ public struct AssetRepository: Sendable {
     @discardableResult
     public func recordStoredSegments(_ assetID: UUID, kind: WorkUnit.Kind, index: Int, json: String, lease: Job) async throws -> Bool {
         let held = JobQueue.leases.stillHeld(lease.lease, from: 5)
-        return try await self.database.execute(
+        return try await self.checkpoint(
             """
             UPDATE chunks SET result_json = $4
             WHERE asset_id = $1 AND kind = $2 AND idx = $3 AND status = 'pending'
               AND EXISTS (SELECT 1 FROM assets WHERE id = $1 AND deleting_at IS NULL)
               AND \(held.sql)
             """,
-            [.text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(json)] + held.binds
-        ) > 0
+            [.text(assetID.databaseText), .text(kind.rawValue), .int(Int64(index)), .text(json)] + held.binds,
+            lease: lease
+        )
+    }
+
+    /// Runs a checkpoint's `update` of `chunks` and, when it recorded something under `lease`,
+    /// records the progress on the job in the same transaction: a lease lost after a checkpoint
+    /// is not evidence of a poison job.
+    private func checkpoint(_ update: String, _ binds: [DatabaseValue], lease: Job?) async throws -> Bool {
+        guard let lease else { return try await self.database.execute(update, binds) > 0 }
+        let now = self.clock.now()
+        return try await self.database.transaction { transaction in
+            guard try await transaction.execute(update, binds) > 0 else { return false }
+            _ = try await JobQueue.recordProgress(lease, now: now, on: transaction)
+            return true
+        }
     }
 
     /// Every chunk of the asset, video first, by index.

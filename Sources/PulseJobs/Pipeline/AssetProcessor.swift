@@ -4,6 +4,7 @@ import Metrics
 import PulseDatabase
 import PulseMedia
 import PulseStorage
+import PulseSupport
 
 /// Runs the pipeline (`PipelinePlan`) as durable jobs, one step each:
 /// `prepare` (probe, thumbnail announced at once, the plan, a checkpoint row and a job per unit)
@@ -28,6 +29,9 @@ struct AssetProcessor: Sendable {
     let bus: any EventBus
     let configuration: PipelineConfiguration
     let logger: Logger
+    /// How long a finalize that reaches `ready` may take to finish (announce it, delete the
+    /// original) once its job is cancelled by a shutdown: the worker sets it within its lease.
+    var readyGrace: Duration = .seconds(20)
     /// This worker's per-asset progress, shared by its jobs on one asset.
     var progressBoard = ProgressBoard()
 
@@ -145,7 +149,9 @@ struct AssetProcessor: Sendable {
                 first = FirstRenditionPublisher(
                     asset: asset, probe: probe, plan: plan, lease: lease, stored: stored, processor: processor, publisher: publisher)
             }
-            return try await processor.encode(unit, of: asset, plan: plan, probe: probe, input: input, staging: staging, first: first)
+            return try await processor.encode(
+                unit, of: asset, plan: plan, probe: probe, input: input, staging: staging, first: first,
+                progress: LeaseProgress(queue: processor.queue, job: lease))
         }
         // Deleted while we encoded: what we stored is nobody's (`process` sweeps it).
         guard try await assets.isLive(asset.id) else { throw AssetGone() }
@@ -164,10 +170,11 @@ struct AssetProcessor: Sendable {
     }
 
     /// Runs ffmpeg for `unit`, storing each segment as it is finished (and, for the first
-    /// rendition, publishing it), with progress reported to this worker's board beside it.
+    /// rendition, publishing it), with progress reported to this worker's board beside it. A
+    /// stored segment is progress under the job's lease (`progress`).
     private func encode(
         _ unit: WorkUnit, of asset: Asset, plan: PipelinePlan, probe: ProbeResult, input: MediaInput, staging: String,
-        first: FirstRenditionPublisher?
+        first: FirstRenditionPublisher?, progress: LeaseProgress
     ) async throws -> UnitResult {
         let (reports, continuation) = AsyncStream.makeStream(of: (Double, Double?).self, bufferingPolicy: .bufferingNewest(16))
         let assetID = asset.id
@@ -194,6 +201,7 @@ struct AssetProcessor: Sendable {
                         try await processor.storeFenced(assetID) {
                             try await store.put(fileAt: segment.path, key: prefix + "\(segment.rendition)/\(segment.fileName)", contentType: ContentType.transportStream, mode: .move)
                         }
+                        await progress.record()
                         try await first?.stored(segment)
                     }
                 )
@@ -241,8 +249,30 @@ struct AssetProcessor: Sendable {
             if try await assets.markPlayable(asset.id) {
                 await publisher(for: asset).publish(AssetEvent(assetID: asset.id, type: .playable, at: queue.clock.now()))
             }
-            // Guarded in SQL: a row being deleted is never marked ready.
-            guard try await assets.markReady(asset.id) else {
+        }
+        // From `ready` on, a shutdown does not stop the job: it announces `ready` and deletes the
+        // original within `readyGrace`, rather than leaving the original until another worker
+        // runs the finalize again. Hence its own task, which cancelling the job does not cancel,
+        // bounded by its own deadline.
+        let (processor, grace) = (self, readyGrace)
+        try await Task {
+            try await withDeadline(grace, orThrow: InternalFault("the finalize did not end within \(grace) of ready")) {
+                try await processor.finishReady(asset)
+            }
+        }.value
+    }
+
+    /// Marks the asset ready and announces it, unless it was ready already (a finalize that runs
+    /// again announces nothing), then deletes the original: only now, with every playlist stored
+    /// and the asset ready, does it go.
+    private func finishReady(_ asset: Asset) async throws {
+        if asset.status != .ready {
+            // Guarded in SQL: a row being deleted is never marked ready; one another finalize
+            // made ready since this job read it is not announced again.
+            switch try await assets.makeReady(asset.id) {
+            case .made: break
+            case .already: return try await deleteOriginal(asset)
+            case .gone:
                 guard try await assets.isLive(asset.id) else { throw AssetGone() }
                 throw InternalFault("the asset could not be marked ready")
             }
@@ -253,7 +283,10 @@ struct AssetProcessor: Sendable {
             Recorder(label: "pulse_asset_processing_seconds").record(max(0, queue.clock.now() - asset.createdAt))
             logger.info("asset ready", metadata: ["asset.id": "\(asset.id)"])
         }
-        // Only now, with every playlist stored and the asset ready, does the original go.
+        try await deleteOriginal(asset)
+    }
+
+    private func deleteOriginal(_ asset: Asset) async throws {
         if let source = asset.sourceKey, try await store.head(key: source) != nil {
             try await store.delete(key: source)
         }

@@ -66,6 +66,11 @@ public struct Job: Sendable, Hashable, Codable, Identifiable {
     public var outageSince: Double?
     public var createdAt: Double
     public var updatedAt: Double
+    /// True when this lease, if lost, does not count against `maxAttempts`: its holder stored a
+    /// segment or a checkpoint under it, or its worker lost other leases at the same instant.
+    public var lossExcused: Bool = false
+    /// Lost leases excused so far: `attempts` less these is what counts against `maxAttempts`.
+    public var excusedLosses: Int = 0
 
     /// The unit an encoding job is for (nil for prepare and finalize).
     public var unit: WorkUnit.ID? { kind.unitKind.map { WorkUnit.ID(kind: $0, index: chunkIndex ?? 0) } }

@@ -7,8 +7,14 @@ public import PulseSupport
 ///
 /// A worker `claim`s a job, which leases it until `lease_expires_at`; `heartbeat` extends the lease;
 /// `complete` acknowledges it. If the worker dies, the lease expires and the next `claim` hands the
-/// job to someone else (Celery's `acks_late` with `reject_on_worker_lost`). A job whose worker died
-/// on every one of its `max_attempts` is failed and reported by `claim` rather than looping forever.
+/// job to someone else (Celery's `acks_late` with `reject_on_worker_lost`).
+///
+/// A lost lease counts as one of the job's `max_attempts` only when it is evidence of a poison job:
+/// its holder made no progress under it (no segment or checkpoint stored) and its worker lost no
+/// other lease at the same instant. Any other loss is excused: a crash storm that kills workers
+/// running two jobs each costs no job its attempts. Excused losses have their own bound
+/// (`maxExcusedLosses`), so a job that kills its worker every time still ends, failed and reported
+/// by `claim`, rather than looping forever.
 public struct JobQueue: Sendable {
     public let database: any Database
     public let clock: EpochClock
@@ -18,6 +24,9 @@ public struct JobQueue: Sendable {
     public let defaultMaxAttempts: Int
     /// Waits between retries while storage is out.
     public let outageBackoff: RetryPolicy
+    /// Lost leases a job may have excused (progress made, or its worker lost with others) before
+    /// the next loss counts against its attempts again.
+    public let maxExcusedLosses: Int
 
     private let metrics = QueueMetrics()
 
@@ -27,36 +36,40 @@ public struct JobQueue: Sendable {
         clock: EpochClock = .system,
         backoff: RetryPolicy = .jobFailure,
         outageBackoff: RetryPolicy = .storageOutage,
-        defaultMaxAttempts: Int = 5
+        defaultMaxAttempts: Int = 5,
+        maxExcusedLosses: Int = 10
     ) {
         self.database = database
         self.clock = clock
         self.backoff = backoff
         self.outageBackoff = outageBackoff
         self.defaultMaxAttempts = defaultMaxAttempts
+        self.maxExcusedLosses = maxExcusedLosses
     }
 
     static let columns = """
         id, asset_id, kind, chunk_index, status, attempts, max_attempts, run_at, lease_owner, \
-        lease_expires_at, last_error, outage_since, created_at, updated_at
+        lease_expires_at, last_error, outage_since, created_at, updated_at, loss_excused, excused_losses
         """
 
-    /// The `jobs` table as leased work. Ready means queued with `run_at <= now`, or running with
-    /// an expired lease and attempts left; the earliest `run_at` goes first.
+    /// The `jobs` table as leased work. Ready means queued with `run_at <= now` (a lost lease is
+    /// queued again, or failed, when `claim` settles it); the earliest `run_at` goes first. Each
+    /// claim starts a lease with no excuse yet.
     static let leases = LeasedTable(
         name: "jobs",
         columns: columns,
         heldStatus: JobStatus.running.rawValue,
-        ready: """
-            (status = 'queued' AND run_at <= $3)
-               OR (status = 'running' AND lease_expires_at < $3 AND attempts < max_attempts)
-            """,
+        ready: "status = 'queued' AND run_at <= $3",
         order: "run_at, id",
-        updatedAt: "updated_at"
+        updatedAt: "updated_at",
+        claimed: "loss_excused = 0"
     )
 
     /// The error stored on a job failed because its lease ran out with no attempts left.
     public static let workerLostError = "lease expired on the last attempt (worker lost)"
+
+    /// The attempts that count against `max_attempts`: claims, less the lost leases excused.
+    static let countedAttempts = "attempts - excused_losses"
 
     // MARK: - Producing
 
@@ -135,15 +148,17 @@ public struct JobQueue: Sendable {
 
     // MARK: - Consuming
 
-    /// Leases the next ready job to `workerID` for `leaseSeconds`, and fails (and reports) jobs whose
-    /// lease expired with no attempts left.
+    /// Settles every lease that expired (queued again, or failed and reported when it has no
+    /// attempts left), then leases the next ready job to `workerID` for `leaseSeconds`.
     ///
-    /// Ready means queued with `run_at <= now`, or running with an expired lease (`LeasedTable`:
-    /// one statement; `FOR UPDATE SKIP LOCKED` on PostgreSQL, one writer at a time on SQLite).
+    /// Ready means queued with `run_at <= now` (`LeasedTable`: one statement; `FOR UPDATE SKIP
+    /// LOCKED` on PostgreSQL, one writer at a time on SQLite).
     public func claim(workerID: String, leaseSeconds: Double) async throws -> Claim {
         let now = self.clock.now()
+        let maxExcused = self.maxExcusedLosses
         let claim = try await LeasedTable.claiming(on: self.database) { executor in
-            let exhausted = try await Self.reap(on: executor, now: now)
+            try await Self.excuseLeasesLostTogether(on: executor, now: now)
+            let exhausted = try await Self.settleLostLeases(on: executor, now: now, maxExcusedLosses: maxExcused)
             let row = try await Self.leases.claim(on: executor, owner: workerID, until: now + leaseSeconds, now: now)
             return Claim(job: try row.map(Self.job), exhausted: exhausted)
         }
@@ -152,17 +167,47 @@ public struct JobQueue: Sendable {
         return claim
     }
 
-    private static func reap(on executor: any DatabaseExecutor, now: Double) async throws -> [Job] {
-        // On PostgreSQL two concurrent reapers both wait on the row lock; the second re-checks the
-        // WHERE clause after the first commits, finds the job failed, and skips it: reported once.
-        try await executor.query(
+    /// Excuses the leases a worker lost at one instant: when one of its leases has expired, every
+    /// lease of the same holder that went silent (last written) within half a lease of it is a
+    /// loss of the worker, not of the job. A live worker renews its other leases every third of
+    /// one, so a job that loses its lease alone beside them is not excused. Runs before every
+    /// settlement, so the leases of a dead worker that expire later are already marked when the
+    /// first one is settled and handed to another worker.
+    private static func excuseLeasesLostTogether(on executor: any DatabaseExecutor, now: Double) async throws {
+        try await executor.execute(
             """
-            UPDATE jobs SET status = 'failed', last_error = $2, lease_expires_at = NULL, updated_at = $1
-            WHERE status = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts
+            UPDATE jobs SET loss_excused = 1
+            WHERE status = 'running' AND loss_excused = 0 AND EXISTS (
+                SELECT 1 FROM jobs AS other
+                WHERE other.status = 'running' AND other.lease_owner = jobs.lease_owner AND other.id <> jobs.id
+                  AND (other.lease_expires_at < $1 OR jobs.lease_expires_at < $1)
+                  AND ABS(other.updated_at - jobs.updated_at) * 2 < other.lease_expires_at - other.updated_at
+            )
+            """,
+            [.double(now)]
+        )
+    }
+
+    /// Ends every expired lease: the job is queued again (keeping its `run_at`, so it goes first),
+    /// the loss excused (within `maxExcusedLosses`) or counted as an attempt; a job with no
+    /// attempts left is failed and returned, to be reported.
+    private static func settleLostLeases(on executor: any DatabaseExecutor, now: Double, maxExcusedLosses: Int) async throws -> [Job] {
+        // On PostgreSQL two concurrent claimers both wait on the row lock; the second re-checks the
+        // WHERE clause after the first commits, finds the lease settled, and skips it: reported once.
+        let excused = "loss_excused = 1 AND excused_losses < $3"
+        let requeued = "(\(excused)) OR \(Self.countedAttempts) < max_attempts"
+        return try await executor.query(
+            """
+            UPDATE jobs SET
+                status = CASE WHEN \(requeued) THEN 'queued' ELSE 'failed' END,
+                last_error = CASE WHEN \(requeued) THEN last_error ELSE $2 END,
+                excused_losses = excused_losses + CASE WHEN \(excused) THEN 1 ELSE 0 END,
+                lease_owner = NULL, lease_expires_at = NULL, loss_excused = 0, updated_at = $1
+            WHERE status = 'running' AND lease_expires_at < $1
             RETURNING \(Self.columns)
             """,
-            [.double(now), .text(Self.workerLostError)]
-        ).map(Self.job)
+            [.double(now), .text(Self.workerLostError), .int(Int64(maxExcusedLosses))]
+        ).map(Self.job).filter { $0.status == .failed }
     }
 
     // MARK: - Lease holder's calls
@@ -177,6 +222,19 @@ public struct JobQueue: Sendable {
         )
         if !extended { self.metrics.leaseLost.increment() }
         return extended
+    }
+
+    /// Records that the holder made progress under this lease (stored a segment or a checkpoint):
+    /// if the lease is lost now, the loss is not evidence of a poison job. False means the lease
+    /// is lost.
+    @discardableResult
+    public func recordProgress(_ job: Job) async throws -> Bool {
+        try await Self.recordProgress(job, now: self.clock.now(), on: self.database)
+    }
+
+    /// `recordProgress` on `executor`, e.g. in the transaction of a checkpoint.
+    static func recordProgress(_ job: Job, now: Double, on executor: any DatabaseExecutor) async throws -> Bool {
+        try await Self.leases.update(job.lease, set: "loss_excused = 1", now: now, on: executor) != nil
     }
 
     /// Acknowledges the job as done. False means the lease was lost; the work may be redone by the
@@ -198,7 +256,7 @@ public struct JobQueue: Sendable {
         let row = try await Self.leases.release(
             job.lease,
             set: """
-                status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+                status = CASE WHEN \(Self.countedAttempts) >= max_attempts THEN 'failed' ELSE 'queued' END, \
                 run_at = $4, last_error = $5\(outageGoesOn ? "" : ", outage_since = NULL")
                 """,
             [.double(runAt), .text(error)],
@@ -320,7 +378,9 @@ public struct JobQueue: Sendable {
             lastError: try row.optionalText("last_error"),
             outageSince: try row.optionalDouble("outage_since"),
             createdAt: try row.double("created_at"),
-            updatedAt: try row.double("updated_at")
+            updatedAt: try row.double("updated_at"),
+            lossExcused: try row.int("loss_excused") != 0,
+            excusedLosses: Int(try row.int("excused_losses"))
         )
     }
 }

@@ -31,6 +31,9 @@ struct LeasedTable: Sendable {
     let order: String
     /// The column stamped with the time of every write under the lease, if the table has one.
     let updatedAt: String?
+    /// Further assignments every claim makes (fixed, no binds), e.g. clearing what described the
+    /// previous lease; empty for none.
+    var claimed: String = ""
 
     /// Runs `body` as a claim must: on PostgreSQL on the pool, each statement atomic by itself
     /// (`FOR UPDATE SKIP LOCKED` keeps concurrent claimers apart without waiting, and a
@@ -51,7 +54,7 @@ struct LeasedTable: Sendable {
     /// the row as claimed, or nil when none is ready.
     func claim(on executor: any DatabaseExecutor, owner: String, until expiry: Double, now: Double) async throws -> DatabaseRow? {
         let skipLocked = executor.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        let stamp = self.updatedAt.map { ", \($0) = $3" } ?? ""
+        let stamp = (self.updatedAt.map { ", \($0) = $3" } ?? "") + (self.claimed.isEmpty ? "" : ", " + self.claimed)
         return try await executor.query(
             """
             UPDATE \(self.name)

@@ -52,7 +52,11 @@ public struct Worker: Service {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         var pipeline = self.pipeline
         pipeline.workDirectory = scratch
-        let processor = AssetProcessor(assets: assets, queue: queue, store: store, bus: bus, configuration: pipeline, logger: logger)
+        // What a finalize finishes after `ready` when shut down, it finishes while its lease holds:
+        // it is renewed every third of it, so at least two thirds are left.
+        let processor = AssetProcessor(
+            assets: assets, queue: queue, store: store, bus: bus, configuration: pipeline, logger: logger,
+            readyGrace: .seconds(configuration.leaseSeconds / 2))
 
         logger.info("worker started", metadata: ["worker.concurrency": "\(configuration.concurrency)"])
         // Graceful shutdown cancels the loop; that is how a worker is meant to stop, not an error.
@@ -118,17 +122,44 @@ public struct Worker: Service {
         logger[metadataKey: "job.attempt"] = "\(job.attempts)"
         let started = ContinuousClock.now
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await processor.process(job) }
-                group.addTask { try await self.keepLease(job) }
-                try await group.next()
-                group.cancelAll()
-            }
-            _ = try await queue.complete(job)
+            if let error = await self.perform(job, processor) { throw error }
+            // Even when shutting down: a job that ended well is acknowledged, not given back.
+            let queue = self.queue
+            _ = try await Task { try await queue.complete(job) }.value
             Metrics.Timer(label: "pulse_job_seconds", dimensions: [("kind", job.kind.rawValue)]).record(duration: ContinuousClock.now - started)
             logger.debug("job done")
         } catch {
             await handleFailure(job, error, logger: logger)
+        }
+    }
+
+    /// Runs the job beside its heartbeat; returns what stopped it, nil when it is done. A lost
+    /// lease stops the job at once; a shutdown (its heartbeat cancelled) leaves it to the job how
+    /// it ends: given back when cancelled, or finished when it was past the point where it no
+    /// longer stops (a finalize past `ready`).
+    private func perform(_ job: Job, _ processor: AssetProcessor) async -> (any Error)? {
+        enum Ending: Sendable {
+            case job((any Error)?)
+            case heartbeat(any Error)
+        }
+        return await withTaskGroup(of: Ending.self) { group in
+            group.addTask {
+                do { try await processor.process(job) } catch { return .job(error) }
+                return .job(nil)
+            }
+            group.addTask {
+                do { try await self.keepLease(job) } catch { return .heartbeat(error) }
+                return .heartbeat(LeaseLost())
+            }
+            defer { group.cancelAll() }
+            while let ending = await group.next() {
+                switch ending {
+                case .job(let error): return error
+                case .heartbeat(let error) where error is CancellationError: continue
+                case .heartbeat(let error): return error
+                }
+            }
+            return CancellationError()
         }
     }
 
