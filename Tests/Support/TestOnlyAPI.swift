@@ -23,40 +23,6 @@ extension AssetRepository {
     }
 }
 
-extension JobQueue {
-    /// Jobs a `claim` could take right now: queued and due, or running with an expired lease and
-    /// attempts left.
-    public func readyCount() async throws -> Int {
-        let row = try await self.database.queryFirst(
-            """
-            SELECT COUNT(*) AS n FROM jobs
-            WHERE (status = 'queued' AND run_at <= $1)
-               OR (status = 'running' AND lease_expires_at < $1 AND attempts < max_attempts)
-            """,
-            [.double(self.clock.now())]
-        )
-        return Int(try row?.int("n") ?? 0)
-    }
-
-    /// Fails jobs whose lease expired with no attempts left, and returns them (each once), as
-    /// `claim` does before it claims.
-    public func reapExhausted() async throws -> [Job] {
-        let rows = try await self.database.query(
-            """
-            UPDATE jobs SET status = 'failed', last_error = $2, lease_expires_at = NULL, updated_at = $1
-            WHERE status = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts
-            RETURNING id
-            """,
-            [.double(self.clock.now()), .text(JobQueue.workerLostError)]
-        )
-        var jobs: [Job] = []
-        for row in rows {
-            if let job = try await self.job(id: try row.int("id")) { jobs.append(job) }
-        }
-        return jobs.sorted { $0.id < $1.id }
-    }
-}
-
 extension InProcessEventBus {
     /// How many subscribers an asset has now.
     public func subscriberCount(assetID: UUID) -> Int {
