@@ -88,13 +88,21 @@ enum StartupChecks {
             throw error
         } catch {
             guard case .sqliteFile(let path) = url else { throw error }
-            throw StartupError(.databaseFileUnusable, "cannot use the database file \(path): \(error)")
+            throw StartupError(.databaseFileUnusable, "cannot use the database file \(path) (PULSE_DATABASE_URL): \(problem(using: path, error))")
         }
     }
 
     private static func isFolder(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// Why the SQLite file at `path` cannot be used: it is a folder, or not writable; else the
+    /// database's own error.
+    private static func problem(using path: String, _ error: any Error) -> String {
+        if isFolder(path) { return "\(path) is a folder, not a file" }
+        if FileManager.default.fileExists(atPath: path), !FileManager.default.isWritableFile(atPath: path) { return "\(path) is not writable" }
+        return "\(error)"
     }
 
     /// Why `folder` cannot be created: the nearest existing ancestor is a file, or not writable;

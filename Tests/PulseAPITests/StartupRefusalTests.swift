@@ -88,6 +88,18 @@ struct StartupRefusalTests {
         #expect(!log.contains("NSCocoaErrorDomain"), "\(log)")
     }
 
+    @Test("a database file that cannot be opened ends start-up with 74 naming it and why", .enabled(if: enabled), .timeLimit(.minutes(1)))
+    func databaseFileUnusable() async throws {
+        let scratch = try Scratch()
+        let database = scratch.path + "/pulse.sqlite"
+        try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PULSE_DATABASE_URL"] = "sqlite://" + database
+        let (status, log) = try await Self.run(["worker", "--data", scratch.path + "/data"], environment: environment, in: scratch)
+        #expect(status == 74, "\(log)")
+        #expect(log.contains("\(database) is a folder, not a file"), "\(log)")
+    }
+
     // MARK: - Helpers
 
     /// Runs the binary to its end (bounded); its status and combined output.
