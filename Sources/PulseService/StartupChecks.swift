@@ -1,17 +1,17 @@
 import Foundation
-import Logging
-import PulseDatabase
-import PulseJobs
+public import Logging
+public import PulseDatabase
+public import PulseJobs
 import PulseMedia
 import PulseSupport
 
 /// What a process makes sure of before it starts any service, each failure a `StartupError` that
 /// names the thing and what is wrong with it: a process that cannot do its work says so and ends,
 /// rather than starting and failing every job later.
-enum StartupChecks {
+public enum StartupChecks {
     /// Creates the data folder (and the SQLite file's folder) and checks that a file can be
     /// written in it.
-    static func makeDataFolders(_ runtime: RuntimeConfiguration) throws(StartupError) {
+    public static func makeDataFolders(_ runtime: RuntimeConfiguration) throws(StartupError) {
         do {
             try runtime.makeDirectories()
         } catch {
@@ -73,14 +73,16 @@ enum StartupChecks {
         }
     }
 
-    /// Applies migrations, waiting for the database at most `deadline` (PostgreSQL's pool retries
-    /// in the meantime); then logs at error and throws, naming the database (never its password).
-    static func migrate(_ url: DatabaseURL, within deadline: Duration, logger: Logger) async throws {
+    /// Applies migrations (the versions applied now are returned), waiting for the database at
+    /// most `deadline` (PostgreSQL's pool retries in the meantime); then logs at error and
+    /// throws, naming the database (never its password).
+    @discardableResult
+    public static func migrate(_ url: DatabaseURL, within deadline: Duration, logger: Logger) async throws -> [Int] {
         let timeout = StartupError(
             .databaseUnreachable,
             "the database \(url) did not answer within \(deadline.components.seconds) s (PULSE_DATABASE_URL; PULSE_STARTUP_TIMEOUT sets the wait)")
         do {
-            _ = try await withDeadline(deadline, orThrow: timeout) {
+            return try await withDeadline(deadline, orThrow: timeout) {
                 try await withDatabase(url: url, logger: logger) { try await PulseDatabase.migrate($0, logger: logger) }
             }
         } catch let error as StartupError {

@@ -15,9 +15,9 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try readConfiguration(runtime.flags)
         let logger = makeLogger("pulse.migrate", configuration)
-        try configuration.runtime.makeDirectories()
-        let applied = try await withDatabase(url: configuration.runtime.databaseURL, logger: logger) { database in
-            try await migrate(database, logger: logger)
+        let applied = try await exitingOnStartupError {
+            try StartupChecks.makeDataFolders(configuration.runtime)
+            return try await StartupChecks.migrate(configuration.runtime.databaseURL, within: configuration.startupTimeout, logger: logger)
         }
         print(applied.isEmpty ? "up to date" : "applied: \(applied.map(String.init).joined(separator: ", "))")
     }

@@ -63,6 +63,10 @@ struct StartupRefusalTests {
         #expect(log.contains("127.0.0.1:\(port)/pulse_db") && log.contains("did not answer within 2 s"), "\(log)")
         #expect(log.contains(" error "), "the give-up is logged at error: \(log)")
         #expect(!log.contains("secret-pw"), "\(log)")
+
+        let (migrated, migrateLog) = try await Self.run(
+            ["migrate", "--data", scratch.path + "/data", "--startup-timeout", "1"], environment: environment, in: scratch)
+        #expect(migrated == 69 && migrateLog.contains("127.0.0.1:\(port)/pulse_db"), "\(migrateLog)")
     }
 
     @Test("a port in use ends serve with 71 naming the address, before any worker starts", .enabled(if: enabled), .timeLimit(.minutes(1)))
