@@ -56,20 +56,7 @@ struct ToolRunner: Sendable {
 
     private static let nicePath = "/usr/bin/nice"
 
-    private func resolve(_ tool: String) throws(MediaError) -> String {
-        if tool.contains("/") {
-            guard FileManager.default.isExecutableFile(atPath: tool) else {
-                throw MediaError(.toolMissing, "\(tool) is not an executable file")
-            }
-            return tool
-        }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(tool)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        throw MediaError(.toolMissing, "\(tool) was not found in PATH; install ffmpeg (apt-get install -y ffmpeg)")
-    }
+    private func resolve(_ tool: String) throws(MediaError) -> String { try locateTool(tool) }
 
     private var platformOptions: PlatformOptions {
         var options = PlatformOptions()
@@ -147,4 +134,21 @@ struct ToolRunner: Sendable {
         if cut, let newline = kept.firstIndex(of: UInt8(ascii: "\n")) { kept.removeFirst(newline + 1) }
         return kept
     }
+}
+
+/// Where `tool` is: a path (which must be an executable file), or a name looked up in PATH.
+/// Throws `.toolMissing` saying which and why, so that a process can refuse to start without it.
+public func locateTool(_ tool: String) throws(MediaError) -> String {
+    if tool.contains("/") {
+        guard FileManager.default.isExecutableFile(atPath: tool) else {
+            throw MediaError(.toolMissing, "\(tool) is not an executable file")
+        }
+        return tool
+    }
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    for directory in path.split(separator: ":") {
+        let candidate = "\(directory)/\(tool)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    throw MediaError(.toolMissing, "\(tool) was not found in PATH; install ffmpeg (apt-get install -y ffmpeg)")
 }

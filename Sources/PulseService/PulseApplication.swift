@@ -29,8 +29,9 @@ public struct PulseApplication: Sendable {
 
 /// The one place a Pulse process is put together (the shape of hummingbird-examples'
 /// `buildApplication`): `serve`, `worker`, the API tests and the thumbnail benchmark all call it.
-/// Applies migrations on a short-lived connection of their own (the runtime's database may run
-/// only once, inside the group), then builds the runtime, the workers, the reaper and the HTTP
+/// Checks what the process needs (see `StartupChecks`; a failure throws a `StartupError`), applies
+/// migrations on a short-lived connection of their own (the runtime's database may run only once,
+/// inside the group), then builds the runtime, the workers, the reaper and the HTTP
 /// application from `configuration`, which it takes as read (it reads no environment).
 /// - Parameters:
 ///   - role: what the process runs.
@@ -44,8 +45,20 @@ public func buildApplication(
     metrics: APIMetrics? = nil,
     onListening: @escaping @Sendable (String) async -> Void = { _ in }
 ) async throws -> PulseApplication {
-    try configuration.runtime.makeDirectories()
-    _ = try await withDatabase(url: configuration.runtime.databaseURL, logger: logger) { try await migrate($0, logger: logger) }
+    // Everything that would stop the process later is checked first, each failure a
+    // `StartupError` that names its subject: the address before anything runs, tools for a
+    // process that runs workers, the data folder, then the database within its deadline.
+    let runsWorkers: Bool
+    switch role {
+    case .serve:
+        try StartupChecks.requireAddressFree(host: configuration.api.host, port: configuration.api.port)
+        runsWorkers = configuration.embeddedWorkers > 0
+    case .worker:
+        runsWorkers = true
+    }
+    if runsWorkers { try StartupChecks.requireTools(configuration.pipeline.media) }
+    try StartupChecks.makeDataFolders(configuration.runtime)
+    try await StartupChecks.migrate(configuration.runtime.databaseURL, within: configuration.startupTimeout, logger: logger)
     let runtime = try PulseRuntime(configuration: configuration.runtime, logger: logger)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.services.map { .init(service: $0) }
     let pipeline = configuration.pipeline
@@ -72,8 +85,10 @@ public func buildApplication(
         return PulseApplication(configuration: configuration, runtime: runtime, server: nil, workers: [worker], services: services)
 
     case .serve:
+        let media = configuration.pipeline.media
         let server = try PulseServer(
-            runtime: runtime, configuration: configuration.api, metrics: metrics ?? APIMetrics(), logger: logger, onListening: onListening)
+            runtime: runtime, configuration: configuration.api, metrics: metrics ?? APIMetrics(), logger: logger,
+            missingTools: runsWorkers ? { @Sendable in StartupChecks.toolProblems(media).map(\.name) } : nil, onListening: onListening)
         let workers = (0..<configuration.embeddedWorkers).map { index in
             var perWorker = configuration.worker
             perWorker.workerID += "-\(index)"

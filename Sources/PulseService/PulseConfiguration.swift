@@ -32,17 +32,29 @@ public struct PulseConfiguration: Sendable {
     public var webhooks: WebhookConfiguration
     /// `PULSE_LOG_LEVEL`.
     public var logLevel: Logger.Level
+    /// `PULSE_LOG_FORMAT`: `text` (default) or `json`.
+    public var logFormat: LogFormat
+    /// How long a starting process waits for its database before it gives up and exits naming it
+    /// (`--startup-timeout`, `PULSE_STARTUP_TIMEOUT`, seconds).
+    public var startupTimeout: Duration
+
+    /// `startupTimeout`'s default, 30 s.
+    public static let defaultStartupTimeout: Duration = .seconds(30)
+    /// `embeddedWorkers`' default, 1.
+    public static let defaultEmbeddedWorkers = 1
 
     /// Every documented default, with state under `dataDirectory`.
     public init(dataDirectory: String = RuntimeConfiguration.defaultDataDirectory) {
         self.runtime = RuntimeConfiguration(dataDirectory: dataDirectory)
         self.pipeline = PipelineConfiguration(dataDirectory: runtime.dataDirectory)
         self.worker = WorkerConfiguration()
-        self.embeddedWorkers = 1
+        self.embeddedWorkers = Self.defaultEmbeddedWorkers
         self.api = APIConfiguration()
         self.reaper = ReaperConfiguration()
         self.webhooks = WebhookConfiguration()
         self.logLevel = .info
+        self.logFormat = .text
+        self.startupTimeout = Self.defaultStartupTimeout
     }
 
     /// Reads every setting once: a flag given on the command line (keyed by its name, `--port`;
@@ -72,6 +84,17 @@ public struct PulseConfiguration: Sendable {
                 settings.problem("PULSE_LOG_LEVEL", "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(level)\")")
             }
         }
+        logFormat = .text
+        if let format = settings.text(variable: "PULSE_LOG_FORMAT") {
+            if let parsed = LogFormat(rawValue: format) { logFormat = parsed } else {
+                settings.problem("PULSE_LOG_FORMAT", "must be one of \(LogFormat.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(format)\")")
+            }
+        }
+        startupTimeout = Self.defaultStartupTimeout
+        if let seconds = settings.number(
+            Double.self, flag: "--startup-timeout", variable: "PULSE_STARTUP_TIMEOUT", "seconds, 1 to 3600", { (1...3600).contains($0) }) {
+            startupTimeout = .milliseconds(Int64(seconds * 1000))
+        }
         try settings.finish()
     }
 
@@ -79,7 +102,7 @@ public struct PulseConfiguration: Sendable {
     /// positive `--workers`).
     static func embeddedWorkers(reading settings: inout SettingsReader) -> Int {
         let workers = settings.number(Int.self, flag: "--workers", variable: "PULSE_WORKERS", "0 or more", { $0 >= 0 })
-        guard settings.switchValue(flag: "--no-worker", variable: nil) == true else { return workers ?? 1 }
+        guard settings.switchValue(flag: "--no-worker", variable: nil) == true else { return workers ?? defaultEmbeddedWorkers }
         if let workers, workers > 0, settings.given(flag: "--workers", variable: nil) != nil {
             settings.problem("--no-worker", "contradicts --workers \(workers)")
         }

@@ -22,7 +22,7 @@ struct QueueBench: AsyncParsableCommand {
     func run() async throws {
         let (workers, jobs) = (self.workers, self.jobs)
         let configuration = try readConfiguration(runtime.flags)
-        let logger = makeLogger("pulse.bench", level: configuration.logLevel)
+        let logger = makeLogger("pulse.bench", configuration)
         try configuration.runtime.makeDirectories()
         let url = configuration.runtime.databaseURL
         try await withDatabase(url: url, logger: logger) { database in
@@ -70,7 +70,7 @@ struct ThumbnailBench: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = try readConfiguration(runtime.flags, media.flags)
-        let logger = makeLogger("pulse.bench", level: configuration.logLevel)
+        let logger = makeLogger("pulse.bench", configuration)
         // One idle worker with the default worker settings and one chunk per video, whatever
         // the environment says: the figure is the latency to the thumbnail, not the encode.
         configuration.pipeline.chunkSeconds = 60

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PulseAPI
 import PulseDatabase
 import PulseJobs
 import PulseMedia
@@ -13,10 +14,10 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try readConfiguration(runtime.flags)
-        let logger = makeLogger("pulse.migrate", level: configuration.logLevel)
-        try configuration.runtime.makeDirectories()
-        let applied = try await withDatabase(url: configuration.runtime.databaseURL, logger: logger) { database in
-            try await migrate(database, logger: logger)
+        let logger = makeLogger("pulse.migrate", configuration)
+        let applied = try await exitingOnStartupError {
+            try StartupChecks.makeDataFolders(configuration.runtime)
+            return try await StartupChecks.migrate(configuration.runtime.databaseURL, within: configuration.startupTimeout, logger: logger)
         }
         print(applied.isEmpty ? "up to date" : "applied: \(applied.map(String.init).joined(separator: ", "))")
     }
@@ -32,7 +33,7 @@ struct SubmitCommand: AsyncParsableCommand {
     func run() async throws {
         let key = self.key
         let configuration = try readConfiguration(runtime.flags)
-        let id = try await withRuntime(configuration.runtime, logger: makeLogger("pulse", level: configuration.logLevel)) { runtime in
+        let id = try await withRuntime(configuration.runtime, logger: makeLogger("pulse", configuration)) { runtime in
             guard let object = try await runtime.store.head(key: key) else {
                 throw ValidationError("no object \(key) in \(runtime.configuration.storageURL)")
             }
@@ -42,9 +43,9 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 }
 
-/// `pulse-video status ID`: the asset as JSON.
+/// `pulse-video status ID`: the asset as `GET /v1/assets/{id}` renders it (the API's own renderer).
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Print an asset as JSON.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Print an asset as the API shows it (JSON).")
     @Argument(help: "Asset id.")
     var id: String
     @OptionGroup var runtime: RuntimeOptions
@@ -52,13 +53,14 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         guard let id = UUID(uuidString: id) else { throw ValidationError("not an asset id: \(self.id)") }
         let configuration = try readConfiguration(runtime.flags)
-        let asset = try await withRuntime(configuration.runtime, logger: makeLogger("pulse", level: configuration.logLevel)) { runtime in
-            try await AssetRepository(database: runtime.database).get(id)
+        let api = configuration.api
+        let rendered = try await withRuntime(configuration.runtime, logger: makeLogger("pulse", configuration)) { runtime in
+            try await PulseServer.renderAsset(id, runtime: runtime, configuration: api)
         }
-        guard let asset else {
-            FileHandle.standardError.write(Data("no asset \(id)\n".utf8))
+        guard let rendered else {
+            FileHandle.standardError.write(Data("no asset \(id.uuidString.lowercased())\n".utf8))
             throw ExitCode(1)
         }
-        try printJSON(asset)
+        print(String(decoding: rendered, as: UTF8.self))
     }
 }

@@ -16,7 +16,7 @@ struct ProbeCommand: AsyncParsableCommand {
         let configuration = settings.pipeline.media
         do {
             let source = try MediaInput.parse(input, plainHTTP: configuration.plainHTTP)
-            let result = try await Prober(configuration: configuration, logger: makeLogger("pulse.probe", level: settings.logLevel)).probe(source)
+            let result = try await Prober(configuration: configuration, logger: makeLogger("pulse.probe", settings)).probe(source)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))

@@ -13,10 +13,15 @@ final class ProgressReporter: Sendable {
     private let output: TerminalOutput
     /// The percent of the last bar drawn (terminal), or the last tenth printed (plain lines).
     private let lastDrawn = Mutex<Double>(-1)
+    /// Ends when standard output is closed under the JSON lines (`| head -1` has read enough):
+    /// the command then stops its work, as a writer on a closed pipe does.
+    let outputClosed: AsyncStream<Void>
+    private let closeOutput: AsyncStream<Void>.Continuation
 
     init(style: TranscodeCommand.ProgressStyle, output: TerminalOutput = .standardError) {
         self.style = style
         self.output = output
+        (outputClosed, closeOutput) = AsyncStream.makeStream()
     }
 
     func report(_ progress: TranscodeProgress) {
@@ -28,8 +33,13 @@ final class ProgressReporter: Sendable {
             if let eta = progress.etaSeconds { object["eta_seconds"] = (eta * 10).rounded() / 10 }
             if progress.thumbnailReady { object["thumbnail_ready"] = true }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-                // Unbuffered: a reader sees each line as it happens.
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                // Unbuffered: a reader sees each line as it happens. A write that fails (EPIPE:
+                // the reader is gone) ends the command instead of crashing it.
+                do {
+                    try FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))
+                } catch {
+                    closeOutput.finish()
+                }
             }
         case .bar where output.isTerminal:
             let shouldDraw = lastDrawn.withLock { last in

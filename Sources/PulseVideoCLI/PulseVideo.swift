@@ -1,4 +1,5 @@
 import ArgumentParser
+import PulseService
 
 /// `pulse-video`: raw uploads in, adaptive HLS out, with live progress.
 @main
@@ -6,6 +7,7 @@ struct PulseVideo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pulse-video",
         abstract: "Turns uploaded videos into adaptive HLS streams with live progress.",
+        version: PulseVersion.current,
         subcommands: [ServeCommand.self, ProbeCommand.self, TranscodeCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, MigrateCommand.self, UploadCommand.self, BenchCommand.self]
     )
 }

@@ -12,11 +12,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var media: MediaOptions
-    @Option(help: "Address to listen on (default 127.0.0.1).")
+    @Option(help: "Address to listen on (default \(defaults.api.host)).")
     var host: String?
-    @Option(help: "Port to listen on, default 8080; 0 picks a free one (the bound address is printed).")
+    @Option(help: "Port to listen on, default \(defaults.api.port); 0 picks a free one (the bound address is printed).")
     var port: String?
-    @Option(help: "Embedded workers (env PULSE_WORKERS, default 1).")
+    @Option(help: "Embedded workers (env PULSE_WORKERS, default \(defaults.embeddedWorkers)).")
     var workers: String?
     @Flag(help: "Run the API alone, beside separate `pulse-video worker` processes.")
     var noWorker = false
@@ -25,14 +25,16 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let serveFlags = ["--host": host, "--port": port, "--workers": workers, "--no-worker": noWorker ? "1" : nil].compactMapValues { $0 }
         let configuration = try readConfiguration(runtime.flags, media.flags, workerOptions.flags, serveFlags)
-        let logger = makeLogger("pulse.serve", level: configuration.logLevel)
-        let application = try await buildApplication(
-            configuration, role: .serve, logger: logger, metrics: APIMetrics.bootstrappingSwiftMetrics(),
-            onListening: { url in
-                // One line scripts and tests can wait for; unbuffered.
-                FileHandle.standardOutput.write(Data("pulse-video listening on \(url)\n".utf8))
-            }
-        )
+        let logger = makeLogger("pulse.serve", configuration)
+        let application = try await exitingOnStartupError {
+            try await buildApplication(
+                configuration, role: .serve, logger: logger, metrics: APIMetrics.bootstrappingSwiftMetrics(),
+                onListening: { url in
+                    // One line scripts and tests can wait for; unbuffered.
+                    FileHandle.standardOutput.write(Data("pulse-video listening on \(url)\n".utf8))
+                }
+            )
+        }
         if let server = application.server, server.apiKeyWasGenerated {
             FileHandle.standardOutput.write(Data(
                 "API key (stored in \(configuration.runtime.dataDirectory)/\(APIKeyFile.fileName), shown only now): \(server.apiKey)\n".utf8))

@@ -18,7 +18,7 @@ struct UploadCommand: AsyncParsableCommand {
         let configuration = try readConfiguration(runtime.flags)
         try configuration.runtime.makeDirectories()
         let store = try makeObjectStore(
-            url: configuration.runtime.storageURL, s3: configuration.runtime.s3, logger: makeLogger("pulse.upload", level: configuration.logLevel))
+            url: configuration.runtime.storageURL, s3: configuration.runtime.s3, logger: makeLogger("pulse.upload", configuration))
         let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
         let started = ContinuousClock.now
         try await store.put(fileAt: file, key: key, contentType: nil, mode: .copy)

@@ -14,8 +14,11 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try readConfiguration(runtime.flags, media.flags, options.flags)
-        let logger = makeLogger("pulse.worker", level: configuration.logLevel)
-        let application = try await buildApplication(configuration, role: .worker(drain: drain), logger: logger)
+        let logger = makeLogger("pulse.worker", configuration)
+        let drain = self.drain
+        let application = try await exitingOnStartupError {
+            try await buildApplication(configuration, role: .worker(drain: drain), logger: logger)
+        }
         // The worker ends the group itself when draining; SIGTERM/SIGINT stop it gracefully.
         let group = ServiceGroup(configuration: .init(services: application.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -1,17 +1,18 @@
 import ArgumentParser
+import PulseJobs
 
 /// How workers run, for `worker` and for the workers embedded in `serve`; each flag has an
 /// environment variable. Values are taken as text and checked by `PulseConfiguration`: a value
 /// that is not a number, or out of range, stops start-up with a message naming it (with every
 /// other bad value): a typo must not silently become the default.
 struct WorkerOptions: ParsableArguments {
-    @Option(help: "Jobs a worker runs at once, 1 to 64 (env PULSE_WORKER_CONCURRENCY, default 1).")
+    @Option(help: "Jobs a worker runs at once, \(WorkerConfiguration.concurrencyRange.lowerBound) to \(WorkerConfiguration.concurrencyRange.upperBound) (env PULSE_WORKER_CONCURRENCY, default \(defaults.worker.concurrency)).")
     var concurrency: String?
-    @Option(help: "Video chunk length in seconds, one job each (env PULSE_CHUNK_SECONDS, default 60).")
+    @Option(help: "Video chunk length in seconds, one job each (env PULSE_CHUNK_SECONDS, default \(shown(defaults.pipeline.chunkSeconds))).")
     var chunkSeconds: String?
-    @Option(help: "Job lease in seconds, 3 to 3600 (env PULSE_JOB_LEASE_SECONDS, default 60).")
+    @Option(help: "Job lease in seconds, \(shown(WorkerConfiguration.leaseRange.lowerBound)) to \(shown(WorkerConfiguration.leaseRange.upperBound)) (env PULSE_JOB_LEASE_SECONDS, default \(shown(defaults.worker.leaseSeconds))).")
     var leaseSeconds: String?
-    @Option(help: "Seconds a job waits out a storage outage before its retries count (env PULSE_OUTAGE_BUDGET_SECONDS, default 1800).")
+    @Option(help: "Seconds a job waits out a storage outage before its retries count (env PULSE_OUTAGE_BUDGET_SECONDS, default \(shown(defaults.worker.outageBudgetSeconds))).")
     var outageBudgetSeconds: String?
 
     /// The flags given, for `readConfiguration`.

@@ -113,7 +113,7 @@ struct Links: Sendable {
 
     static func id(_ id: UUID) -> String { StorageKeys.text(id) }
 
-    private static func trimmed(_ url: String) -> String {
+    static func trimmed(_ url: String) -> String {
         url.hasSuffix("/") ? String(url.dropLast()) : url
     }
 

@@ -31,12 +31,16 @@ public struct PulseServer: Sendable {
     let page: PageRoutes
     let logger: Logger
     let onListening: @Sendable (String) async -> Void
+    /// The media tools this process's workers need and cannot find (nil: it runs no workers).
+    let missingTools: (@Sendable () -> [String])?
 
     /// A server over `runtime`. Secrets for asset tokens and local storage URLs, and the API key
     /// when none is configured, are kept in the runtime's data folder, so every process sharing it
     /// agrees on them.
     /// - Parameters:
     ///   - now: the clock for token and URL expiries.
+    ///   - missingTools: names the media tools the process's workers cannot find, for `/readyz`
+    ///     (nil when it runs no workers).
     ///   - onListening: called once with `http://host:port` when the server is bound.
     public init(
         runtime: PulseRuntime,
@@ -44,6 +48,7 @@ public struct PulseServer: Sendable {
         metrics: APIMetrics,
         logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() },
+        missingTools: (@Sendable () -> [String])? = nil,
         onListening: @escaping @Sendable (String) async -> Void = { _ in }
     ) throws {
         self.configuration = configuration
@@ -56,6 +61,7 @@ public struct PulseServer: Sendable {
         self.tokenSigner = AssetTokenSigner(secret: try Links.tokenSecret(configuration, runtime: runtime))
         self.logger = logger
         self.onListening = onListening
+        self.missingTools = missingTools
         let queue = JobQueue(database: runtime.database)
         self.dependencies = APIDependencies(
             configuration: configuration,
@@ -96,7 +102,7 @@ public struct PulseServer: Sendable {
         AssetRoutes(dependencies: dependencies).register(on: router)
         StorageRoutes(dependencies: dependencies).register(on: router)
         MediaRoutes(dependencies: dependencies).register(on: router)
-        HealthRoutes(dependencies: dependencies).register(on: router)
+        HealthRoutes(dependencies: dependencies, missingTools: missingTools).register(on: router)
         WebhookDeliveryRoutes(dependencies: dependencies).register(on: router)
         page.register(on: router)
 
@@ -127,5 +133,17 @@ public struct PulseServer: Sendable {
             rechecks: assetRechecks, metrics: dependencies.metrics
         )
         return EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relay: relay).router()
+    }
+}
+
+extension PulseServer {
+    /// The asset `id` exactly as `GET /v1/assets/{id}` renders it (the same JSON bytes), its URLs
+    /// built on `PULSE_PUBLIC_URL`, else the configured `http://host:port`; nil when there is no
+    /// such asset. For tools that read an asset without serving HTTP (`pulse-video status`).
+    public static func renderAsset(_ id: UUID, runtime: PulseRuntime, configuration: APIConfiguration) async throws -> Data? {
+        guard let asset = try await AssetRepository(database: runtime.database).get(id) else { return nil }
+        let links = try Links.make(configuration, runtime: runtime, boundAddress: BoundAddress())
+        let base = configuration.publicURL.map(Links.trimmed) ?? "http://\(configuration.host):\(configuration.port)"
+        return try JSON.encoder.encode(try await AssetResource.make(asset, links: links, base: base))
     }
 }
