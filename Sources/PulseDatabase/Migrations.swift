@@ -36,8 +36,12 @@ public func migrate(
     }
 }
 
-/// The advisory lock key that serializes migrations on one PostgreSQL database ("pulse" in ASCII).
-let migrationLockKey: Int64 = 0x70_75_6C_73_65
+/// What the advisory lock that serializes migrations is named by: one lock per schema, since
+/// migrations of different schemas touch nothing in common (and many test schemas, migrated at
+/// once, would otherwise all queue behind one lock).
+func migrationLockName(schema: String?) -> String {
+    "pulse-video migrations " + (schema ?? "public")
+}
 
 private func applyPending(
     in transaction: any DatabaseTransaction,
@@ -46,7 +50,8 @@ private func applyPending(
 ) async throws -> [Int] {
     if transaction.dialect == .postgres {
         // Released at commit or rollback.
-        _ = try await transaction.query("SELECT pg_advisory_xact_lock($1)", [.int(migrationLockKey)])
+        _ = try await transaction.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text(migrationLockName(schema: schema))])
         if let schema {
             // Identifiers cannot be bound; DatabaseURL only accepts plain lowercase identifiers.
             precondition(DatabaseURL.isPlainIdentifier(schema))

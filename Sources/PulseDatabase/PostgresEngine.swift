@@ -35,14 +35,22 @@ public final class PostgresEngine: Database, Service {
             tls: .disable
         )
         configuration.options.maximumConnections = maximumConnections
+        // Named in pg_stat_activity, so an operator (or a test) can tell these connections apart.
+        configuration.options.additionalStartupParameters = [("application_name", Self.applicationName(schema: location.schema))]
         if let schema = location.schema {
             // A startup parameter, so every pooled connection resolves unqualified names in the
             // schema (and `public` for extensions), with no per-connection statement to forget.
-            configuration.options.additionalStartupParameters = [("search_path", "\(schema), public")]
+            configuration.options.additionalStartupParameters.append(("search_path", "\(schema), public"))
         }
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.schema = location.schema
         self.logger = logger
+    }
+
+    /// The `application_name` of this service's connections: `pulse-video`, followed by the schema
+    /// when the URL names one.
+    public static func applicationName(schema: String?) -> String {
+        schema.map { "pulse-video \($0)" } ?? "pulse-video"
     }
 
     /// Runs the connection pool until cancelled or graceful shutdown.

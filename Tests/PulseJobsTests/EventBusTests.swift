@@ -115,13 +115,16 @@ import Testing
                     // Only this asset's events reached its subscriber.
                     #expect(received.all.allSatisfy { $0.assetID == asset })
 
-                    // Kill the LISTEN connection from the server side.
+                    // Kill this test's LISTEN connection from the server side (only its own: tests
+                    // running beside it listen on the same database).
+                    guard case .postgres(let location) = url else { throw MissingServiceError() }
                     let killed = try await publisherEngine.query(
                         """
                         SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
                         WHERE query LIKE 'LISTEN%' AND datname = current_database() AND pid <> pg_backend_pid()
+                          AND application_name = $1
                         """,
-                        []
+                        [.text(PostgresEngine.applicationName(schema: location.schema))]
                     )
                     #expect(!killed.isEmpty)
                     // Events sent while it is down are lost (best effort), so publish until one comes
