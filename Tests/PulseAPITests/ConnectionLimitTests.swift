@@ -371,7 +371,7 @@ final class RawConnection: @unchecked Sendable {
 
     /// Seconds until the server closes the connection, or nil if it is still open after `limit`.
     func secondsUntilClosed(within limit: Double) async throws -> Double? {
-        try await Self.offThePool {
+        try await onOwnThread {
             let started = ContinuousClock.now
             self.setReceiveTimeout(seconds: 0.1)
             defer { self.setReceiveTimeout(seconds: 5) }
@@ -385,17 +385,9 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs blocking socket calls on a thread of their own: the server under test runs in this
-    /// process, on the cooperative pool a blocked `recv` would starve.
-    static func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
     /// The response head (status and lower-cased header names); what follows stays buffered.
     func readHead() async throws -> (status: Int, headers: [String: String]) {
-        try await Self.offThePool { try self.readHeadBlocking() }
+        try await onOwnThread { try self.readHeadBlocking() }
     }
 
     private func readHeadBlocking() throws -> (status: Int, headers: [String: String]) {
@@ -435,7 +427,7 @@ final class RawConnection: @unchecked Sendable {
     func refusedUpgrade(path: String, bearer: String? = nil) async throws -> Answer {
         defer { close() }
         try sendUpgrade(path: path, bearer: bearer)
-        return try await Self.offThePool {
+        return try await onOwnThread {
             let (status, headers) = try self.readHeadBlocking()
             let length = Int(headers["content-length"] ?? "0") ?? 0
             while self.buffer.count < length, let bytes = self.receive(), !bytes.isEmpty { self.buffer += bytes }

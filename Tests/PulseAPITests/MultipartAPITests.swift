@@ -29,7 +29,8 @@ struct MultipartAPITests {
 
     /// A real video of about 26 MB (2 s of noise, lossless), made once with ffmpeg: big enough for
     /// six parts of S3's smallest size.
-    static let bigClip: String = {
+    static let bigClip: Task<String, any Error> = Task { try await onOwnThread { makeBigClip() } }
+    private static func makeBigClip() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-multipart-\(ProcessInfo.processInfo.processIdentifier).mp4").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -39,7 +40,7 @@ struct MultipartAPITests {
         try? process.run()
         process.waitUntilExit()
         return path
-    }()
+    }
 
     /// A server on `storage` and `engine`, with 5 MiB parts.
     func withServer(_ storage: Storage, _ engine: Engine, _ body: @escaping (TestServer, MotoBucket?) async throws -> Void) async throws {
@@ -61,7 +62,7 @@ struct MultipartAPITests {
     @Test("interrupted after half its parts, resumed from GET upload/parts, completed, processed to ready",
           .timeLimit(.minutes(4)), arguments: storages, Engine.all)
     func resume(storage: Storage, engine: Engine) async throws {
-        let clip = Self.bigClip
+        let clip = try await Self.bigClip.value
         let file = try Data(contentsOf: URL(fileURLWithPath: clip))
         let partCount = (file.count + Self.partSize - 1) / Self.partSize
         try #require(partCount >= 4, "the clip is \(file.count) bytes")

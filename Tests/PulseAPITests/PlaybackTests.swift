@@ -199,7 +199,7 @@ struct PlaybackTests {
             let mp4 = try await send(.GET, download)
             #expect(mp4.status == 200 && mp4.headers["Content-Type"].first == "video/mp4")
             try mp4.body.write(to: URL(fileURLWithPath: file))
-            let probe = try ffprobe(file)
+            let probe = try JSONSerialization.jsonObject(with: try await onOwnThread { try ffprobeJSON(file) }) as? [String: Any] ?? [:]
             let streams = (probe["streams"] as? [[String: Any]] ?? []).map { "\($0["codec_type"] ?? "?"):\($0["codec_name"] ?? "?")" }.sorted()
             #expect(streams == ["audio:aac", "video:h264"])
             let duration = Double((probe["format"] as? [String: Any])?["duration"] as? String ?? "") ?? 0
@@ -267,7 +267,7 @@ struct PlaybackTests {
 }
 
 /// ffprobe's JSON for a file: streams and format.
-private func ffprobe(_ path: String) throws -> [String: Any] {
+private func ffprobeJSON(_ path: String) throws -> Data {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name,width", "-of", "json", path]
@@ -276,7 +276,7 @@ private func ffprobe(_ path: String) throws -> [String: Any] {
     try process.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    return data
 }
 
 /// The types of an MP4's top-level boxes, in order.

@@ -43,6 +43,9 @@ struct TestServer: Sendable {
             configuration.api.apiKey = "test-key-\(UUID().uuidString.lowercased())"
             configuration.api.port = 0
             configuration.api.eventRecheckInterval = .seconds(2)
+            // The start-up deadline is for an operator's unreachable database (its own tests set
+            // it short); a whole suite starting servers at once on two cores can take longer.
+            configuration.startupTimeout = .seconds(180)
             configure(&configuration.api)
             configureAll(&configuration)
             configuration.embeddedWorkers = worker ? 1 : 0
