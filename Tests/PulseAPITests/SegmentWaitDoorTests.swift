@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 @testable import PulseAPI
 import PulseJobs
+import PulseTestSupport
 import Testing
 
 /// The wait for a first-rendition segment not stored yet: only for a name the published playlist
@@ -24,14 +25,29 @@ struct SegmentWaitDoorTests {
         return id
     }
 
-    /// Polls `/metrics` until `pulse_segment_waits` is `count`.
-    static func waitForWaits(_ server: TestServer, toBe count: Int, within timeout: Duration) async throws {
+    /// Polls `/metrics` until `pulse_segment_waits` is `count`. When it is not by `timeout`, the
+    /// failure says what the server answered on `probe` (one of the waiting requests' connections),
+    /// if anything: a request answered at once (404, 429) is not waiting.
+    static func waitForWaits(_ server: TestServer, toBe count: Int, within timeout: Duration, probe: RawConnection? = nil) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
             let metrics = try await send(.GET, "\(server.baseURL)/metrics").text
             let shown = metrics.split(separator: "\n").first { $0.hasPrefix("pulse_segment_waits ") }
             if let shown, Double(shown.dropFirst("pulse_segment_waits ".count)) == Double(count) { return }
-            try #require(ContinuousClock.now < deadline, "waiting requests: \(shown ?? "none"), not \(count)")
+            if ContinuousClock.now >= deadline {
+                var answered = "no probe"
+                if let probe {
+                    if let head = try? await probe.readHead() {
+                        answered = "a waiting request was answered \(head.status) \(head.headers)"
+                    } else {
+                        let closed = try await probe.secondsUntilClosed(within: 0.5) != nil
+                        answered = closed ? "a waiting request's connection was closed unanswered" : "a waiting request is still unanswered"
+                    }
+                }
+                throw TimeoutError(
+                    timeout: timeout, what: "\(count) waiting requests",
+                    context: "\(shown.map(String.init) ?? "no pulse_segment_waits"); \(answered)")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -54,25 +70,29 @@ struct SegmentWaitDoorTests {
         }
     }
 
-    @Test("a wait whose client left frees its slot: 256 waits opened and closed leave room for a real one", .timeLimit(.minutes(3)))
+    @Test("a wait whose client left frees its slot: waits opened to the limit and closed leave room for a real one", .timeLimit(.minutes(3)))
     func closedWaitsFreeTheirSlots() async throws {
-        try await TestServer.with(worker: false) { server in
+        let limit = 16
+        try await TestServer.with(worker: false, configure: { $0.segmentWaitLimit = limit }) { server in
             let id = try await Self.playingEarly(server, listing: 3)
             let path = "/media/\(id)/360p/seg_00001.ts"
             let url = server.baseURL + path
-            // Fill every slot with requests on connections of our own.
-            var waiting: [RawConnection] = []
-            for _ in 0..<256 {
-                let connection = try RawConnection(server.baseURL)
-                try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                waiting.append(connection)
+            // Fill every slot with requests on connections of our own (connected on a thread of
+            // their own: the server shares this process's cooperative threads).
+            let waiting = try await onOwnThread {
+                try (0..<limit).map { _ in
+                    let connection = try RawConnection(server.baseURL)
+                    try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    return connection
+                }
             }
-            try await Self.waitForWaits(server, toBe: 256, within: .seconds(60))
-            #expect(try await send(.GET, url).status == 429, "every slot is taken")
+            try await Self.waitForWaits(server, toBe: limit, within: .seconds(30), probe: waiting.last)
+            let refused = try await send(.GET, url)
+            #expect(refused.status == 429 && refused.errorCode == "ERR_TOO_MANY_CONNECTIONS" && refused.headers["retry-after"].first != nil,
+                    "every slot is taken: \(refused.status) \(refused.text)")
             // The clients leave: their slots are free well before the abandoned waits would have
             // timed out (20 s), and a real waiting request gets one.
             for connection in waiting { connection.close() }
-            waiting.removeAll()
             try await Self.waitForWaits(server, toBe: 0, within: .seconds(10))
             let real = Task { try await send(.GET, url) }
             try await Self.waitForWaits(server, toBe: 1, within: .seconds(10))
@@ -80,5 +100,10 @@ struct SegmentWaitDoorTests {
             let served = try await real.value
             #expect(served.status == 200 && served.text == "segment", "\(served.status) \(served.text)")
         }
+    }
+
+    @Test("the wait limit is a setting, 256 by default")
+    func limitSetting() {
+        #expect(APIConfiguration().segmentWaitLimit == 256)
     }
 }

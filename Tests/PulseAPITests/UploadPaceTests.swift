@@ -40,28 +40,39 @@ struct UploadPaceTests {
         }
     }
 
+    // The timings leave room for a loaded machine (the whole suite runs in parallel on two
+    // cores): windows of seconds, so a stall of the test's tasks or of the server is not a slow
+    // upload, and rates far from the minimum either way (a trickle brings 3 % of it, a steady
+    // upload 60 times it).
+
     @Test("four trickling uploads lose their reservation; another upload is taken", .timeLimit(.minutes(1)))
     func tricklesAreCutOff() async throws {
+        let window = Duration.seconds(5)
         try await TestServer.with(worker: false, configure: {
             $0.maxUploadBytes = 1000
             $0.uploadMinimumBytesPerSecond = 100
-            $0.uploadRateWindow = .seconds(1)
-            $0.idleTimeout = .seconds(2)
+            $0.uploadRateWindow = window
+            // Longer than a window: the pace cuts the trickles off, not the idle timeout (which
+            // a byte every 200 ms keeps at bay anyway).
+            $0.idleTimeout = window * 2
         }) { server in
-            var drips: [DripUpload] = []
-            for _ in 0..<4 {
-                let url = try HostileUploadTests.uploadURL(try await server.createAsset())
-                drips.append(DripUpload(url: url, length: 1000, every: .milliseconds(300)))
-            }
-            try await waitUntil("the four trickling uploads to be received") { HostileUploadTests.partialFiles(server).count == 4 }
-            let other = try HostileUploadTests.uploadURL(try await server.createAsset())
+            // Every asset first: the trickles' first window starts with their bodies.
+            var urls: [String] = []
+            for _ in 0..<5 { urls.append(try HostileUploadTests.uploadURL(try await server.createAsset())) }
+            let other = urls.removeLast()
+            let started = ContinuousClock.now
+            // 5 bytes a second: fast enough for the idle timeout, 3 % of the pace (each would need 200 s).
+            let drips = urls.map { DripUpload(url: $0, length: 1000, every: .milliseconds(200)) }
+            try await waitUntil("the four trickling uploads to be received", timeout: window) { HostileUploadTests.partialFiles(server).count == 4 }
             let refused = try await send(.PUT, other, body: Data(repeating: 1, count: 1000))
-            #expect(refused.status == 503 && refused.errorCode == "ERR_UNAVAILABLE", "the allowance was not full: \(refused.status)")
+            let elapsed = ContinuousClock.now - started
+            #expect(refused.status == 503 && refused.errorCode == "ERR_UNAVAILABLE",
+                    "the allowance was not full \(elapsed) after the trickles started (window \(window)): \(refused.status) \(refused.text)")
 
             // Within a few windows the trickles are cut off and the allowance is free again,
-            // while they are still sending (each would need 300 s).
-            let deadline = ContinuousClock.now + .seconds(10)
-            var taken = try await send(.PUT, other, body: Data(repeating: 1, count: 1000))
+            // while they are still sending.
+            let deadline = started + window * 4
+            var taken = refused
             while taken.status == 503 {
                 try #require(ContinuousClock.now < deadline, "the trickling uploads still hold the allowance")
                 try await Task.sleep(for: .milliseconds(100))
@@ -73,31 +84,36 @@ struct UploadPaceTests {
         }
     }
 
-    @Test("a body that keeps the pace is taken whole")
+    @Test("a body that keeps the pace is taken whole", .timeLimit(.minutes(1)))
     func steadyUploadIsTaken() async throws {
+        let window = Duration.seconds(2)
+        let chunk = 600
+        let chunks = 3 * 10 * Int(window.components.seconds)  // one every 100 ms, over three windows
         try await TestServer.with(worker: false, configure: {
             $0.uploadMinimumBytesPerSecond = 100
-            $0.uploadRateWindow = .milliseconds(200)
+            $0.uploadRateWindow = window
         }) { server in
             let created = try await server.createAsset()
             let url = try HostileUploadTests.uploadURL(created)
             let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
             let feeder = Task {
-                // 600 bytes every 100 ms: 30 times the pace, over several windows.
-                for _ in 0..<10 {
-                    continuation.yield(ByteBuffer(bytes: [UInt8](repeating: 3, count: 600)))
+                // 600 bytes every 100 ms: 60 times the pace, so only a stall of a whole window
+                // (2 s) would fall short.
+                for _ in 0..<chunks {
+                    continuation.yield(ByteBuffer(bytes: [UInt8](repeating: 3, count: chunk)))
                     try? await Task.sleep(for: .milliseconds(100))
                 }
                 continuation.finish()
             }
             var request = HTTPClientRequest(url: url)
             request.method = .PUT
-            request.body = .stream(stream, length: .known(Int64(6000)))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            #expect(response.status == .ok)
+            request.body = .stream(stream, length: .known(Int64(chunk * chunks)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(50))
+            let answer = try await response.body.collect(upTo: 1 << 20)
+            #expect(response.status == .ok, "\(response.status) \(String(buffer: answer))")
             await feeder.value
             let id = try #require(created["id"] as? String)
-            #expect(try await server.runtime.store.head(key: "uploads/\(id)/clip.mp4")?.size == 6000)
+            #expect(try await server.runtime.store.head(key: "uploads/\(id)/clip.mp4")?.size == Int64(chunk * chunks))
         }
     }
 

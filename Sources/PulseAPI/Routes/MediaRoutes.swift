@@ -25,6 +25,7 @@ struct MediaRoutes: Sendable {
     init(dependencies: APIDependencies) {
         self.dependencies = dependencies
         self.segmentWaits = SegmentWaits(
+            limit: dependencies.configuration.segmentWaitLimit,
             gauge: dependencies.metrics.registry.makeGauge(name: "pulse_segment_waits", help: "Requests waiting for a listed segment not stored yet"))
     }
 

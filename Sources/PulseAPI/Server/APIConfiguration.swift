@@ -63,6 +63,10 @@ public struct APIConfiguration: Sendable {
     /// one more is refused with `503 ERR_UNAVAILABLE`.
     public var maxEventSockets: Int = 10_000
 
+    /// Requests waiting at once for a listed segment of a first rendition not stored yet
+    /// (`SegmentWaits`), default 256; one more is refused with `429 ERR_TOO_MANY_CONNECTIONS`.
+    public var segmentWaitLimit: Int = 256
+
     /// The secret asset tokens are signed with (`PULSE_TOKEN_SECRET`, at least 32 bytes). When nil,
     /// one is generated into the data folder: API processes on several machines set this instead,
     /// so a token made by one is accepted by the others.
