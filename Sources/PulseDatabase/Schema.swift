@@ -2,11 +2,7 @@
 /// engines, so one set of statements serves both; only the job id column differs.
 let schemaMigrations: [Migration] = [
     Migration(version: 1, name: "assets, chunks, jobs") { dialect in
-        let jobID =
-            switch dialect {
-            case .sqlite: "id INTEGER PRIMARY KEY AUTOINCREMENT"
-            case .postgres: "id BIGSERIAL PRIMARY KEY"
-            }
+        let jobID = generatedID(dialect)
         return [
             """
             CREATE TABLE assets (
@@ -162,11 +158,7 @@ let schemaMigrations: [Migration] = [
     // `delivered_json` lists the endpoints that already answered 2xx, so a retry goes only to the
     // others.
     Migration(version: 7, name: "webhook_outbox, webhook_attempts") { dialect in
-        let attemptID =
-            switch dialect {
-            case .sqlite: "id INTEGER PRIMARY KEY AUTOINCREMENT"
-            case .postgres: "id BIGSERIAL PRIMARY KEY"
-            }
+        let attemptID = generatedID(dialect)
         return [
             """
             CREATE TABLE webhook_outbox (
@@ -233,3 +225,11 @@ let schemaMigrations: [Migration] = [
         ]
     },
 ]
+
+/// An `id` column the database numbers itself, in each dialect's spelling.
+private func generatedID(_ dialect: SQLDialect) -> String {
+    switch dialect {
+    case .sqlite: "id INTEGER PRIMARY KEY AUTOINCREMENT"
+    case .postgres: "id BIGSERIAL PRIMARY KEY"
+    }
+}
