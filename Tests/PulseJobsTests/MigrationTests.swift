@@ -22,7 +22,13 @@ import Testing
     @Test(arguments: Engine.all)
     func concurrentMigrationsFromSeparateConnectionsApplyOnce(engine: Engine) async throws {
         try await withTestLocation(engine) { url in
-            try await withEngines(url, count: 3) { engines in
+            // SQLite's writers queue on the file lock for busy_timeout; with the whole suite starting
+            // at once on two cores, three migrations in a row can take longer than its 15 s default.
+            let patient: (DatabaseURL) throws -> any ServiceDatabase = { url in
+                if case .postgres = url { return try makeDatabase(url: url, logger: TestServices.logger) }
+                return try SQLiteEngine(url: url, busyTimeout: .seconds(120), logger: TestServices.logger)
+            }
+            try await withEngines(url, count: 3, make: patient) { engines in
                 let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
                     for engine in engines {
                         group.addTask { try await migrate(engine, logger: TestServices.logger) }

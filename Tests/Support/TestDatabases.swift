@@ -49,13 +49,15 @@ public func withTestLocation<T: Sendable>(
     }
 }
 
-/// `count` independent engines (own connection or pool each) on one location, running while `body` runs.
+/// `count` independent engines (own connection or pool each) on one location, running while `body`
+/// runs; `make` opens each (the production default unless a test needs other engine settings).
 public func withEngines<T: Sendable>(
     _ url: DatabaseURL,
     count: Int,
+    make: (DatabaseURL) throws -> any ServiceDatabase = { try makeDatabase(url: $0, logger: TestServices.logger) },
     _ body: ([any ServiceDatabase]) async throws -> T
 ) async throws -> T {
-    let engines = try (0..<count).map { _ in try makeDatabase(url: url, logger: TestServices.logger) }
+    let engines = try (0..<count).map { _ in try make(url) }
     return try await withThrowingTaskGroup(of: Void.self) { group in
         for engine in engines {
             group.addTask { try await engine.run() }
