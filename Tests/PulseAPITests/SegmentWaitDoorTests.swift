@@ -29,26 +29,25 @@ struct SegmentWaitDoorTests {
     /// failure says what the server answered on `probe` (one of the waiting requests' connections),
     /// if anything: a request answered at once (404, 429) is not waiting.
     static func waitForWaits(_ server: TestServer, toBe count: Int, within timeout: Duration, probe: RawConnection? = nil) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let metrics = try await send(.GET, "\(server.baseURL)/metrics").text
-            let shown = metrics.split(separator: "\n").first { $0.hasPrefix("pulse_segment_waits ") }
-            if let shown, Double(shown.dropFirst("pulse_segment_waits ".count)) == Double(count) { return }
-            if ContinuousClock.now >= deadline {
-                var answered = "no probe"
-                if let probe {
-                    if let head = try? await probe.readHead() {
-                        answered = "a waiting request was answered \(head.status) \(head.headers)"
-                    } else {
-                        let closed = try await probe.secondsUntilClosed(within: 0.5) != nil
-                        answered = closed ? "a waiting request's connection was closed unanswered" : "a waiting request is still unanswered"
-                    }
-                }
-                throw TimeoutError(
-                    timeout: timeout, what: "\(count) waiting requests",
-                    context: "\(shown.map(String.init) ?? "no pulse_segment_waits"); \(answered)")
+        var shown: Substring?
+        do {
+            try await waitUntil("\(count) waiting requests", timeout: timeout, interval: .milliseconds(50)) {
+                let metrics = try await send(.GET, "\(server.baseURL)/metrics").text
+                shown = metrics.split(separator: "\n").first { $0.hasPrefix("pulse_segment_waits ") }
+                return shown.map { Double($0.dropFirst("pulse_segment_waits ".count)) == Double(count) } ?? false
             }
-            try await Task.sleep(for: .milliseconds(50))
+        } catch let timedOut as TimeoutError {
+            var answered = "no probe"
+            if let probe {
+                if let head = try? await probe.readHead() {
+                    answered = "a waiting request was answered \(head.status) \(head.headers)"
+                } else {
+                    let closed = try await probe.secondsUntilClosed(within: 0.5) != nil
+                    answered = closed ? "a waiting request's connection was closed unanswered" : "a waiting request is still unanswered"
+                }
+            }
+            throw TimeoutError(timeout: timedOut.timeout, what: timedOut.what,
+                               context: "\(shown.map(String.init) ?? "no pulse_segment_waits"); \(answered)")
         }
     }
 

@@ -71,12 +71,10 @@ struct UploadPaceTests {
 
             // Within a few windows the trickles are cut off and the allowance is free again,
             // while they are still sending.
-            let deadline = started + window * 4
-            var taken = refused
-            while taken.status == 503 {
-                try #require(ContinuousClock.now < deadline, "the trickling uploads still hold the allowance")
-                try await Task.sleep(for: .milliseconds(100))
-                taken = try await send(.PUT, other, body: Data(repeating: 1, count: 1000))
+            let taken = try await waitFor("the trickling uploads to give the allowance back",
+                                          timeout: started + window * 4 - ContinuousClock.now, interval: .milliseconds(100)) {
+                let answer = try await send(.PUT, other, body: Data(repeating: 1, count: 1000))
+                return answer.status == 503 ? nil : answer
             }
             #expect(taken.status == 200, "\(taken.status) \(taken.text)")
             try await waitUntil("the trickles' partial files to go") { HostileUploadTests.partialFiles(server).isEmpty }
