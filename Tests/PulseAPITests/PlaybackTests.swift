@@ -197,6 +197,8 @@ struct PlaybackTests {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-download-\(UUID().uuidString).mp4").path
             defer { try? FileManager.default.removeItem(atPath: file) }
             let mp4 = try await send(.GET, download)
+            // Saved under the upload's own name, not "download.mp4".
+            #expect(mp4.headers["Content-Disposition"].first == #"attachment; filename="private.mp4"; filename*=UTF-8''private.mp4"#)
             #expect(mp4.status == 200 && mp4.headers["Content-Type"].first == "video/mp4")
             try mp4.body.write(to: URL(fileURLWithPath: file))
             let probe = try JSONSerialization.jsonObject(with: try await onOwnThread { try ffprobeJSON(file) }) as? [String: Any] ?? [:]

@@ -18,4 +18,19 @@ enum MediaType {
         default: return "application/octet-stream"
         }
     }
+
+    /// The type an upload named `filename` most likely has, for a create that names none: a
+    /// source's extension says what a client would have sent (the worker probes it regardless).
+    static func forUpload(named filename: String) -> String {
+        guard filename.contains(".") else { return "application/octet-stream" }
+        switch filename.split(separator: ".").last.map({ $0.lowercased() }) ?? "" {
+        case "mkv": return "video/x-matroska"
+        case "avi": return "video/x-msvideo"
+        case "3gp": return "video/3gpp"
+        case "mpg", "mpeg": return "video/mpeg"
+        case "wav": return "audio/wav"
+        case "mp3": return "audio/mpeg"
+        default: return forKey(filename)
+        }
+    }
 }

@@ -117,7 +117,7 @@ struct AssetRoutes: Sendable {
             guard size >= 0 else { throw APIError(.invalidRequest, "size must not be negative") }
             guard size <= d.configuration.maxUploadBytes else { throw Self.tooLarge(d.configuration.maxUploadBytes) }
         }
-        let contentType = body.contentType ?? "application/octet-stream"
+        let contentType = body.contentType ?? MediaType.forUpload(named: filename)
         guard Self.isValidContentType(contentType) else {
             throw APIError(.invalidRequest, "content_type must look like type/subtype")
         }

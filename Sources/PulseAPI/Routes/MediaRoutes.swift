@@ -63,7 +63,11 @@ struct MediaRoutes: Sendable {
         let scope = asset.playbackPolicy == .signed ? "private" : "public"
         let cache = !key.hasSuffix(".m3u8") ? "\(scope), max-age=86400" : playing ? "no-cache" : "\(scope), max-age=10"
         do {
-            return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+            var response = try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+            if path.count == 1, path.first == Self.downloadName {
+                response.headers[.contentDisposition] = ContentDisposition.attachment(named: asset.filename, extension: "mp4")
+            }
+            return response
         } catch let error as APIError where error.code == .notFound && playing && key.hasSuffix(".ts") {
             // A planned segment of the first rendition, listed before it is stored: wait for it,
             // while the client is there (a connection that closes ends its wait and frees its slot).
@@ -75,6 +79,9 @@ struct MediaRoutes: Sendable {
             return response
         }
     }
+
+    /// The MP4 download's file name under an asset's media path.
+    static let downloadName = "download.mp4"
 
     /// Whether `path` (raw, as received) is a media path as the API writes it: `/media/` and
     /// non-empty segments of letters, digits, `.`, `-` and `_` (ids, the token, file names), with

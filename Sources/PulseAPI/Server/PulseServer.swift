@@ -1,5 +1,6 @@
 public import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdWebSocket
 public import Logging
 import NIOCore
@@ -23,6 +24,8 @@ public struct PulseServer: Sendable {
     public let boundAddress: BoundAddress
     /// Signs and checks per-asset tokens (exposed for tests and tools).
     public let tokenSigner: AssetTokenSigner
+    /// The HTTP routes and their methods, filled in by `makeApplication()`.
+    let routes = RouteTable()
     /// Events WebSockets open, per token and in all, against their limits.
     let eventSocketLimits: EventSocketLimits
     /// The periodic re-read of assets with open events WebSockets, one task per asset.
@@ -84,6 +87,9 @@ public struct PulseServer: Sendable {
         self.assetRechecks = AssetRechecks(interval: configuration.eventRecheckInterval, logger: logger) { try await assets.get($0) }
     }
 
+    /// What a page may read of a cross-origin answer.
+    static let exposedHeaders = ["Content-Length", "Content-Range", "Accept-Ranges", "Location", "Content-Disposition", "Allow"]
+
     /// The HTTP server as a `Service` (Hummingbird's `Application` with WebSocket upgrades).
     public func makeApplication() -> some Service {
         let router = Router(context: BasicRequestContext.self)
@@ -92,12 +98,13 @@ public struct PulseServer: Sendable {
         router.add(middleware: RequestLogMiddleware(.info))
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all,
-            allowHeaders: [.accept, .authorization, .contentType, .origin, .range],
+            allowHeaders: [.accept, .authorization, .contentType, .origin, .range, HTTPField.Name("Idempotency-Key")!],
             allowMethods: [.get, .post, .put, .delete, .head, .options],
-            exposedHeaders: ["Content-Length", "Content-Range", "Accept-Ranges", "Location"],
+            exposedHeaders: Self.exposedHeaders,
             maxAge: .seconds(600)
         ))
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ExposedHeadersMiddleware(Self.exposedHeaders))
+        router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: MetricsMiddleware())
         AssetRoutes(dependencies: dependencies).register(on: router)
         StorageRoutes(dependencies: dependencies).register(on: router)
@@ -105,6 +112,9 @@ public struct PulseServer: Sendable {
         HealthRoutes(dependencies: dependencies, missingTools: missingTools).register(on: router)
         WebhookDeliveryRoutes(dependencies: dependencies).register(on: router)
         page.register(on: router)
+        let webSocketRouter = makeWebSocketRouter()
+        routes.record(router)
+        routes.record(webSocketRouter)
 
         let boundAddress = self.boundAddress
         let onListening = self.onListening
@@ -113,7 +123,7 @@ public struct PulseServer: Sendable {
             router: router,
             // HTTP/1.1 and the events WebSocket, with idle and header timeouts on every connection.
             server: PulseHTTPChannel.builder(
-                webSocketRouter: makeWebSocketRouter(), idleTimeout: configuration.idleTimeout, headerTimeout: configuration.headerTimeout),
+                webSocketRouter: webSocketRouter, idleTimeout: configuration.idleTimeout, headerTimeout: configuration.headerTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+@testable import PulseAPI
+
+/// The hand-written server against its contract: the `/v1` operations it serves are exactly the
+/// ones docs/openapi.yaml describes, and what a client meets beside the bodies (405 with `Allow`,
+/// CORS for `Idempotency-Key`, a content type inferred from the filename) holds on a live server.
+/// The bodies themselves are held to the document by the generated client (Tests/Client), whose
+/// decoders refuse a missing or undocumented field, and by `UnknownFieldTests` for requests.
+@Suite("The served API against docs/openapi.yaml")
+struct ContractTests {
+    @Test("every /v1 operation served is documented, and every documented one is served")
+    func routesMatchTheDocument() async throws {
+        let documented = try Self.documentedOperations()
+        #expect(documented.count >= 10, "read \(documented.count) operations from the document")
+        try await TestServer.with(worker: false) { server in
+            var served: Set<String> = []
+            for route in server.server.routes.all where route.path.hasPrefix("/v1/") || route.path == "/v1" {
+                for method in route.methods where method != .head && method != .options {
+                    served.insert("\(method.rawValue) \(Self.normalised(route.path))")
+                }
+            }
+            #expect(served.subtracting(documented).sorted() == [], "served but not in docs/openapi.yaml")
+            #expect(documented.subtracting(served).sorted() == [], "in docs/openapi.yaml but not served")
+        }
+    }
+
+    @Test("a known path with another method is 405 naming the methods it answers; an unknown path is 404")
+    func methodNotAllowed() async throws {
+        try await TestServer.with(worker: false) { server in
+            let collection = try await send(.DELETE, "\(server.baseURL)/v1/assets", bearer: server.apiKey)
+            #expect(collection.status == 405 && collection.errorCode == "ERR_METHOD_NOT_ALLOWED")
+            #expect(collection.headers["Allow"].first == "GET, HEAD, POST")
+            let one = try await send(.PUT, "\(server.baseURL)/v1/assets/\(UUID().uuidString.lowercased())", bearer: server.apiKey)
+            #expect(one.status == 405 && one.headers["Allow"].first == "DELETE, GET, HEAD")
+            let unknown = try await send(.GET, "\(server.baseURL)/v1/nothing-here", bearer: server.apiKey)
+            #expect(unknown.status == 404 && unknown.headers["Allow"].isEmpty)
+        }
+    }
+
+    @Test("a browser may send Idempotency-Key cross-origin, and read Content-Disposition")
+    func corsPreflight() async throws {
+        try await TestServer.with(worker: false) { server in
+            let preflight = try await send(.OPTIONS, "\(server.baseURL)/v1/assets", headers: [
+                ("Origin", "https://chat.example"), ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "authorization, content-type, idempotency-key"),
+            ])
+            #expect(preflight.status < 300)
+            let allowed = preflight.headers["Access-Control-Allow-Headers"].joined(separator: ",").lowercased()
+            #expect(allowed.contains("idempotency-key"), "\(allowed)")
+            let exposed = try await send(.GET, "\(server.baseURL)/healthz", headers: [("Origin", "https://chat.example")])
+            #expect(exposed.headers["Access-Control-Expose-Headers"].joined(separator: ",").contains("Content-Disposition"))
+        }
+    }
+
+    @Test("a create without content_type takes it from the filename's extension", arguments: [
+        ("clip.mov", "video/quicktime"), ("CLIP.MP4", "video/mp4"), ("take.webm", "video/webm"),
+        ("film.mkv", "video/x-matroska"), ("noextension", "application/octet-stream"),
+    ])
+    func contentTypeFromFilename(_ filename: String, _ expected: String) async throws {
+        try await TestServer.with(worker: false) { server in
+            let created = try await send(.POST, "\(server.baseURL)/v1/assets", bearer: server.apiKey, body: json(["filename": filename]))
+            #expect(created.status == 201)
+            let headers = (created.json["upload"] as? [String: Any])?["headers"] as? [String: String]
+            #expect(headers?["Content-Type"] == expected, "\(created.text)")
+        }
+    }
+
+    /// `METHOD /path` for each operation under `paths:` in docs/openapi.yaml whose path starts
+    /// with `/v1`. The document's layout is fixed (paths at two spaces, methods at four), and
+    /// `openapi-spec-validator` checks its structure in the same suite.
+    static func documentedOperations() throws -> Set<String> {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        var operations: Set<String> = []
+        var inPaths = false
+        var path: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !line.hasPrefix(" "), !line.isEmpty { inPaths = line == "paths:"; continue }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), !line.hasPrefix("   "), line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+            } else if line.hasPrefix("    "), !line.hasPrefix("     "), let path, path.hasPrefix("/v1") {
+                let key = line.trimmingCharacters(in: .whitespaces).dropLast()
+                if ["get", "put", "post", "delete", "patch"].contains(String(key)), line.hasSuffix(":") {
+                    operations.insert("\(key.uppercased()) \(normalised(path))")
+                }
+            }
+        }
+        return operations
+    }
+
+    /// The path with every parameter spelt `{}`: the router and the document may name them apart.
+    static func normalised(_ path: String) -> String {
+        path.split(separator: "/").map { $0.hasPrefix("{") || $0.hasPrefix(":") ? "{}" : String($0) }.joined(separator: "/").prefixed
+    }
+}
+
+private extension String {
+    var prefixed: String { "/" + self }
+}
