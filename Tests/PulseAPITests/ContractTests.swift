@@ -12,13 +12,13 @@ import Testing
 struct ContractTests {
     @Test("every /v1 operation served is documented, and every documented one is served")
     func routesMatchTheDocument() async throws {
-        let documented = try Self.documentedOperations()
+        let documented = Set(try OpenAPIDocument.load().operations(under: "/v1").map(Self.normalised))
         #expect(documented.count >= 10, "read \(documented.count) operations from the document")
         try await TestServer.with(worker: false) { server in
             var served: Set<String> = []
             for route in server.server.routes.all where route.path.hasPrefix("/v1/") || route.path == "/v1" {
                 for method in route.methods where method != .head && method != .options {
-                    served.insert("\(method.rawValue) \(Self.normalised(route.path))")
+                    served.insert(Self.normalised("\(method.rawValue) \(route.path)"))
                 }
             }
             #expect(served.subtracting(documented).sorted() == [], "served but not in docs/openapi.yaml")
@@ -67,36 +67,28 @@ struct ContractTests {
         }
     }
 
-    /// `METHOD /path` for each operation under `paths:` in docs/openapi.yaml whose path starts
-    /// with `/v1`. The document's layout is fixed (paths at two spaces, methods at four), and
-    /// `openapi-spec-validator` checks its structure in the same suite.
-    static func documentedOperations() throws -> Set<String> {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml")
-        let text = try String(contentsOf: file, encoding: .utf8)
-        var operations: Set<String> = []
-        var inPaths = false
-        var path: String?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if !line.hasPrefix(" "), !line.isEmpty { inPaths = line == "paths:"; continue }
-            guard inPaths else { continue }
-            if line.hasPrefix("  /"), !line.hasPrefix("   "), line.hasSuffix(":") {
-                path = String(line.dropFirst(2).dropLast())
-            } else if line.hasPrefix("    "), !line.hasPrefix("     "), let path, path.hasPrefix("/v1") {
-                let key = line.trimmingCharacters(in: .whitespaces).dropLast()
-                if ["get", "put", "post", "delete", "patch"].contains(String(key)), line.hasSuffix(":") {
-                    operations.insert("\(key.uppercased()) \(normalised(path))")
-                }
-            }
+    @Test("each JSON request body takes exactly the fields its schema documents")
+    func requestBodiesMatchTheDocument() throws {
+        let document = try OpenAPIDocument.load()
+        let bodies: [(String, String, Set<String>)] = [
+            ("POST", "/v1/assets", Self.fields(AssetRoutes.CreateRequest.self)),
+            ("POST", "/v1/assets/{id}/complete", Self.fields(MultipartRoutes.CompleteRequest.self)),
+            ("POST", "/v1/assets/{id}/upload/parts", Self.fields(MultipartRoutes.PartsRequest.self)),
+            ("POST", "/v1/assets/{id}/playback-tokens", Self.fields(PlaybackTokenRoute.MintRequest.self)),
+        ]
+        for (method, path, accepted) in bodies {
+            let documented = try #require(document.requestFields(method, path), "\(method) \(path) documents no JSON body")
+            #expect(accepted == documented, "\(method) \(path): the server takes \(accepted.sorted()), the document lists \(documented.sorted())")
         }
-        return operations
     }
 
-    /// The path with every parameter spelt `{}`: the router and the document may name them apart.
-    static func normalised(_ path: String) -> String {
-        path.split(separator: "/").map { $0.hasPrefix("{") || $0.hasPrefix(":") ? "{}" : String($0) }.joined(separator: "/").prefixed
+    private static func fields<T: StrictJSONBody>(_ type: T.Type) -> Set<String> {
+        Set(T.Fields.allCases.map(\.stringValue))
     }
-}
 
-private extension String {
-    var prefixed: String { "/" + self }
+    /// `METHOD /path` with every parameter spelt `{}`: the router and the document may name them apart.
+    static func normalised(_ operation: String) -> String {
+        operation.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("{") || $0.hasPrefix(":") ? "{}" : String($0) }.joined(separator: "/")
+    }
 }
