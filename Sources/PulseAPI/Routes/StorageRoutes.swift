@@ -21,8 +21,8 @@ import Synchronization
 /// that arrives slower than its ``UploadPace`` is cut off and gives its share back.
 struct StorageRoutes: Sendable {
     let dependencies: APIDependencies
-    /// The uploads this process is receiving.
-    let gate = UploadGate()
+    /// The uploads this process is receiving (shared with the tus routes).
+    var gate = UploadGate()
 
     func register(on router: Router<some RequestContext>) {
         router.put("storage/**") { request, context in try await self.upload(request, context) }

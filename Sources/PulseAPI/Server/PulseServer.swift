@@ -92,15 +92,18 @@ public struct PulseServer: Sendable {
         router.add(middleware: RequestLogMiddleware(.info))
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all,
-            allowHeaders: [.accept, .authorization, .contentType, .origin, .range],
-            allowMethods: [.get, .post, .put, .delete, .head, .options],
-            exposedHeaders: ["Content-Length", "Content-Range", "Accept-Ranges", "Location"],
+            allowHeaders: [.accept, .authorization, .contentType, .origin, .range] + TusProtocol.requestHeaders,
+            allowMethods: [.get, .post, .put, .patch, .delete, .head, .options],
+            exposedHeaders: ["Content-Length", "Content-Range", "Accept-Ranges", "Location"] + TusProtocol.responseHeaders,
             maxAge: .seconds(600)
         ))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware())
         AssetRoutes(dependencies: dependencies).register(on: router)
-        StorageRoutes(dependencies: dependencies).register(on: router)
+        // One allowance for the uploads this process receives, by single PUT, part or tus.
+        let uploads = UploadGate()
+        StorageRoutes(dependencies: dependencies, gate: uploads).register(on: router)
+        TusRoutes(dependencies: dependencies, gate: uploads).register(on: router)
         MediaRoutes(dependencies: dependencies).register(on: router)
         HealthRoutes(dependencies: dependencies, missingTools: missingTools).register(on: router)
         WebhookDeliveryRoutes(dependencies: dependencies).register(on: router)
