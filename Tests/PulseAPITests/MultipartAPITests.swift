@@ -295,7 +295,12 @@ struct MotoBucket: Sendable {
 extension TestServer {
     /// Creates an asset whose file of `size` bytes goes up in parts.
     func createAsset(multipart size: Int) async throws -> [String: Any] {
-        let body: [String: Any] = ["filename": "clip.mp4", "content_type": "video/mp4", "size": size, "upload_type": "multipart"]
+        try await createAsset(size: size, uploadType: "multipart")
+    }
+
+    /// Creates an asset of `size` bytes uploaded as `uploadType`; returns the create response.
+    func createAsset(size: Int, uploadType: String) async throws -> [String: Any] {
+        let body: [String: Any] = ["filename": "clip.mp4", "content_type": "video/mp4", "size": size, "upload_type": uploadType]
         let result = try await send(.POST, "\(baseURL)/v1/assets", bearer: apiKey, body: json(body))
         #expect(result.status == 201, "create: \(result.text)")
         return result.json

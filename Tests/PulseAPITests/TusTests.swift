@@ -137,6 +137,29 @@ struct TusTests {
         }
     }
 
+    @Test("CORS: a browser's tus client may send PATCH and the tus headers, and read the tus answers")
+    func cors() async throws {
+        try await withServer(.local) { server, _ in
+            let created = try await server.createAsset(tus: 100)
+            let url = try #require((created["upload"] as? [String: Any])?["url"] as? String)
+            let preflight = try await send(.OPTIONS, url, headers: [
+                ("Origin", "https://chat.example"), ("Access-Control-Request-Method", "PATCH"),
+                ("Access-Control-Request-Headers", "tus-resumable, upload-offset, content-type"),
+            ])
+            let methods = preflight.headers.first(name: "Access-Control-Allow-Methods") ?? ""
+            let allowed = (preflight.headers.first(name: "Access-Control-Allow-Headers") ?? "").lowercased()
+            #expect(methods.contains("PATCH"), "\(methods)")
+            for header in ["tus-resumable", "upload-offset", "upload-length", "upload-metadata", "content-type"] {
+                #expect(allowed.contains(header), "\(allowed)")
+            }
+            let head = try await send(.HEAD, url, headers: Self.tus + [("Origin", "https://chat.example")])
+            let exposed = (head.headers.first(name: "Access-Control-Expose-Headers") ?? "").lowercased()
+            for header in ["tus-resumable", "tus-version", "tus-extension", "tus-max-size", "upload-offset", "upload-length"] {
+                #expect(exposed.contains(header), "\(exposed)")
+            }
+        }
+    }
+
     @Test("one PATCH at a time: a second while the first's body is arriving is 409", .timeLimit(.minutes(2)))
     func onePatchAtATime() async throws {
         try await withServer(.local) { server, _ in
@@ -189,9 +212,6 @@ struct TusTests {
 extension TestServer {
     /// Creates an asset with a tus upload of `size` bytes; returns the create response.
     func createAsset(tus size: Int) async throws -> [String: Any] {
-        let body: [String: Any] = ["filename": "clip.mp4", "content_type": "video/mp4", "size": size, "upload_type": "tus"]
-        let result = try await send(.POST, "\(baseURL)/v1/assets", bearer: apiKey, body: json(body))
-        #expect(result.status == 201, "create: \(result.text)")
-        return result.json
+        try await createAsset(size: size, uploadType: "tus")
     }
 }

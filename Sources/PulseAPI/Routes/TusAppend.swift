@@ -78,14 +78,7 @@ struct TusAppend: Sendable {
     private func receive(_ body: RequestBody, limit: Int64, cursor: Cursor, progress: UploadProgress) async throws -> Int64 {
         var received: Int64 = 0
         var buffers = body.makeAsyncIterator()
-        while true {
-            let next: ByteBuffer?
-            do {
-                next = try await buffers.next()
-            } catch {
-                throw APIError(.invalidRequest, "the upload was cut off before its end")
-            }
-            guard var buffer = next else { break }
+        while var buffer = try await buffers.nextUploadBuffer() {
             progress.add(buffer.readableBytes)
             guard received + Int64(buffer.readableBytes) <= limit else {
                 throw APIError(.uploadTooLarge, "the bytes go past the upload's Upload-Length \(upload.plan.size)")

@@ -220,11 +220,16 @@ enum TusProtocol {
 }
 
 /// `Tus-Resumable: 1.0.0` on every answer of the tus routes, errors included (rendered here as
-/// the API's JSON error, by the same `ErrorMiddleware`).
+/// the API's JSON error, by the same `ErrorMiddleware`); and, for a browser (a request with
+/// `Origin`), `Access-Control-Expose-Headers` naming the tus headers on the answer itself, where
+/// the Fetch standard reads it (Hummingbird's CORS middleware sends it on preflights only).
 struct TusResponseMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await ErrorMiddleware<Context>().handle(request, context: context, next: next)
         response.headers[TusProtocol.resumable] = TusProtocol.resumableVersion
+        if request.headers[.origin] != nil {
+            response.headers[.accessControlExposeHeaders] = TusProtocol.responseHeaders.joined(separator: ", ")
+        }
         return response
     }
 }
