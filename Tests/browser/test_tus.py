@@ -1,10 +1,12 @@
 """tus uploads with tuspy, the tus project's Python client, against a live `serve` on local storage
-and on S3 (moto): the upload is interrupted after part of the file, resumed by a new client that
-knows only the URL (it asks the server for the offset), finished, and processed to `ready`; the
-source the worker measured is the file that was sent."""
+and on S3 (moto): the upload is interrupted after part of the file, `serve` is restarted, the
+upload is resumed by a new client that knows only the URL (it asks the server for the offset),
+finished, and processed to `ready`; the source the worker measured is the file that was sent."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import urllib.request
 import uuid
 
@@ -53,34 +55,42 @@ def test_tuspy_interrupted_and_resumed_by_a_new_client(storage):
     path = clip(FILE)
     size = path.stat().st_size
     assert size > 2 * PART
-    with running_serve(env) as service:
-        status, created = call("POST", service.url + "/v1/assets", {
-            "filename": FILE, "content_type": "video/mp4", "size": size, "upload_type": "tus",
-        })
-        assert status == 201, created
-        upload = created["upload"]
-        assert upload["method"] == "tus" and upload["expires_at"]
+    data = tempfile.mkdtemp(prefix="pulse-tus-")
+    try:
+        with running_serve(env, data=data) as service:
+            status, created = call("POST", service.url + "/v1/assets", {
+                "filename": FILE, "content_type": "video/mp4", "size": size, "upload_type": "tus",
+            })
+            assert status == 201, created
+            upload = created["upload"]
+            assert upload["method"] == "tus" and upload["expires_at"]
 
-        # The first client sends a part and a half, in chunks that do not line up with the parts,
-        # and is gone.
-        first = Uploader(file_path=str(path), url=upload["url"], chunk_size=3 << 20)
-        assert first.offset == 0
-        first.upload(stop_at=PART + PART // 2)
-        sent = first.offset
-        assert PART < sent < size
+            # The first client sends a part and a half, in chunks that do not line up with the
+            # parts, and is gone; so is this `serve`.
+            first = Uploader(file_path=str(path), url=upload["url"], chunk_size=3 << 20)
+            assert first.offset == 0
+            first.upload(stop_at=PART + PART // 2)
+            sent = first.offset
+            assert PART < sent < size
 
-        # A new client with nothing but the URL: it HEADs the offset and goes on from there.
-        second = Uploader(file_path=str(path), url=upload["url"], chunk_size=4 << 20)
-        assert second.offset == sent
-        _, asset = call("GET", f"{service.url}/v1/assets/{created['id']}")
-        assert asset["status"] == "awaiting_upload"
-        second.upload()
-        assert second.offset == size
+        # Another `serve` over the same database and storage (on another port: the URL's path
+        # and token stay as they were).
+        with running_serve(env, data=data) as service:
+            url = service.url + upload["url"][upload["url"].index("/tus/"):]
+            # A new client with nothing but the URL: it HEADs the offset and goes on from there.
+            second = Uploader(file_path=str(path), url=url, chunk_size=4 << 20)
+            assert second.offset == sent
+            _, asset = call("GET", f"{service.url}/v1/assets/{created['id']}")
+            assert asset["status"] == "awaiting_upload"
+            second.upload()
+            assert second.offset == size
 
-        # No complete call: the last byte sent it on. The worker measured the file that was sent.
-        ready = wait_until_ready(service.url, created["id"], timeout=600)
-        assert ready["size"] == size
-        assert abs(ready["duration"] - probe(path)) < 0.1, ready
-        # A complete now is accepted and changes nothing.
-        status, completed = call("POST", f"{service.url}/v1/assets/{created['id']}/complete", bearer=created["token"])
-        assert status == 202 and completed["status"] == "ready", completed
+            # No complete call: the last byte sent it on. The worker measured the file that was sent.
+            ready = wait_until_ready(service.url, created["id"], timeout=600)
+            assert ready["size"] == size
+            assert abs(ready["duration"] - probe(path)) < 0.1, ready
+            # A complete now is accepted and changes nothing.
+            status, completed = call("POST", f"{service.url}/v1/assets/{created['id']}/complete", bearer=created["token"])
+            assert status == 202 and completed["status"] == "ready", completed
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
