@@ -209,17 +209,21 @@ struct AssetRoutes: Sendable {
         if asset.status == .awaitingUpload {
             // In parts: the body names them; checked and assembled first, then accepted like any upload.
             var multipart: (upload: MultipartUpload, named: [CompletedPart])?
-            if let upload = try await d.lifecycle.multipartUpload(of: id) {
-                // A tus upload completes itself with its last byte.
-                guard !upload.isTus else {
+            let upload = try await d.lifecycle.multipartUpload(of: id)
+            if let upload, !upload.isTus { multipart = (upload, try await MultipartRoutes.namedParts(request)) }
+            // A concurrent complete may have moved it on already: counted once.
+            let moved: Bool
+            if let upload, upload.isTus {
+                // A tus upload completes itself with its last byte; here only once every byte is
+                // stored (its last PATCH ended before it could complete it).
+                guard upload.tusOffset == upload.plan.size else {
                     throw APIError(.conflict, "the tus upload has \(upload.tusOffset ?? 0) of its \(upload.plan.size) bytes; PATCH the rest")
                 }
-                multipart = (upload, try await MultipartRoutes.namedParts(request))
+                moved = try await d.lifecycle.completeTus(asset, upload, sizeLimit: d.configuration.maxUploadBytes)
+            } else {
+                moved = try await d.lifecycle.complete(asset, multipart: multipart, sizeLimit: d.configuration.maxUploadBytes)
             }
-            // A concurrent complete may have moved it on already: counted once.
-            if try await d.lifecycle.complete(asset, multipart: multipart, sizeLimit: d.configuration.maxUploadBytes) {
-                d.metrics.uploadsCompleted.increment()
-            }
+            if moved { d.metrics.uploadsCompleted.increment() }
             asset = try await d.existingAsset(id)
         }
         let resource = try await AssetResource.make(asset, links: d.links, base: d.links.base(for: request))
