@@ -7,7 +7,7 @@ import PulseStorage
 import PulseTestSupport
 import Testing
 
-/// tus 1.0.0 uploads (`"upload_type": "tus"`), on local storage and on S3 (moto): the protocol's
+/// tus 1.0.0 uploads (`"upload_type": "tus"`), on local storage and on S3 (moto), on both engines: the protocol's
 /// edges (version, content type, offset, length, termination, one PATCH at a time), bytes sent in
 /// PATCHes that do not line up with the parts, the offset as storage holds it, and the last byte
 /// completing the upload by itself.
@@ -17,8 +17,10 @@ struct TusTests {
     static let partSize = MultipartAPITests.partSize
 
     /// A server without workers (the bytes are not a video; nothing is processed), with 5 MiB parts.
-    func withServer(_ storage: Storage, _ body: @escaping (TestServer, MotoBucket?) async throws -> Void) async throws {
-        try await MultipartAPITests().withServer(storage, .sqlite, worker: false, body)
+    func withServer(
+        _ storage: Storage, _ engine: Engine = .sqlite, _ body: @escaping (TestServer, MotoBucket?) async throws -> Void
+    ) async throws {
+        try await MultipartAPITests().withServer(storage, engine, worker: false, body)
     }
 
     /// Bytes that differ at every offset, so a part stored in the wrong place shows.
@@ -41,10 +43,10 @@ struct TusTests {
     }
 
     @Test("PATCHes across part boundaries, a pending tail read back, the last byte completes; complete then changes nothing",
-          .timeLimit(.minutes(3)), arguments: MultipartAPITests.storages)
-    func upload(storage: Storage) async throws {
+          .timeLimit(.minutes(3)), arguments: MultipartAPITests.storages, Engine.all)
+    func upload(storage: Storage, engine: Engine) async throws {
         let file = Self.bytes(3 * Self.partSize + 123_457)
-        try await withServer(storage) { server, bucket in
+        try await withServer(storage, engine) { server, bucket in
             let created = try await server.createAsset(tus: file.count)
             let id = try #require(created["id"] as? String)
             let token = try #require(created["token"] as? String)
