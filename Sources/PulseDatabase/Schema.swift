@@ -224,6 +224,17 @@ let schemaMigrations: [Migration] = [
             "ALTER TABLE jobs ADD COLUMN excused_losses INTEGER NOT NULL DEFAULT 0",
         ]
     },
+    // tus uploads: a multipart upload the server drives for a tus client. `tus_offset` is the
+    // bytes stored so far (null for an upload whose client sends the parts itself), so the offset
+    // outlives any one `serve`; `tus_lock_owner` / `tus_lock_expires_at` let one PATCH at a time,
+    // on any process, write to it (the lease ends by itself if its holder dies).
+    Migration(version: 10, name: "multipart_uploads.tus_offset, tus_lock") { _ in
+        [
+            "ALTER TABLE multipart_uploads ADD COLUMN tus_offset BIGINT",
+            "ALTER TABLE multipart_uploads ADD COLUMN tus_lock_owner TEXT",
+            "ALTER TABLE multipart_uploads ADD COLUMN tus_lock_expires_at DOUBLE PRECISION",
+        ]
+    },
 ]
 
 /// An `id` column the database numbers itself, in each dialect's spelling.

@@ -146,6 +146,13 @@ extension FailureCode {
     public static let partETagMismatch = FailureCode("ERR_PART_ETAG_MISMATCH")
     /// The multipart upload's time (`expires_at`) is over: create a new asset.
     public static let uploadExpired = FailureCode("ERR_UPLOAD_EXPIRED")
+
+    // tus uploads (HTTP answers).
+
+    /// A request without `Tus-Resumable: 1.0.0`, the one tus version served.
+    public static let tusVersion = FailureCode("ERR_TUS_VERSION")
+    /// A PATCH whose body is not `application/offset+octet-stream`.
+    public static let unsupportedMediaType = FailureCode("ERR_UNSUPPORTED_MEDIA_TYPE")
 }
 
 // MARK: - What each code means
@@ -248,6 +255,8 @@ extension FailureCode {
         Meaning(.partInvalid, .notApplicable, shown: genericPublicMessage, http: 400),
         Meaning(.partETagMismatch, .notApplicable, shown: genericPublicMessage, http: 400),
         Meaning(.uploadExpired, .notApplicable, shown: genericPublicMessage, http: 410),
+        Meaning(.tusVersion, .notApplicable, shown: genericPublicMessage, http: 412),
+        Meaning(.unsupportedMediaType, .notApplicable, shown: genericPublicMessage, http: 415),
     ]
 
     private static let meanings: [FailureCode: Meaning] = Dictionary(uniqueKeysWithValues: table.map { ($0.code, $0) })

@@ -18,6 +18,8 @@ struct FailureCodeTests {
         "ERR_RANGE_NOT_SATISFIABLE",
         // Answered to a product's backend (create options, idempotency) or to a player, never to the page.
         "ERR_INVALID_PASSTHROUGH", "ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED", "ERR_PLAYBACK_TOKEN_REQUIRED",
+        // Answered to tus clients, never to the page.
+        "ERR_TUS_VERSION", "ERR_UNSUPPORTED_MEDIA_TYPE",
     ]
 
     /// The keys of the `MESSAGES` object in Sources/PulseAPI/Page/app.js.
@@ -74,6 +76,7 @@ struct FailureCodeTests {
             "ERR_UNAVAILABLE", "ERR_TOO_MANY_CONNECTIONS", "ERR_INTERNAL",
             "ERR_INVALID_PASSTHROUGH", "ERR_INVALID_IDEMPOTENCY_KEY", "ERR_IDEMPOTENCY_KEY_REUSED", "ERR_PLAYBACK_TOKEN_REQUIRED",
             "ERR_PART_MISSING", "ERR_PART_INVALID", "ERR_PART_ETAG_MISMATCH", "ERR_UPLOAD_EXPIRED",
+            "ERR_TUS_VERSION", "ERR_UNSUPPORTED_MEDIA_TYPE",
         ])
         #expect(Set(FailureCode.all.map(\.rawValue)).count == FailureCode.table.count, "a code is in the table twice")
     }
@@ -126,6 +129,7 @@ struct FailureCodeTests {
             (.partMissing, "ERR_PART_MISSING", 409), (.partInvalid, "ERR_PART_INVALID", 400),
             (.partETagMismatch, "ERR_PART_ETAG_MISMATCH", 400), (.uploadExpired, "ERR_UPLOAD_EXPIRED", 410),
             (.storageUnavailable, "ERR_STORAGE_UNAVAILABLE", 503),
+            (.tusVersion, "ERR_TUS_VERSION", 412), (.unsupportedMediaType, "ERR_UNSUPPORTED_MEDIA_TYPE", 415),
         ]
         for (code, raw, status) in expected {
             #expect(code.rawValue == raw)

@@ -42,12 +42,14 @@ struct MultipartAPITests {
         return path
     }
 
-    /// A server on `storage` and `engine`, with 5 MiB parts.
-    func withServer(_ storage: Storage, _ engine: Engine, _ body: @escaping (TestServer, MotoBucket?) async throws -> Void) async throws {
+    /// A server on `storage` and `engine`, with 5 MiB parts (and an embedded worker unless `worker` is false).
+    func withServer(
+        _ storage: Storage, _ engine: Engine, worker: Bool = true, _ body: @escaping (TestServer, MotoBucket?) async throws -> Void
+    ) async throws {
         try await withTestLocation(engine) { url in
             var bucket: MotoBucket?
             if storage == .s3 { bucket = try await MotoBucket.make() }
-            try await TestServer.with(configure: { $0.uploadPartBytes = Int64(Self.partSize) }, configureAll: { configuration in
+            try await TestServer.with(worker: worker, configure: { $0.uploadPartBytes = Int64(Self.partSize) }, configureAll: { configuration in
                 configuration.runtime.databaseURL = url
                 if let bucket {
                     configuration.runtime.storageURL = .s3(bucket: bucket.name, prefix: "media")
@@ -159,7 +161,7 @@ struct MultipartAPITests {
                                           body: json(["filename": "a.mp4", "upload_type": "multipart"]))
             #expect(sizeless.errorCode == "ERR_INVALID_REQUEST")
             let odd = try await send(.POST, "\(server.baseURL)/v1/assets", bearer: server.apiKey,
-                                     body: json(["filename": "a.mp4", "size": 10, "upload_type": "tus"]))
+                                     body: json(["filename": "a.mp4", "size": 10, "upload_type": "resumable"]))
             #expect(odd.errorCode == "ERR_INVALID_REQUEST")
             // A single-PUT asset has no parts.
             let single = try await server.createAsset()
@@ -293,7 +295,12 @@ struct MotoBucket: Sendable {
 extension TestServer {
     /// Creates an asset whose file of `size` bytes goes up in parts.
     func createAsset(multipart size: Int) async throws -> [String: Any] {
-        let body: [String: Any] = ["filename": "clip.mp4", "content_type": "video/mp4", "size": size, "upload_type": "multipart"]
+        try await createAsset(size: size, uploadType: "multipart")
+    }
+
+    /// Creates an asset of `size` bytes uploaded as `uploadType`; returns the create response.
+    func createAsset(size: Int, uploadType: String) async throws -> [String: Any] {
+        let body: [String: Any] = ["filename": "clip.mp4", "content_type": "video/mp4", "size": size, "upload_type": uploadType]
         let result = try await send(.POST, "\(baseURL)/v1/assets", bearer: apiKey, body: json(body))
         #expect(result.status == 201, "create: \(result.text)")
         return result.json

@@ -38,7 +38,7 @@ struct AssetRoutes: Sendable {
         var passthrough: String?
         var playbackPolicy: String?
         var mp4: Bool?
-        /// `put` (the default: one PUT to `upload.url`) or `multipart` (MultipartRoutes).
+        /// `put` (the default: one PUT to `upload.url`), `multipart` (MultipartRoutes) or `tus` (TusRoutes).
         var uploadType: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -65,11 +65,13 @@ struct AssetRoutes: Sendable {
     enum Upload: Encodable {
         case put(UploadInstructions)
         case multipart(MultipartRoutes.Instructions)
+        case tus(TusRoutes.Instructions)
 
         func encode(to encoder: any Encoder) throws {
             switch self {
             case .put(let instructions): try instructions.encode(to: encoder)
             case .multipart(let instructions): try instructions.encode(to: encoder)
+            case .tus(let instructions): try instructions.encode(to: encoder)
             }
         }
     }
@@ -126,10 +128,11 @@ struct AssetRoutes: Sendable {
         let idempotencyKey = try CreateOptions.idempotencyKey(request)
 
         let uploadType = body.uploadType ?? "put"
-        guard uploadType == "put" || uploadType == "multipart" else {
-            throw APIError(.invalidRequest, "upload_type must be put or multipart")
+        guard ["put", "multipart", "tus"].contains(uploadType) else {
+            throw APIError(.invalidRequest, "upload_type must be put, multipart or tus")
         }
-        let parts = uploadType == "multipart" ? try MultipartRoutes(dependencies: d).plan(size: body.size) : nil
+        // A tus upload is a multipart upload the server sends the parts of (TusRoutes).
+        let parts = uploadType == "put" ? nil : try MultipartRoutes(dependencies: d).plan(size: body.size)
         let new = AssetLifecycle.newUpload(
             filename: Self.sanitisedFilename(filename), originalName: filename, declaredSize: body.size,
             passthrough: passthrough, playbackPolicy: policy, mp4: body.mp4 ?? false)
@@ -139,7 +142,7 @@ struct AssetRoutes: Sendable {
                 playbackPolicy: policy.rawValue, mp4: body.mp4 ?? false, uploadType: uploadType)
             return IdempotencyKeys.Request(key: key, fingerprint: try CreateOptions.fingerprint(effective))
         }
-        switch try await d.lifecycle.create(new, idempotency: idempotency, parts: parts, contentType: contentType) {
+        switch try await d.lifecycle.create(new, idempotency: idempotency, parts: parts, tus: uploadType == "tus", contentType: contentType) {
         case .created(let asset, let multipart):
             d.metrics.assetsCreated.increment()
             // The asset's creation is the one moment its upload window and its first token count from.
@@ -153,16 +156,21 @@ struct AssetRoutes: Sendable {
         }
     }
 
-    /// `201 Created` with the upload instructions (`multipart`, the asset's multipart upload, or a
-    /// single PUT) and the asset's token, for a new asset or a replay; the upload URL and the token
-    /// last from `now`.
+    /// `201 Created` with the upload instructions (`multipart`, the asset's multipart upload; `tus`,
+    /// its tus upload; or a single PUT) and the asset's token, for a new asset or a replay; the
+    /// upload URL and the token last from `now`.
     private func createdResponse(
         _ asset: Asset, _ multipart: MultipartUpload?, contentType: String, request: Request, now: Date
     ) async throws -> Response {
         let d = dependencies
         guard let key = asset.sourceKey else { throw APIError(.internalError, "the new asset has no upload key") }
+        let tokenExpiry = Int64(now.timeIntervalSince1970) + d.configuration.tokenLifetime.components.seconds
+        let token = d.auth.tokens.token(for: asset.id, expires: tokenExpiry)
         let upload: Upload
-        if let multipart {
+        if let multipart, multipart.isTus {
+            upload = .tus(TusRoutes.instructions(
+                asset, base: d.links.base(for: request), token: token, expires: MultipartRoutes(dependencies: d).expiry(of: asset)))
+        } else if let multipart {
             upload = .multipart(MultipartRoutes(dependencies: d).instructions(asset, multipart))
         } else {
             let url = try await d.links.uploadURL(key: key, base: d.links.base(for: request), now: now)
@@ -170,13 +178,12 @@ struct AssetRoutes: Sendable {
                 url: url.url, headers: ["Content-Type": contentType], expiresAt: Timestamp.string(url.expires.timeIntervalSince1970)))
         }
 
-        let tokenExpiry = Int64(now.timeIntervalSince1970) + d.configuration.tokenLifetime.components.seconds
         var response = try JSON.response(
             CreateResponse(
                 id: Links.id(asset.id),
                 status: asset.status.rawValue,
                 upload: upload,
-                token: d.auth.tokens.token(for: asset.id, expires: tokenExpiry),
+                token: token,
                 tokenExpiresAt: Timestamp.string(Double(tokenExpiry)),
                 passthrough: asset.passthrough,
                 playbackPolicy: asset.playbackPolicy.rawValue,
@@ -202,13 +209,21 @@ struct AssetRoutes: Sendable {
         if asset.status == .awaitingUpload {
             // In parts: the body names them; checked and assembled first, then accepted like any upload.
             var multipart: (upload: MultipartUpload, named: [CompletedPart])?
-            if let upload = try await d.lifecycle.multipartUpload(of: id) {
-                multipart = (upload, try await MultipartRoutes.namedParts(request))
-            }
+            let upload = try await d.lifecycle.multipartUpload(of: id)
+            if let upload, !upload.isTus { multipart = (upload, try await MultipartRoutes.namedParts(request)) }
             // A concurrent complete may have moved it on already: counted once.
-            if try await d.lifecycle.complete(asset, multipart: multipart, sizeLimit: d.configuration.maxUploadBytes) {
-                d.metrics.uploadsCompleted.increment()
+            let moved: Bool
+            if let upload, upload.isTus {
+                // A tus upload completes itself with its last byte; here only once every byte is
+                // stored (its last PATCH ended before it could complete it).
+                guard upload.tusOffset == upload.plan.size else {
+                    throw APIError(.conflict, "the tus upload has \(upload.tusOffset ?? 0) of its \(upload.plan.size) bytes; PATCH the rest")
+                }
+                moved = try await d.lifecycle.completeTus(asset, upload, sizeLimit: d.configuration.maxUploadBytes)
+            } else {
+                moved = try await d.lifecycle.complete(asset, multipart: multipart, sizeLimit: d.configuration.maxUploadBytes)
             }
+            if moved { d.metrics.uploadsCompleted.increment() }
             asset = try await d.existingAsset(id)
         }
         let resource = try await AssetResource.make(asset, links: d.links, base: d.links.base(for: request))

@@ -188,8 +188,8 @@ struct MultipartRoutes: Sendable {
         let id = try APIDependencies.assetID(text)
         try d.auth.requireAccess(to: id, request)
         let asset = try await d.existingAsset(id)
-        guard let upload = try await d.lifecycle.multipartUpload(of: id) else {
-            throw APIError(.conflict, "this asset's upload is a single PUT to its upload URL, not a multipart upload")
+        guard let upload = try await d.lifecycle.multipartUpload(of: id), !upload.isTus else {
+            throw APIError(.conflict, "this asset's upload is not a multipart upload (a single PUT, or tus)")
         }
         guard asset.status == .awaitingUpload else {
             throw APIError(.conflict, "this asset's upload was already completed")
@@ -204,7 +204,7 @@ struct MultipartRoutes: Sendable {
 
     /// When the upload stops taking parts: creation + the token lifetime, in whole seconds as the
     /// token's expiry (epoch seconds).
-    private func expiry(of asset: Asset) -> Double {
+    func expiry(of asset: Asset) -> Double {
         asset.createdAt.rounded(.down) + Double(dependencies.configuration.tokenLifetime.components.seconds)
     }
 }

@@ -21,8 +21,8 @@ import Synchronization
 /// that arrives slower than its ``UploadPace`` is cut off and gives its share back.
 struct StorageRoutes: Sendable {
     let dependencies: APIDependencies
-    /// The uploads this process is receiving.
-    let gate = UploadGate()
+    /// The uploads this process is receiving (shared with the tus routes).
+    var gate = UploadGate()
 
     func register(on router: Router<some RequestContext>) {
         router.put("storage/**") { request, context in try await self.upload(request, context) }
@@ -160,15 +160,7 @@ struct StorageRoutes: Sendable {
         try await handle.withBufferedWriter { writer in
             var received: Int64 = 0
             var buffers = body.makeAsyncIterator()
-            while true {
-                let next: ByteBuffer?
-                do {
-                    next = try await buffers.next()
-                } catch {
-                    // The client went away (or broke the framing) mid-body: its request, not our fault.
-                    throw APIError(.invalidRequest, "the upload was cut off before its end")
-                }
-                guard let buffer = next else { break }
+            while let buffer = try await buffers.nextUploadBuffer() {
                 received += Int64(buffer.readableBytes)
                 progress.add(buffer.readableBytes)
                 guard received <= limit else { throw AssetRoutes.tooLarge(limit) }

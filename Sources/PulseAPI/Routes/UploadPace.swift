@@ -1,3 +1,5 @@
+import Hummingbird
+import NIOCore
 import Synchronization
 
 /// The slowest an upload to `/storage/` may arrive and keep its share of the upload allowance:
@@ -54,4 +56,16 @@ final class UploadProgress: Sendable {
     var bytes: Int64 { received.load(ordering: .relaxed) }
 
     func add(_ count: Int) { received.add(Int64(count), ordering: .relaxed) }
+}
+
+extension RequestBody.AsyncIterator {
+    /// The next buffer of an upload's body, nil at its end; a body that breaks off is the client's
+    /// doing (it went away, or broke the framing), answered `400 ERR_INVALID_REQUEST`.
+    mutating func nextUploadBuffer() async throws -> ByteBuffer? {
+        do {
+            return try await next()
+        } catch {
+            throw APIError(.invalidRequest, "the upload was cut off before its end")
+        }
+    }
 }

@@ -89,6 +89,7 @@ public struct PulseServer: Sendable {
 
     /// What a page may read of a cross-origin answer.
     static let exposedHeaders = ["Content-Length", "Content-Range", "Accept-Ranges", "Location", "Content-Disposition", "Allow"]
+        + TusProtocol.responseHeaders
 
     /// The HTTP server as a `Service` (Hummingbird's `Application` with WebSocket upgrades).
     public func makeApplication() -> some Service {
@@ -98,8 +99,8 @@ public struct PulseServer: Sendable {
         router.add(middleware: RequestLogMiddleware(.info))
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all,
-            allowHeaders: [.accept, .authorization, .contentType, .origin, .range, HTTPField.Name("Idempotency-Key")!],
-            allowMethods: [.get, .post, .put, .delete, .head, .options],
+            allowHeaders: [.accept, .authorization, .contentType, .origin, .range, HTTPField.Name("Idempotency-Key")!] + TusProtocol.requestHeaders,
+            allowMethods: [.get, .post, .put, .patch, .delete, .head, .options],
             exposedHeaders: Self.exposedHeaders,
             maxAge: .seconds(600)
         ))
@@ -107,7 +108,10 @@ public struct PulseServer: Sendable {
         router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: MetricsMiddleware())
         AssetRoutes(dependencies: dependencies).register(on: router)
-        StorageRoutes(dependencies: dependencies).register(on: router)
+        // One allowance for the uploads this process receives, by single PUT, part or tus.
+        let uploads = UploadGate()
+        StorageRoutes(dependencies: dependencies, gate: uploads).register(on: router)
+        TusRoutes(dependencies: dependencies, gate: uploads).register(on: router)
         MediaRoutes(dependencies: dependencies).register(on: router)
         HealthRoutes(dependencies: dependencies, missingTools: missingTools).register(on: router)
         WebhookDeliveryRoutes(dependencies: dependencies).register(on: router)

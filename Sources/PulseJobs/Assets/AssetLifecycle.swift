@@ -74,11 +74,11 @@ public struct AssetLifecycle: Sendable {
 
     /// Creates `new`, waiting for its upload: under `idempotency` (key and request fingerprint)
     /// when given, so a repeated request gets the asset the first one made; with a multipart upload
-    /// cut by `parts` when given (started only for an asset created now). `contentType` is what
-    /// the upload will be stored as. Refuses a key used with another request, and a key whose
-    /// asset has been deleted since.
+    /// cut by `parts` when given (started only for an asset created now; sent by the server for a
+    /// tus client when `tus`). `contentType` is what the upload will be stored as. Refuses a key
+    /// used with another request, and a key whose asset has been deleted since.
     public func create(
-        _ new: NewAsset, idempotency: IdempotencyKeys.Request? = nil, parts: PartPlan? = nil, contentType: String? = nil
+        _ new: NewAsset, idempotency: IdempotencyKeys.Request? = nil, parts: PartPlan? = nil, tus: Bool = false, contentType: String? = nil
     ) async throws -> CreateOutcome {
         let asset: Asset
         if let idempotency {
@@ -94,7 +94,7 @@ public struct AssetLifecycle: Sendable {
             asset = try await assets.create(new)
         }
         guard let parts else { return .created(asset, nil) }
-        return .created(asset, try await startMultipart(for: asset, plan: parts, contentType: contentType))
+        return .created(asset, try await startMultipart(for: asset, plan: parts, contentType: contentType, tus: tus))
     }
 
     /// The client says the upload of `asset` (awaiting it) is done. A multipart upload is first
