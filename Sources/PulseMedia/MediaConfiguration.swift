@@ -87,9 +87,9 @@ public struct EncodingSettings: Sendable {
     /// x264 constant rate factor, capped by each rung's maxrate.
     public var crf: Int = 23
     /// Reference frames x264 uses at least (`-refs`); a preset that uses more keeps its own. Two
-    /// instead of veryfast's one cost about 5 % more encoder CPU and, at the same SSIM, save 15 to
-    /// 25 % of the bits on screen recordings (scrolled text finds its match two frames back); on
-    /// camera footage they change nothing measurable (BENCHMARKS.md, "Quality per bit").
+    /// instead of veryfast's one cost about 5 % more encoder CPU and take 10 % off a screen
+    /// recording's ladder (17 % at 720p) with a better SSIM (scrolled text finds its match two
+    /// frames back); on camera footage bits and SSIM stay within 1 % (BENCHMARKS.md, "Quality per bit").
     public var minimumReferenceFrames: Int = 2
     /// AAC bit rate of the stereo audio rendition, in bits per second.
     public var audioBitRate: Int = 128_000
