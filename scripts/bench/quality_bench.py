@@ -7,8 +7,8 @@ encoder setting considered.
 A setting is PRESET/CRF/CAPS[/TUNE[/X264PARAMS]]: an x264 preset, a CRF, the rungs' maxrate caps
 (`pulse`: the service's LadderPlanner caps; `apple`: the average rates Apple's HLS Authoring
 Specification suggests for the same resolutions), an optional `-tune` (`none` for none) and
-optional `-x264-params`. The sweep settings run on a subset of rungs (--sweep-rungs); the ladder
-settings on every rung.
+optional `-x264-params`; the service's own is `veryfast/23/pulse/none/ref=2`. The sweep settings run
+on a subset of rungs (--sweep-rungs); the ladder settings on every rung.
 
 Settings differ in bits as well as in quality, so each is also put at the same bits as the
 reference curve (--reference, a preset with CAPS `pulse`, at CRF 21, 23 and 26: SSIM dB interpolated
@@ -60,11 +60,15 @@ LEVELS = [("3.0", 40_500, 1_620, 12_500_000), ("3.1", 108_000, 3_600, 17_500_000
           ("5.0", 589_824, 22_080, 168_750_000), ("5.1", 983_040, 36_864, 300_000_000), ("5.2", 2_073_600, 36_864, 300_000_000)]
 SOURCES = {"phone": "phone_1080p30_17mbps", "screen": "screen_1080p30", "dark": "dark_1080p30"}
 PRESETS = ["veryfast", "faster", "fast"]
+# What the service runs (EncodingSettings: veryfast, CRF 23, at least 2 reference frames).
+SERVICE = "veryfast/23/pulse/none/ref=2"
 DEFAULT_SWEEP = ([f"{p}/{c}/pulse" for p in PRESETS for c in (21, 23, 26)]
                  + [f"{p}/23/pulse/film" for p in PRESETS]
                  + [f"{p}/23/apple" for p in PRESETS]
-                 + ["veryfast/23/pulse/animation"])
-DEFAULT_LADDER = ["veryfast/23/pulse", "veryfast/23/apple"]
+                 + ["veryfast/23/pulse/animation"]
+                 + [f"veryfast/23/pulse/none/{params}" for params in
+                    ("ref=2", "trellis=1", "subme=4", "subme=4:trellis=1", "ref=2:subme=4:trellis=1", "aq-mode=3")])
+DEFAULT_LADDER = [SERVICE, "veryfast/23/pulse", "veryfast/23/apple"]
 KEYFRAME_SECONDS = 2
 SEGMENT_SECONDS = 10
 
