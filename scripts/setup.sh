@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh          ffmpeg/ffprobe (apt), a check that `swift` is there
 #   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server + prometheus
-#                             (promtool) (apt),
+#                             (promtool) + fonts-dejavu-core (apt),
 #                             moto[server], selenium, pytest, standardwebhooks and
 #                             openapi-spec-validator and tuspy (pip)
 #
@@ -75,6 +75,8 @@ if [ "$want_test" -eq 1 ]; then
     pg_server_present || apt_missing+=(postgresql)
     # promtool, Prometheus's own linter: the metrics test checks /metrics with it.
     command -v promtool >/dev/null 2>&1 || apt_missing+=(prometheus)
+    # The screen-recording benchmark source (gen-bench-media.sh screen) draws its text in DejaVu Sans.
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_missing+=(fonts-dejavu-core)
 fi
 
 if [ "${#apt_missing[@]}" -gt 0 ]; then

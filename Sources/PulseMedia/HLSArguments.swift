@@ -61,6 +61,7 @@ enum HLSArguments {
                 "-c:\(stream)", "libx264",
                 "-preset:\(stream)", settings.preset,
                 "-crf:\(stream)", "\(settings.crf)",
+                "-refs:\(stream)", "\(settings.referenceFrames)",
                 "-maxrate:\(stream)", "\(rung.maxBitRate)",
                 "-bufsize:\(stream)", "\(rung.maxBitRate * 2)",
                 "-profile:\(stream)", "high",

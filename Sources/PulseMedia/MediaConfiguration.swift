@@ -86,6 +86,11 @@ public struct EncodingSettings: Sendable {
     public var preset: String = "veryfast"
     /// x264 constant rate factor, capped by each rung's maxrate.
     public var crf: Int = 23
+    /// Reference frames x264 uses at least (`-refs`); a preset that uses more keeps its own. Two
+    /// instead of veryfast's one cost about 5 % more encoder CPU and take 10 % off a screen
+    /// recording's ladder (17 % at 720p) with a better SSIM (scrolled text finds its match two
+    /// frames back); on camera footage bits and SSIM stay within 1 % (BENCHMARKS.md, "Quality per bit").
+    public var minimumReferenceFrames: Int = 2
     /// AAC bit rate of the stereo audio rendition, in bits per second.
     public var audioBitRate: Int = 128_000
 
@@ -93,6 +98,14 @@ public struct EncodingSettings: Sendable {
 
     /// x264's presets, fastest first: the values `--preset` / `PULSE_X264_PRESET` accept.
     public static let x264Presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+    /// The reference frames each of `x264Presets` uses, in the same order (x264's preset table).
+    static let x264PresetReferenceFrames = [1, 1, 1, 2, 2, 3, 5, 8, 16]
+
+    /// Reference frames passed to x264: the preset's own, or the minimum when that is more.
+    var referenceFrames: Int {
+        let own = Self.x264Presets.firstIndex(of: preset).map { Self.x264PresetReferenceFrames[$0] } ?? 1
+        return max(own, minimumReferenceFrames)
+    }
 
     /// Keyframe interval actually used: the configured one, or the segment length when shorter.
     var effectiveKeyframeInterval: Double { min(keyframeIntervalSeconds, segmentSeconds) }

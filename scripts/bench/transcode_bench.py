@@ -8,8 +8,9 @@ their ratios, and PSNR per rung of (c) against the source.
     scripts/bench/transcode_bench.py [SOURCE] [--binary .build/debug/pulse-video] [--runs 1]
 
 CPU seconds are user+sys of the process tree (RUSAGE_CHILDREN), so ffmpeg's threads count.
-The settings mirror PulseMedia's HLSArguments: x264 veryfast, CRF 23 capped by each rung's
-maxrate/bufsize, High profile, keyframe every 2 s, 10 s MPEG-TS segments, AAC 128k stereo 48 kHz.
+The settings mirror PulseMedia's HLSArguments: x264 veryfast with 2 reference frames, CRF 23 capped
+by each rung's maxrate/bufsize, High profile, keyframe every 2 s, 10 s MPEG-TS segments, AAC 128k
+stereo 48 kHz.
 """
 import argparse, json, os, resource, shutil, subprocess, sys, tempfile, time
 
@@ -47,7 +48,7 @@ def rungs_for(width, height, video_bitrate):
 
 def x264(index, maxrate, stream="v"):
     s = f"{stream}:{index}" if index is not None else stream
-    return [f"-c:{s}", "libx264", f"-preset:{s}", "veryfast", f"-crf:{s}", "23", f"-maxrate:{s}", str(maxrate),
+    return [f"-c:{s}", "libx264", f"-preset:{s}", "veryfast", f"-crf:{s}", "23", f"-refs:{s}", "2", f"-maxrate:{s}", str(maxrate),
             f"-bufsize:{s}", str(maxrate * 2), f"-profile:{s}", "high", f"-g:{s}", "120",
             f"-force_key_frames:{s}", "expr:gte(t,n_forced*2)"]
 
