@@ -224,6 +224,20 @@ let schemaMigrations: [Migration] = [
             "ALTER TABLE jobs ADD COLUMN excused_losses INTEGER NOT NULL DEFAULT 0",
         ]
     },
+    // Signing keys: a backend signs playback JWTs offline with a private key it was given once;
+    // only the public key (PEM, SubjectPublicKeyInfo) is kept. Revoking a key deletes its row.
+    Migration(version: 10, name: "signing_keys") { _ in
+        [
+            """
+            CREATE TABLE signing_keys (
+                id TEXT PRIMARY KEY,
+                public_key TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX signing_keys_by_created ON signing_keys (created_at, id)",
+        ]
+    },
 ]
 
 /// An `id` column the database numbers itself, in each dialect's spelling.
