@@ -196,13 +196,7 @@ struct SigningKeyTests {
         var tokens: [String] = []
         try await TestServer.with(worker: false, logger: capture.logger()) { server in
             let key = try await Self.createKey(server)
-            let created = try await send(.POST, "\(server.baseURL)/v1/assets", bearer: server.apiKey,
-                                         body: json(["filename": "a.mp4", "playback_policy": "signed"]))
-            let id = try #require(created.json["id"] as? String)
-            let assetID = try #require(UUID(uuidString: id))
-            try await AssetRepository(database: server.runtime.database).markReady(assetID)
-            try await server.runtime.store.put(ByteBuffer(string: "#EXTM3U\n"), key: "processed/\(id)/master.m3u8")
-            try await server.runtime.store.put(ByteBuffer(string: "jpeg"), key: "processed/\(id)/thumbnail.jpg")
+            let id = Links.id(try await server.readySignedAsset(files: ["master.m3u8": "#EXTM3U\n", "thumbnail.jpg": "jpeg"]))
             func get(_ token: String, _ file: String) async throws -> HTTPResult {
                 tokens.append(token)
                 return try await send(.GET, "\(server.baseURL)/media/\(id)/t/\(token)/\(file)")
