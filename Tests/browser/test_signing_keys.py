@@ -14,6 +14,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from conftest import call, upload_clip, wait_until_ready
+from test_openapi import check
 
 
 def fetch(url):
@@ -38,12 +39,13 @@ def b64(data: bytes) -> str:
 def test_offline_signed_jwts_play_a_signed_asset(server):
     status, key = call("POST", server + "/v1/signing-keys")
     assert status == 201, key
-    assert set(key) == {"id", "private_key", "created_at"}
+    check(key, "CreatedSigningKey")
     assert key["private_key"].startswith("-----BEGIN PRIVATE KEY-----")
     private = serialization.load_pem_private_key(key["private_key"].encode(), password=None)
     assert private.key_size == 2048
     status, listed = call("GET", server + "/v1/signing-keys")
     assert status == 200 and {"id": key["id"], "created_at": key["created_at"]} in listed["signing_keys"]
+    check(listed, "SigningKeyList")
 
     created, _ = upload_clip(server, filename="signed-offline.mp4", playback_policy="signed")
     asset_id = created["id"]
