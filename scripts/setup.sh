@@ -4,8 +4,8 @@
 #   scripts/setup.sh          ffmpeg/ffprobe (apt), a check that `swift` is there
 #   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server + prometheus
 #                             (promtool) + fonts-dejavu-core (apt),
-#                             moto[server], selenium, pytest, standardwebhooks and
-#                             openapi-spec-validator and tuspy (pip)
+#                             moto[server], selenium, pytest, standardwebhooks,
+#                             openapi-spec-validator, tuspy and PyJWT[crypto] (pip)
 #
 # Idempotent: when everything is present it runs no package manager at all. Quiet on success; on
 # failure it prints the tail of the package manager's log and exits non-zero.
@@ -129,6 +129,8 @@ if [ "$want_test" -eq 1 ]; then
     python3 -c 'import openapi_spec_validator, yaml, jsonschema' >/dev/null 2>&1 || pip_missing+=('openapi-spec-validator==0.9.0')
     # tus's own Python client: the tus upload tests resume with it.
     python3 -c 'import tusclient' >/dev/null 2>&1 || pip_missing+=('tuspy==1.1.0')
+    # PyJWT with its RSA support: the signed-playback tests sign JWTs offline as a backend would.
+    python3 -c 'import jwt, cryptography' >/dev/null 2>&1 || pip_missing+=('PyJWT[crypto]==2.10.1')
     if [ "${#pip_missing[@]}" -gt 0 ]; then
         say "installing with pip: ${pip_missing[*]}"
         pip_args=(-m pip install -q --disable-pip-version-check --no-input)

@@ -235,6 +235,20 @@ let schemaMigrations: [Migration] = [
             "ALTER TABLE multipart_uploads ADD COLUMN tus_lock_expires_at DOUBLE PRECISION",
         ]
     },
+    // Signing keys: a backend signs playback JWTs offline with a private key it was given once;
+    // only the public key (PEM, SubjectPublicKeyInfo) is kept. Revoking a key deletes its row.
+    Migration(version: 11, name: "signing_keys") { _ in
+        [
+            """
+            CREATE TABLE signing_keys (
+                id TEXT PRIMARY KEY,
+                public_key TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX signing_keys_by_created ON signing_keys (created_at, id)",
+        ]
+    },
 ]
 
 /// An `id` column the database numbers itself, in each dialect's spelling.

@@ -13,12 +13,8 @@ struct MediaPathLogTests {
         let capture = LogCapture()
         var mac = ""
         try await TestServer.with(worker: false, logger: capture.logger()) { server in
-            let created = try await send(.POST, "\(server.baseURL)/v1/assets", bearer: server.apiKey,
-                                         body: json(["filename": "a.mp4", "playback_policy": "signed"]))
-            let id = try #require(created.json["id"] as? String)
-            let assetID = try #require(UUID(uuidString: id))
-            try await AssetRepository(database: server.runtime.database).markReady(assetID)
-            try await server.runtime.store.put(ByteBuffer(string: "#EXTM3U\n"), key: "processed/\(id)/master.m3u8")
+            let assetID = try await server.readySignedAsset(files: ["master.m3u8": "#EXTM3U\n"])
+            let id = Links.id(assetID)
             let token = server.server.dependencies.links.playbackTokens.token(for: assetID, expires: Int64(Date().timeIntervalSince1970) + 600)
             mac = String(token.split(separator: ".").last ?? "")
 

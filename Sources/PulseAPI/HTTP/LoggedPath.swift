@@ -6,7 +6,8 @@ import Foundation
 /// A segment is redacted when it is the token of a media path (`media`, an id, the marker `t`,
 /// the token), read as a lenient router would read it: empty segments skipped, segments
 /// percent-decoded, the marker in any case; and, whatever the path, when it carries a MAC (a run of
-/// 32 or more hex digits, which no id, name or number in a path of ours has).
+/// 32 or more hex digits, which no id, name or number in a path of ours has) or is a signed JWT
+/// (three dot-separated parts, 32 bytes or more: no file name of ours has two dots).
 enum LoggedPath {
     static let redaction = "REDACTED"
 
@@ -18,10 +19,15 @@ enum LoggedPath {
         if present.count >= 4, decoded[present[0]] == "media", decoded[present[2]].lowercased() == PlaybackTokenSigner.pathMarker {
             segments[present[3]] = redaction
         }
-        for index in segments.indices where segments[index] != redaction && carriesMAC(decoded[index]) {
+        for index in segments.indices where segments[index] != redaction && (carriesMAC(decoded[index]) || isJWT(decoded[index])) {
             segments[index] = redaction
         }
         return segments.joined(separator: "/")
+    }
+
+    /// Whether `segment` has a JWT's form.
+    private static func isJWT(_ segment: String) -> Bool {
+        segment.utf8.count >= 32 && PlaybackJWTVerifier.isJWT(segment)
     }
 
     /// Whether `segment` holds 32 or more hex digits in a row.

@@ -8,7 +8,8 @@ import PulseJobs
 /// A `public` asset's files are public by design, like a CDN URL: the asset id (a random UUID) is
 /// the capability. With S3 and a `PULSE_PUBLIC_MEDIA_URL` clients are sent there instead; without
 /// one, this proxies S3. A `signed` asset's files are served only under `/media/{id}/t/{token}/...`
-/// with a valid playback token for that asset (``PlaybackTokenSigner``): 403
+/// with a valid playback credential for that asset and file (``PlaybackCredentialVerifier``: a
+/// token the server minted, or a JWT the backend signed offline with a signing key): 403
 /// `ERR_PLAYBACK_TOKEN_REQUIRED` without one (or with one not valid for it), 401 `ERR_TOKEN_EXPIRED`
 /// once it has expired. The token is in the path, so the relative URIs of the playlists keep it.
 ///
@@ -45,7 +46,7 @@ struct MediaRoutes: Sendable {
             }
             return decoded
         }
-        let (token, path) = try playbackToken(in: rest, for: id)
+        let (token, path) = try await playbackToken(in: rest, for: id)
         guard !path.isEmpty else { throw APIError(.notFound, "no such object") }
         let key = StorageKeys.processedPrefix(id) + path.joined(separator: "/")
         // `get` does not show an asset being deleted.
@@ -96,13 +97,15 @@ struct MediaRoutes: Sendable {
         return segments.count < 4 || segments[3].lowercased() != PlaybackTokenSigner.pathMarker || segments[3] == PlaybackTokenSigner.pathMarker
     }
 
-    /// Splits `t/{token}/...` off the path and checks the token for `id` (before the database is
-    /// asked anything). Returns the verified token, if any, and the rest of the path.
-    private func playbackToken(in path: [String], for id: UUID) throws -> (String?, ArraySlice<String>) {
+    /// Splits `t/{credential}/...` off the path and checks the credential (a server playback
+    /// token or a signed JWT) for `id` and the file asked, before the asset is read. Returns the
+    /// verified credential, if any, and the rest of the path.
+    private func playbackToken(in path: [String], for id: UUID) async throws -> (String?, ArraySlice<String>) {
         guard path.count >= 2, path[0] == PlaybackTokenSigner.pathMarker else { return (nil, path[...]) }
         let token = path[1]
-        switch dependencies.links.playbackTokens.verify(token, assetID: id, now: dependencies.now()) {
-        case .valid: return (token, path.dropFirst(2))
+        let file = path.dropFirst(2)
+        switch try await dependencies.playbackCredentials.verify(token, assetID: id, path: file, now: dependencies.now()) {
+        case .valid: return (token, file)
         case .expired: throw APIError(.tokenExpired, "the playback token has expired")
         case .invalid: throw APIError(.playbackTokenRequired, "the playback token is not valid for this video")
         }

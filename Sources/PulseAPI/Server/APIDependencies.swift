@@ -24,6 +24,10 @@ struct APIDependencies: Sendable {
     /// Every change of an asset's state the routes ask for (create, complete, delete), made once
     /// from the parts above.
     let lifecycle: AssetLifecycle
+    /// The signing keys playback JWTs are verified with, cached in memory.
+    let signingKeys: SigningKeyCache
+    /// Checks the credential of a media path: a server playback token or a signed JWT.
+    let playbackCredentials: PlaybackCredentialVerifier
 
     init(
         configuration: APIConfiguration, database: any Database, assets: AssetRepository, queue: JobQueue,
@@ -44,6 +48,8 @@ struct APIDependencies: Sendable {
         self.logger = logger
         self.now = now
         self.lifecycle = AssetLifecycle(assets: assets, queue: queue, store: store, bus: bus, logger: logger)
+        self.signingKeys = SigningKeyCache(repository: SigningKeyRepository(database: database), now: now)
+        self.playbackCredentials = PlaybackCredentialVerifier(tokens: links.playbackTokens, jwts: PlaybackJWTVerifier(keys: signingKeys))
     }
 
     /// The `id` path parameter as an asset id; an id that is not a UUID cannot exist.

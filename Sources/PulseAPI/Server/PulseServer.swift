@@ -115,6 +115,7 @@ public struct PulseServer: Sendable {
         MediaRoutes(dependencies: dependencies).register(on: router)
         HealthRoutes(dependencies: dependencies, missingTools: missingTools).register(on: router)
         WebhookDeliveryRoutes(dependencies: dependencies).register(on: router)
+        SigningKeyRoutes(dependencies: dependencies).register(on: router)
         page.register(on: router)
         let webSocketRouter = makeWebSocketRouter()
         routes.record(router)

@@ -201,6 +201,25 @@ struct ClientContractTests {
         }
     }
 
+    @Test("Signing keys: create (the private key once), list, revoke")
+    func signingKeys() async throws {
+        try await LiveServer.with { server in
+            let api = server.client()
+            let created = try await api.createSigningKey().created.body.json
+            #expect(created.private_key.hasPrefix("-----BEGIN PRIVATE KEY-----"))
+            let second = try await api.createSigningKey(body: .json(.init())).created.body.json
+            let listed = try await api.listSigningKeys().ok.body.json.signing_keys
+            #expect(listed.map(\.id) == [created.id, second.id])
+            #expect(listed.first?.created_at == created.created_at)
+            _ = try await api.deleteSigningKey(path: .init(id: created.id)).noContent
+            #expect(try await api.deleteSigningKey(path: .init(id: created.id)).notFound.code == "ERR_NOT_FOUND")
+            #expect(try await api.listSigningKeys().ok.body.json.signing_keys.map(\.id) == [second.id])
+            let asset = try await api.createAsset(body: .json(.init(filename: "k.mp4"))).created.body.json
+            #expect(try await server.client(bearer: asset.token).listSigningKeys().forbidden.code == "ERR_FORBIDDEN")
+            #expect(try await server.client(bearer: nil).createSigningKey().unauthorized.code == "ERR_UNAUTHORIZED")
+        }
+    }
+
     @Test("Error answers decode as the documented Error")
     func errors() async throws {
         try await LiveServer.with { server in
