@@ -8,13 +8,22 @@ import Testing
 /// When a claim settles expired leases: at once when there is no ready job, and beside ready work
 /// at most once per sweep interval, so a busy queue's claim is one statement.
 @Suite struct LeaseSweepScheduleTests {
-    @Test("a busy queue settles an expired lease within the sweep interval, not on every claim", arguments: Engine.all)
-    func busyQueueSettlesOncePerInterval(engine: Engine) async throws {
+    /// A queue on a fresh database of `engine` with the chunk jobs `chunks` of one asset queued.
+    static func withQueue(
+        _ engine: Engine, sweepInterval: Double, chunks: [Int],
+        _ body: (JobQueue, ManualClock) async throws -> Void
+    ) async throws {
         try await withTestDatabase(engine) { database in
             let clock = ManualClock()
-            let queue = JobQueue(database: database, clock: clock.clock, sweepIntervalSeconds: 1)
-            let asset = try await makeAsset(database, clock: clock)
-            try await queue.enqueue(assetID: asset, kind: .chunk, chunkIndices: [0, 1, 2, 3])
+            let queue = JobQueue(database: database, clock: clock.clock, sweepIntervalSeconds: sweepInterval)
+            try await queue.enqueue(assetID: try await makeAsset(database, clock: clock), kind: .chunk, chunkIndices: chunks)
+            try await body(queue, clock)
+        }
+    }
+
+    @Test("a busy queue settles an expired lease within the sweep interval, not on every claim", arguments: Engine.all)
+    func busyQueueSettlesOncePerInterval(engine: Engine) async throws {
+        try await Self.withQueue(engine, sweepInterval: 1, chunks: [0, 1, 2, 3]) { queue, clock in
 
             let first = try #require(try await queue.claim(workerID: "A", leaseSeconds: 30).job)
             clock.advance(by: 0.2)
@@ -37,11 +46,7 @@ import Testing
 
     @Test("a claim that finds no ready job settles expired leases at once, whatever the interval", arguments: Engine.all)
     func idleQueueSettlesAtOnce(engine: Engine) async throws {
-        try await withTestDatabase(engine) { database in
-            let clock = ManualClock()
-            let queue = JobQueue(database: database, clock: clock.clock, sweepIntervalSeconds: 3600)
-            let asset = try await makeAsset(database, clock: clock)
-            try await queue.enqueue(assetID: asset, kind: .chunk, chunkIndex: 0)
+        try await Self.withQueue(engine, sweepInterval: 3600, chunks: [0]) { queue, clock in
             let lost = try #require(try await queue.claim(workerID: "A", leaseSeconds: 5).job)
             #expect(try await queue.claim(workerID: "B", leaseSeconds: 5).job == nil)
             clock.advance(by: 6)
