@@ -68,12 +68,3 @@ enum JSON {
 protocol StrictJSONBody: Decodable {
     associatedtype Fields: CodingKey & CaseIterable
 }
-
-/// Timestamps in responses: RFC 3339 in UTC, e.g. `2025-01-31T12:00:00.123Z`.
-enum Timestamp {
-    static func string(_ epochSeconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: epochSeconds))
-    }
-}

@@ -27,6 +27,8 @@ public struct JobQueue: Sendable {
     /// Lost leases a job may have excused (progress made, or its worker lost with others) before
     /// the next loss counts against its attempts again.
     public let maxExcusedLosses: Int
+    /// How often a claim settles expired leases while there is ready work.
+    let sweeps: LeaseSweepSchedule
 
     private let metrics = QueueMetrics()
 
@@ -37,7 +39,8 @@ public struct JobQueue: Sendable {
         backoff: RetryPolicy = .jobFailure,
         outageBackoff: RetryPolicy = .storageOutage,
         defaultMaxAttempts: Int = 5,
-        maxExcusedLosses: Int = 10
+        maxExcusedLosses: Int = 10,
+        sweepIntervalSeconds: Double = 1
     ) {
         self.database = database
         self.clock = clock
@@ -45,6 +48,7 @@ public struct JobQueue: Sendable {
         self.outageBackoff = outageBackoff
         self.defaultMaxAttempts = defaultMaxAttempts
         self.maxExcusedLosses = maxExcusedLosses
+        self.sweeps = LeaseSweepSchedule(interval: sweepIntervalSeconds)
     }
 
     static let columns = """
@@ -148,23 +152,42 @@ public struct JobQueue: Sendable {
 
     // MARK: - Consuming
 
-    /// Settles every lease that expired (queued again, or failed and reported when it has no
-    /// attempts left), then leases the next ready job to `workerID` for `leaseSeconds`.
+    /// Leases the next ready job to `workerID` for `leaseSeconds`, after settling the leases that
+    /// expired (queued again, or failed and reported when they have no attempts left) when that is
+    /// due: before a claim that finds no ready job, and at most once per `sweeps.interval` beside
+    /// ready work (`LeaseSweepSchedule`).
     ///
     /// Ready means queued with `run_at <= now` (`LeasedTable`: one statement; `FOR UPDATE SKIP
     /// LOCKED` on PostgreSQL, one writer at a time on SQLite).
     public func claim(workerID: String, leaseSeconds: Double) async throws -> Claim {
         let now = self.clock.now()
-        let maxExcused = self.maxExcusedLosses
+        let (maxExcused, sweeps) = (self.maxExcusedLosses, self.sweeps)
         let claim = try await LeasedTable.claiming(on: self.database) { executor in
-            try await Self.excuseLeasesLostTogether(on: executor, now: now)
-            let exhausted = try await Self.settleLostLeases(on: executor, now: now, maxExcusedLosses: maxExcused)
-            let row = try await Self.leases.claim(on: executor, owner: workerID, until: now + leaseSeconds, now: now)
-            return Claim(job: try row.map(Self.job), exhausted: exhausted)
+            let claimNext = { try await Self.leases.claim(on: executor, owner: workerID, until: now + leaseSeconds, now: now) }
+            let due = sweeps.isDue(at: now)
+            if !due, let row = try await claimNext() {
+                return Claim(job: try Self.job(row), exhausted: [])
+            }
+            let settled = try await Self.settleExpiredLeases(on: executor, now: now, maxExcusedLosses: maxExcused)
+            sweeps.swept(at: now)
+            // After a claim that found nothing, another finds something only if a job was queued again.
+            let row = due || settled.requeued > 0 ? try await claimNext() : nil
+            return Claim(job: try row.map(Self.job), exhausted: settled.exhausted)
         }
         if claim.job != nil { self.metrics.claimed.increment() }
         if !claim.exhausted.isEmpty { self.metrics.exhausted.increment(by: claim.exhausted.count) }
         return claim
+    }
+
+    /// Settles every expired lease, the leases lost together excused first; returns how many jobs
+    /// were queued again and those failed for want of attempts.
+    private static func settleExpiredLeases(
+        on executor: any DatabaseExecutor, now: Double, maxExcusedLosses: Int
+    ) async throws -> (requeued: Int, exhausted: [Job]) {
+        try await Self.excuseLeasesLostTogether(on: executor, now: now)
+        let settled = try await Self.settleLostLeases(on: executor, now: now, maxExcusedLosses: maxExcusedLosses)
+        let exhausted = settled.filter { $0.status == .failed }
+        return (settled.count - exhausted.count, exhausted)
     }
 
     /// Excuses the leases a worker lost at one instant: when one of its leases has expired, every
@@ -189,8 +212,8 @@ public struct JobQueue: Sendable {
     }
 
     /// Ends every expired lease: the job is queued again (keeping its `run_at`, so it goes first),
-    /// the loss excused (within `maxExcusedLosses`) or counted as an attempt; a job with no
-    /// attempts left is failed and returned, to be reported.
+    /// the loss excused (within `maxExcusedLosses`) or counted as an attempt, or failed when it has
+    /// no attempts left. Returns every job it settled, as settled.
     private static func settleLostLeases(on executor: any DatabaseExecutor, now: Double, maxExcusedLosses: Int) async throws -> [Job] {
         // On PostgreSQL two concurrent claimers both wait on the row lock; the second re-checks the
         // WHERE clause after the first commits, finds the lease settled, and skips it: reported once.
@@ -207,7 +230,7 @@ public struct JobQueue: Sendable {
             RETURNING \(Self.columns)
             """,
             [.double(now), .text(Self.workerLostError), .int(Int64(maxExcusedLosses))]
-        ).map(Self.job).filter { $0.status == .failed }
+        ).map(Self.job)
     }
 
     // MARK: - Lease holder's calls
