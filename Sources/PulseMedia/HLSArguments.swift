@@ -33,7 +33,7 @@ enum HLSArguments {
     ) -> [String] {
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-        ] + input.inputOptions()
+        ] + input.inputOptions() + DecodeOptions.arguments(rungs: pass.rungs, source: probe.video)
         if !pass.audio, pass.range.start > 0 {
             arguments += ["-ss", seconds(pass.range.start)]
         }

@@ -5,7 +5,8 @@ as publish_bench.py runs it): playable and ready after `complete`, CPU of serve 
 Then the tone map's own cost, ffmpeg alone on the HLG and PQ sources (CPU-s, user + system of the
 ffmpeg child): the float curve at 1080p (what every HDR pass ran before), the LUT at 1080p (the
 ladder's way now) and the float curve after the scale to 360p (the first rendition's way now), each
-minus the same run without the tone map.
+minus the same run without the tone map; and what the first rendition's decode without the loop
+filter saves at 360p (negative: less CPU).
 
 The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): the
 moving pattern with temporal noise of gen-bench-media.sh, 12 Mb/s, the HDR ones converted in
@@ -60,10 +61,11 @@ def sources():
     return paths
 
 
-def ffmpeg_cpu(path, graph):
-    """CPU-s (user + system) of one ffmpeg decoding `path` through `graph` (None: decode only)."""
+def ffmpeg_cpu(path, graph, decode=()):
+    """CPU-s (user + system) of one ffmpeg decoding `path` (with the input options `decode`) through
+    `graph` (None: decode only)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    arguments = FF + ["-i", path, "-an"] + (["-filter_complex", f"[0:v:0]{graph}"] if graph else []) + ["-f", "null", "-"]
+    arguments = FF + list(decode) + ["-i", path, "-an"] + (["-filter_complex", f"[0:v:0]{graph}"] if graph else []) + ["-f", "null", "-"]
     subprocess.run(arguments, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -82,6 +84,9 @@ def tone_map_costs(path, name):
         "float 1080p": ffmpeg_cpu(path, FLOAT_CURVE) - decode,
         "LUT 1080p": ffmpeg_cpu(path, lut) - decode,
         "float 360p": ffmpeg_cpu(path, f"{small},{FLOAT_CURVE}") - ffmpeg_cpu(path, f"{small},format=yuv420p"),
+        # The first rendition's decode (DecodeOptions) against the loop-filtered one, both to 360p.
+        "360p no loop filter": ffmpeg_cpu(path, f"{small},format=yuv420p", ["-skip_loop_filter", "all"])
+        - ffmpeg_cpu(path, f"{small},format=yuv420p"),
     }
 
 
