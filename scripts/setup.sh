@@ -4,8 +4,8 @@
 #   scripts/setup.sh          ffmpeg/ffprobe (apt), a check that `swift` is there
 #   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server + prometheus
 #                             (promtool) (apt),
-#                             moto[server], selenium, pytest, standardwebhooks and
-#                             openapi-spec-validator (pip)
+#                             moto[server], selenium, pytest, standardwebhooks,
+#                             openapi-spec-validator and m3u8 (pip)
 #
 # Idempotent: when everything is present it runs no package manager at all. Quiet on success; on
 # failure it prints the tail of the package manager's log and exits non-zero.
@@ -125,6 +125,8 @@ if [ "$want_test" -eq 1 ]; then
     python3 -c 'import standardwebhooks' >/dev/null 2>&1 || pip_missing+=('standardwebhooks==1.1.0')
     # The OpenAPI 3.1 validator (with PyYAML and jsonschema): the contract tests check the document.
     python3 -c 'import openapi_spec_validator, yaml, jsonschema' >/dev/null 2>&1 || pip_missing+=('openapi-spec-validator==0.9.0')
+    # An HLS playlist parser of its own: the Apple HLS rules are checked with it, not with our writer.
+    python3 -c 'import m3u8' >/dev/null 2>&1 || pip_missing+=('m3u8==6.0.0')
     if [ "${#pip_missing[@]}" -gt 0 ]; then
         say "installing with pip: ${pip_missing[*]}"
         pip_args=(-m pip install -q --disable-pip-version-check --no-input)

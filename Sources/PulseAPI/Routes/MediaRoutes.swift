@@ -63,6 +63,9 @@ struct MediaRoutes: Sendable {
         let scope = asset.playbackPolicy == .signed ? "private" : "public"
         let cache = !key.hasSuffix(".m3u8") ? "\(scope), max-age=86400" : playing ? "no-cache" : "\(scope), max-age=10"
         do {
+            if PlaylistResponder.isPlaylist(key) {
+                return try await PlaylistResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+            }
             return try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
         } catch let error as APIError where error.code == .notFound && playing && key.hasSuffix(".ts") {
             // A planned segment of the first rendition, listed before it is stored: wait for it,
