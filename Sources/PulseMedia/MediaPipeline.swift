@@ -88,8 +88,9 @@ public struct MediaPipeline: Sendable {
             }
         }
         var planned = [first: records(plan.segmentSchedule.plannedSegments(duration: probe.duration))]
-        if probe.audio != nil {
-            let extent = AudioEnd(probe: probe, segmentSeconds: plan.segmentSeconds).seconds
+        if let audio = probe.audio {
+            let measured = min(audio.duration ?? probe.duration, probe.duration)
+            let extent = min(measured, AudioEnd(extent: measured, segmentSeconds: plan.segmentSeconds).seconds)
             planned[audioRenditionName] = records(SegmentSchedule.uniform(plan.segmentSeconds).plannedSegments(duration: extent))
         }
         return planned
