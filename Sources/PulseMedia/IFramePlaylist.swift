@@ -38,15 +38,8 @@ public enum IFramePlaylist {
     public static func text(_ segments: [SegmentRecord]) -> String? {
         guard let entries = entries(segments) else { return nil }
         let target = max(1, entries.map { Int($0.duration.rounded()) }.max() ?? 1)
-        var lines = [
-            "#EXTM3U",
-            "#EXT-X-VERSION:4",
-            "#EXT-X-TARGETDURATION:\(target)",
-            "#EXT-X-MEDIA-SEQUENCE:0",
-            "#EXT-X-PLAYLIST-TYPE:VOD",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
-            "#EXT-X-I-FRAMES-ONLY",
-        ]
+        // Version 4: EXT-X-BYTERANGE and EXT-X-I-FRAMES-ONLY.
+        var lines = PlaylistWriter.vodHeader(version: 4, targetDuration: target, firstSequence: 0) + ["#EXT-X-I-FRAMES-ONLY"]
         for entry in entries {
             lines.append(String(format: "#EXTINF:%.6f,", entry.duration))
             lines.append("#EXT-X-BYTERANGE:\(entry.range.length)@\(entry.range.offset)")

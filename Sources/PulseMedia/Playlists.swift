@@ -34,20 +34,25 @@ public enum PlaylistWriter {
     /// segment that came out longer raises it (never seen: keyframes are forced).
     public static func mediaPlaylist(_ segments: [SegmentRecord], targetDuration planned: Int? = nil) -> String {
         let target = max(planned ?? 1, segments.map { Int($0.duration.rounded()) }.max() ?? 1)
-        var lines = [
-            "#EXTM3U",
-            "#EXT-X-VERSION:3",
-            "#EXT-X-TARGETDURATION:\(target)",
-            "#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequence ?? 0)",
-            "#EXT-X-PLAYLIST-TYPE:VOD",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
-        ]
+        var lines = vodHeader(version: 3, targetDuration: target, firstSequence: segments.first?.sequence ?? 0)
         for segment in segments {
             lines.append(String(format: "#EXTINF:%.6f,", segment.duration))
             lines.append(segment.fileName)
         }
         lines.append("#EXT-X-ENDLIST")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The opening tags of a VOD media playlist.
+    static func vodHeader(version: Int, targetDuration: Int, firstSequence: Int) -> [String] {
+        [
+            "#EXTM3U",
+            "#EXT-X-VERSION:\(version)",
+            "#EXT-X-TARGETDURATION:\(targetDuration)",
+            "#EXT-X-MEDIA-SEQUENCE:\(firstSequence)",
+            "#EXT-X-PLAYLIST-TYPE:VOD",
+            "#EXT-X-INDEPENDENT-SEGMENTS",
+        ]
     }
 
     /// The master playlist: every video rendition, highest first, with the audio rendition as an

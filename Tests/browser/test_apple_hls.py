@@ -143,6 +143,7 @@ def test_a_cellular_variant_peaks_at_most_192_kbits(stream):
         peak = max(size * 8 / duration for duration, size, _ in segments)
         assert peak <= 192_000, f"{variant.uri}: measured peak {peak:.0f}"
         assert abs(variant.stream_info.bandwidth - peak) <= 0.10 * peak
+        print(f"cellular variant {variant.uri}: BANDWIDTH {variant.stream_info.bandwidth}, measured peak {peak:.0f}")
 
 
 def test_every_video_rung_has_an_i_frame_playlist_of_key_frames_2_s_apart(stream):
