@@ -160,6 +160,17 @@ gen_landscape_1080p30_audio() {
     check_valid "$1" 2.95 3.1
 }
 
+# A phone clip as Apple's authoring rules are checked on: 30 s of 1080p30 with stereo AAC, long
+# enough for three full 10 s segments after the lead-in, every rung of the ladder.
+gen_phone_1080p30_30s() {
+    "${FF[@]}" -f lavfi -i "$(video 1920x1080 30 30 3)" -f lavfi -i "$(sine 30)" \
+        "${H264[@]}" -g 30 "${AAC[@]}" -t 30 -movflags +faststart "$1"
+    check_stream "$1" v:0 codec_name=h264 profile=High width=1920 height=1080 pix_fmt=yuv420p \
+        avg_frame_rate=30/1
+    check_stream "$1" a:0 codec_name=aac channels=2 sample_rate=48000
+    check_valid "$1" 29.95 30.1
+}
+
 # Long enough to play before it is ready: the first rendition is published while the ladder
 # (720p, 480p, 240p) still encodes, and a browser plays it through to the end.
 gen_progressive_720p_40s() {
@@ -611,6 +622,7 @@ gen_no_duration() {
 # name | generator | what it is (for the manifest)
 CASES=(
     "landscape_1080p30_audio.mp4|gen_landscape_1080p30_audio|1920x1080 30 fps H.264 High yuv420p, testsrc2+noise, AAC stereo 48 kHz sine, faststart"
+    "phone_1080p30_30s.mp4|gen_phone_1080p30_30s|30 s of 1920x1080 30 fps H.264 High, testsrc2+noise, AAC stereo 48 kHz: Apple's HLS rules are checked on it"
     "progressive_720p_40s.mp4|gen_progressive_720p_40s|40 s of 1280x720 30 fps H.264 High, testsrc2+noise, AAC stereo: plays before it is ready"
     "portrait_rotated.mp4|gen_portrait_rotated|stored 640x360 H.264 with an iPhone-like display matrix (ffprobe rotation -90: shown 360x640 portrait), AAC"
     "sd_480p.mp4|gen_sd_480p|854x480 30 fps H.264 High, AAC stereo"

@@ -5,7 +5,7 @@
 #   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server + prometheus
 #                             (promtool) + fonts-dejavu-core (apt),
 #                             moto[server], selenium, pytest, standardwebhooks,
-#                             openapi-spec-validator, tuspy and PyJWT[crypto] (pip)
+#                             openapi-spec-validator, tuspy, PyJWT[crypto] and m3u8 (pip)
 #
 # Idempotent: when everything is present it runs no package manager at all. Quiet on success; on
 # failure it prints the tail of the package manager's log and exits non-zero.
@@ -131,6 +131,8 @@ if [ "$want_test" -eq 1 ]; then
     python3 -c 'import tusclient' >/dev/null 2>&1 || pip_missing+=('tuspy==1.1.0')
     # PyJWT with its RSA support: the signed-playback tests sign JWTs offline as a backend would.
     python3 -c 'import jwt, cryptography' >/dev/null 2>&1 || pip_missing+=('PyJWT[crypto]==2.10.1')
+    # An HLS playlist parser of its own: the Apple HLS rules are checked with it, not with our writer.
+    python3 -c 'import m3u8' >/dev/null 2>&1 || pip_missing+=('m3u8==6.0.0')
     if [ "${#pip_missing[@]}" -gt 0 ]; then
         say "installing with pip: ${pip_missing[*]}"
         pip_args=(-m pip install -q --disable-pip-version-check --no-input)

@@ -45,7 +45,8 @@ enum HLSArguments {
             arguments += videoOutput(pass: pass, probe: probe, settings: settings, staging: staging, toneMapCube: toneMapCube)
         }
         if pass.audio {
-            arguments += audioOutput(length: probe.duration, segmentSeconds: pass.segmentSeconds, settings: settings, staging: staging)
+            let end = AudioEnd(probe: probe, segmentSeconds: pass.segmentSeconds)
+            arguments += audioOutput(length: end.outputLength, segmentSeconds: pass.segmentSeconds, settings: settings, staging: staging)
         }
         return arguments
     }
@@ -103,7 +104,8 @@ enum HLSArguments {
         return arguments
     }
 
-    /// Every output ends explicitly, at the measured end for the last range and the audio: a
+    /// Every output ends explicitly, at the measured end for the last range (the audio: at
+    /// `AudioEnd`, within a quarter of a second of the measured end): a
     /// source longer than planned is never encoded past the plan. An output `-t` counts from the
     /// range's start (the seek point); an input `-t` would count from the first frame, which in a
     /// stream that starts late (B-frame delay) lets one frame of the next range in.

@@ -211,12 +211,12 @@ public struct HLSEncoder: Sendable {
         if let interrupted = FFmpegErrorClassifier.interruptedRead(outcome) { throw interrupted }
         // Everything is final now: hand over what the watcher has not.
         try await watcher.flush()
-        return try collect(renditions: renditions, staging: staging, sizes: watcher.sizes)
+        return try collect(renditions: renditions, staging: staging, records: watcher.records)
     }
 
     /// Reads ffmpeg's playlists for the durations. ffmpeg's HLS muxer exits 0 even when it could
     /// not write, so a missing playlist or segment is an error here.
-    private func collect(renditions: [String], staging: String, sizes: [String: Int64]) throws -> [String: [SegmentRecord]] {
+    private func collect(renditions: [String], staging: String, records: [String: SegmentRecord]) throws -> [String: [SegmentRecord]] {
         var result: [String: [SegmentRecord]] = [:]
         for name in renditions {
             guard let text = FileSystem.read("\(staging)/\(name)/index.m3u8") else {
@@ -227,10 +227,11 @@ public struct HLSEncoder: Sendable {
                 throw MediaError(.malformedVideo, "no \(name) segment could be encoded from the source")
             }
             result[name] = try entries.map { entry in
-                guard let bytes = sizes["\(name)/\(entry.uri)"] else {
+                guard var record = records["\(name)/\(entry.uri)"] else {
                     throw MediaError(.outputMissing, "segment \(name)/\(entry.uri) was listed but not written")
                 }
-                return SegmentRecord(fileName: entry.uri, sequence: SegmentRecord.sequence(of: entry.uri), duration: entry.duration, bytes: bytes)
+                record.duration = entry.duration
+                return record
             }
         }
         return result

@@ -71,11 +71,15 @@ public struct MediaPipeline: Sendable {
         for (name, list) in segments where !list.isEmpty {
             let text = PlaylistWriter.mediaPlaylist(list, targetDuration: plan.segmentSchedule.targetDuration)
             try await output.storeText(text, as: "\(name)/index.m3u8", contentType: ContentType.playlist)
+            // Only stored segments have key frames: the planned listing has no I-frame playlist yet.
+            if let iFrames = IFramePlaylist.text(list) {
+                try await output.storeText(iFrames, as: "\(name)/\(IFramePlaylist.fileName)", contentType: ContentType.playlist)
+            }
         }
     }
 
     /// The segments the first rendition will have, from the schedule and the measured durations
-    /// (the audio's extent is cut at the video's end, as the encoder does).
+    /// (the audio ends where the encoder ends it: `AudioEnd`).
     public func plannedFirstRendition(of plan: PipelinePlan, probe: ProbeResult) -> [String: [SegmentRecord]] {
         guard let first = plan.firstRendition else { return [:] }
         func records(_ planned: [(start: Double, duration: Double)]) -> [SegmentRecord] {
@@ -85,7 +89,8 @@ public struct MediaPipeline: Sendable {
         }
         var planned = [first: records(plan.segmentSchedule.plannedSegments(duration: probe.duration))]
         if let audio = probe.audio {
-            let extent = min(audio.duration ?? probe.duration, probe.duration)
+            let measured = min(audio.duration ?? probe.duration, probe.duration)
+            let extent = min(measured, AudioEnd(extent: measured, segmentSeconds: plan.segmentSeconds).seconds)
             planned[audioRenditionName] = records(SegmentSchedule.uniform(plan.segmentSeconds).plannedSegments(duration: extent))
         }
         return planned
@@ -101,12 +106,14 @@ public struct MediaPipeline: Sendable {
     /// The master playlist while only the first rendition exists: that rung and the audio, their
     /// bit rates from what is stored so far. At `finish` it is replaced by the full ladder; a
     /// player that started on this one keeps playing it (every URL it holds stays valid).
-    public func publishEarlyMaster(_ stored: StoredSegments, of plan: PipelinePlan, to output: some TranscodeOutput) async throws {
+    /// `complete`: every segment is stored and `publishFirstRendition` wrote the rung's I-frame
+    /// playlist, which this master then lists.
+    public func publishEarlyMaster(_ stored: StoredSegments, of plan: PipelinePlan, complete: Bool = false, to output: some TranscodeOutput) async throws {
         guard let first = plan.firstRendition, let rung = plan.rungs.first(where: { $0.name == first }), let video = stored.segments[first] else {
             throw MediaError(.outputMissing, "the first rendition has no segments")
         }
         let audio = stored.segments[audioRenditionName].map { RenditionSummary(name: audioRenditionName, rung: nil, segments: $0) }
-        let master = PlaylistWriter.masterPlaylist(video: [RenditionSummary(name: first, rung: rung, segments: video)], audio: audio)
+        let master = PlaylistWriter.masterPlaylist(video: [RenditionSummary(name: first, rung: rung, segments: video)], audio: audio, iFrameStreams: complete)
         try await output.storeText(master, as: "master.m3u8", contentType: ContentType.playlist)
     }
 
@@ -128,6 +135,9 @@ public struct MediaPipeline: Sendable {
             }
             try Self.checkContiguous(segments, rendition: rung.name)
             try await output.storeText(PlaylistWriter.mediaPlaylist(segments, targetDuration: target), as: "\(rung.name)/index.m3u8", contentType: ContentType.playlist)
+            if let iFrames = IFramePlaylist.text(segments) {
+                try await output.storeText(iFrames, as: "\(rung.name)/\(IFramePlaylist.fileName)", contentType: ContentType.playlist)
+            }
             video.append(RenditionSummary(name: rung.name, rung: rung, segments: segments))
         }
         var audio: RenditionSummary?

@@ -11,10 +11,13 @@ public struct RenditionSummary: Codable, Sendable, Equatable {
     public var averageBitRate: Int
     public var segmentCount: Int
     public var duration: Double
+    /// A video rendition's I-frame playlist rates; nil when it has none (audio; key frames unknown).
+    public var iFrames: IFrameRates?
 
     public init(name: String, rung: Rung?, segments: [SegmentRecord]) {
         self.name = name
         self.rung = rung
+        self.iFrames = rung == nil ? nil : IFrameRates(segments: segments)
         self.segmentCount = segments.count
         self.duration = segments.reduce(0) { $0 + $1.duration }
         let bytes = segments.reduce(Int64(0)) { $0 + $1.bytes }
@@ -31,14 +34,7 @@ public enum PlaylistWriter {
     /// segment that came out longer raises it (never seen: keyframes are forced).
     public static func mediaPlaylist(_ segments: [SegmentRecord], targetDuration planned: Int? = nil) -> String {
         let target = max(planned ?? 1, segments.map { Int($0.duration.rounded()) }.max() ?? 1)
-        var lines = [
-            "#EXTM3U",
-            "#EXT-X-VERSION:3",
-            "#EXT-X-TARGETDURATION:\(target)",
-            "#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequence ?? 0)",
-            "#EXT-X-PLAYLIST-TYPE:VOD",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
-        ]
+        var lines = vodHeader(version: 3, targetDuration: target, firstSequence: segments.first?.sequence ?? 0)
         for segment in segments {
             lines.append(String(format: "#EXTINF:%.6f,", segment.duration))
             lines.append(segment.fileName)
@@ -47,11 +43,27 @@ public enum PlaylistWriter {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The opening tags of a VOD media playlist.
+    static func vodHeader(version: Int, targetDuration: Int, firstSequence: Int) -> [String] {
+        [
+            "#EXTM3U",
+            "#EXT-X-VERSION:\(version)",
+            "#EXT-X-TARGETDURATION:\(targetDuration)",
+            "#EXT-X-MEDIA-SEQUENCE:\(firstSequence)",
+            "#EXT-X-PLAYLIST-TYPE:VOD",
+            "#EXT-X-INDEPENDENT-SEGMENTS",
+        ]
+    }
+
     /// The master playlist: every video rendition, highest first, with the audio rendition as an
-    /// alternate group when there is one. BANDWIDTH and AVERAGE-BANDWIDTH include the audio.
-    public static func masterPlaylist(video: [RenditionSummary], audio: RenditionSummary?) -> String {
+    /// alternate group when there is one, BANDWIDTH and AVERAGE-BANDWIDTH including the audio;
+    /// then the audio alone as a variant of its own, the one under 192 kbit/s that Apple's rules
+    /// ask for on cellular (Chromium never picks it while a video variant plays); then each video
+    /// rendition's I-frame playlist when it has one (`iFrames`) and `iFrameStreams` is set.
+    public static func masterPlaylist(video: [RenditionSummary], audio: RenditionSummary?, iFrameStreams: Bool = true) -> String {
         var lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS"]
         let group = "aac"
+        let audioCodec = "mp4a.40.2"
         if let audio {
             lines.append(
                 "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"\(group)\",NAME=\"Audio\",LANGUAGE=\"und\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"\(audio.name)/index.m3u8\""
@@ -64,7 +76,7 @@ public enum PlaylistWriter {
                 "BANDWIDTH=\(rendition.peakBitRate + (audio?.peakBitRate ?? 0))",
                 "AVERAGE-BANDWIDTH=\(rendition.averageBitRate + (audio?.averageBitRate ?? 0))",
             ]
-            if audio != nil { codecs += ",mp4a.40.2" }
+            if audio != nil { codecs += ",\(audioCodec)" }
             attributes += [
                 "CODECS=\"\(codecs)\"",
                 "RESOLUTION=\(rung.width)x\(rung.height)",
@@ -73,6 +85,21 @@ public enum PlaylistWriter {
             if audio != nil { attributes.append("AUDIO=\"\(group)\"") }
             lines.append("#EXT-X-STREAM-INF:" + attributes.joined(separator: ","))
             lines.append("\(rendition.name)/index.m3u8")
+        }
+        if let audio, !video.isEmpty {
+            lines.append("#EXT-X-STREAM-INF:BANDWIDTH=\(audio.peakBitRate),AVERAGE-BANDWIDTH=\(audio.averageBitRate),CODECS=\"\(audioCodec)\"")
+            lines.append("\(audio.name)/index.m3u8")
+        }
+        for rendition in video where iFrameStreams {
+            guard let rung = rendition.rung, let rates = rendition.iFrames else { continue }
+            let attributes = [
+                "BANDWIDTH=\(rates.peakBitRate)",
+                "AVERAGE-BANDWIDTH=\(rates.averageBitRate)",
+                "CODECS=\"\(H264Level.codecString(for: rung))\"",
+                "RESOLUTION=\(rung.width)x\(rung.height)",
+                "URI=\"\(rendition.name)/\(IFramePlaylist.fileName)\"",
+            ]
+            lines.append("#EXT-X-I-FRAME-STREAM-INF:" + attributes.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -8,12 +8,16 @@ public struct SegmentRecord: Codable, Sendable, Equatable {
     public var duration: Double
     /// Size in bytes.
     public var bytes: Int64
+    /// A video segment's key frames, read from the file when it was finished (nil for audio, and
+    /// in checkpoints written without them): the entries of the rung's I-frame playlist.
+    public var keyFrames: [KeyFrameRange]?
 
-    public init(fileName: String, sequence: Int, duration: Double, bytes: Int64) {
+    public init(fileName: String, sequence: Int, duration: Double, bytes: Int64, keyFrames: [KeyFrameRange]? = nil) {
         self.fileName = fileName
         self.sequence = sequence
         self.duration = duration
         self.bytes = bytes
+        self.keyFrames = keyFrames
     }
 
     /// The sequence number in a segment's file name (`seg_00003.ts` -> 3).

@@ -9,8 +9,8 @@ final class SegmentWatcher: Sendable {
     private let staging: String
     private let renditions: [String]
     private let onSegment: @Sendable (FinishedSegment) async throws -> Void
-    /// "rendition/file" -> bytes, for every segment handed over.
-    private let handedOver = Mutex<[String: Int64]>([:])
+    /// "rendition/file" -> its record, for every segment handed over.
+    private let handedOver = Mutex<[String: SegmentRecord]>([:])
     /// Serialises `scan` between the polling task and `flush`.
     private let scanning = AsyncSerialLock()
     private let stopped = Mutex(false)
@@ -21,7 +21,8 @@ final class SegmentWatcher: Sendable {
         self.onSegment = onSegment
     }
 
-    var sizes: [String: Int64] { handedOver.withLock { $0 } }
+    /// The records of the segments handed over, by "rendition/file".
+    var records: [String: SegmentRecord] { handedOver.withLock { $0 } }
 
     /// Ends `watch` after the scan in progress, if any, has handed its segments over.
     func stop() { stopped.withLock { $0 = true } }
@@ -48,10 +49,12 @@ final class SegmentWatcher: Sendable {
                 if handedOver.withLock({ $0[key] != nil }) { continue }
                 let path = "\(folder)/\(entry.uri)"
                 guard let bytes = FileSystem.fileSize(path) else { break }
-                try await onSegment(FinishedSegment(
-                    rendition: rendition, path: path,
-                    record: SegmentRecord(fileName: entry.uri, sequence: SegmentRecord.sequence(of: entry.uri), duration: entry.duration, bytes: bytes)))
-                handedOver.withLock { $0[key] = bytes }
+                // Key frames are read now: the handler may move the file away.
+                let keyFrames = rendition == audioRenditionName ? nil : KeyFrameIndex.keyFrames(ofFileAt: path)
+                let record = SegmentRecord(
+                    fileName: entry.uri, sequence: SegmentRecord.sequence(of: entry.uri), duration: entry.duration, bytes: bytes, keyFrames: keyFrames)
+                try await onSegment(FinishedSegment(rendition: rendition, path: path, record: record))
+                handedOver.withLock { $0[key] = record }
             }
         }
     }

@@ -74,12 +74,14 @@ final class EventLog: @unchecked Sendable {
     var all: [TranscodeProgress] { lock.withLock { events } }
 }
 
-/// The `#EXT-X-STREAM-INF` attributes of a master playlist, in order, with each variant's URI.
+/// The video variants of a master playlist (`#EXT-X-STREAM-INF` with a RESOLUTION: not the
+/// audio-only one), in order, with each variant's URI.
 func masterVariants(_ text: String) -> [(attributes: [String: String], uri: String)] {
     var variants: [(attributes: [String: String], uri: String)] = []
     let lines = text.split(separator: "\n").map(String.init)
     for (index, line) in lines.enumerated() where line.hasPrefix("#EXT-X-STREAM-INF:") {
-        variants.append((parseAttributes(String(line.dropFirst("#EXT-X-STREAM-INF:".count))), lines[index + 1]))
+        let attributes = parseAttributes(String(line.dropFirst("#EXT-X-STREAM-INF:".count)))
+        if attributes["RESOLUTION"] != nil { variants.append((attributes, lines[index + 1])) }
     }
     return variants
 }

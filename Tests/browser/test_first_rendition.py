@@ -65,7 +65,7 @@ def test_a_player_sees_valid_playlists_of_the_whole_video_and_stable_segments():
         master_url = asset["playlist_url"]
         base = master_url.rsplit("/", 1)[0]
         early_master = fetch(master_url).decode()
-        assert re.findall(r'^(\S+)/index\.m3u8$', early_master, re.M) == ["360p"], early_master
+        assert re.findall(r'^(\d+p)/index\.m3u8$', early_master, re.M) == ["360p"], early_master
         assert 'URI="audio/index.m3u8"' in early_master
         early = {}
         for rendition in ("360p", "audio"):
@@ -91,7 +91,7 @@ def test_a_player_sees_valid_playlists_of_the_whole_video_and_stable_segments():
 
         # Ready: every rung VOD on the first rendition's boundaries; the same URLs, the same bytes.
         final = fetch(asset["playlist_url"]).decode()
-        rungs = re.findall(r'^(\S+)/index\.m3u8$', final, re.M)
+        rungs = re.findall(r'^(\d+p)/index\.m3u8$', final, re.M)
         assert rungs == ["720p", "480p", "360p", "240p"], final
         for rung in rungs:
             kind, target, segments, ended = media_playlist(fetch(f"{base}/{rung}/index.m3u8").decode())

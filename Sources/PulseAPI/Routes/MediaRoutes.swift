@@ -64,6 +64,9 @@ struct MediaRoutes: Sendable {
         let scope = asset.playbackPolicy == .signed ? "private" : "public"
         let cache = !key.hasSuffix(".m3u8") ? "\(scope), max-age=86400" : playing ? "no-cache" : "\(scope), max-age=10"
         do {
+            if PlaylistResponder.isPlaylist(key) {
+                return try await PlaylistResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
+            }
             var response = try await ObjectResponder.respond(to: request, store: dependencies.store, key: key, cacheControl: cache)
             if path.count == 1, path.first == Self.downloadName {
                 response.headers[.contentDisposition] = ContentDisposition.attachment(named: asset.filename, extension: "mp4")

@@ -42,12 +42,19 @@ actor FirstRenditionPublisher {
     }
 
     /// Every segment is stored: the playlists list them as measured (the planned ones differ
-    /// at most in durations, by under a frame, and by a tail of under a frame).
+    /// at most in durations, by under a frame, and by a tail of under a frame), the rung's
+    /// I-frame playlist joins them, and the master, now with the rates of the whole rendition,
+    /// lists it. This runs before the unit's checkpoint, so before finalize writes the ladder's master.
     func complete() async throws {
         if announced {
             try await publishPlaylists(stored.segments)
         } else {
             try await announce(listing: stored.segments)
+        }
+        guard announced else { return }
+        let (pipeline, stored, plan, output) = (self.pipeline, self.stored, self.plan, self.output)
+        try await processor.storeFenced(asset.id) {
+            try await pipeline.publishEarlyMaster(stored, of: plan, complete: true, to: output)
         }
     }
 

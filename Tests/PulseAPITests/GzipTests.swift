@@ -1,0 +1,50 @@
+import Foundation
+import PulseSupport
+import Testing
+
+/// `Gzip` against the system's own gzip: what it writes inflates to the input, and a playlist
+/// shrinks.
+@Suite("Gzip")
+struct GzipTests {
+    @Test func systemGzipInflatesWhatItWrites() throws {
+        var playlist = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n"
+        for index in 0..<200 { playlist += String(format: "#EXTINF:10.000000,\nseg_%05d.ts\n", index) }
+        playlist += "#EXT-X-ENDLIST\n"
+        var noise = [UInt8]()
+        var seed: UInt32 = 12345
+        for _ in 0..<70_000 {
+            seed = seed &* 1_103_515_245 &+ 12345
+            noise.append(UInt8(truncatingIfNeeded: seed >> 16))
+        }
+        for input in [Array(playlist.utf8), [], [0x41], Array(repeating: 0x61, count: 100_000), noise] {
+            let compressed = Gzip.compress(input)
+            #expect(try gunzip(compressed) == input, "\(input.count) bytes")
+        }
+        #expect(Gzip.compress(Array(playlist.utf8)).count * 5 < playlist.utf8.count)
+    }
+
+    @Test func acceptEncoding() {
+        #expect(Gzip.isAccepted(by: "gzip, deflate, br"))
+        #expect(Gzip.isAccepted(by: "br;q=1.0, gzip;q=0.8"))
+        #expect(Gzip.isAccepted(by: "*"))
+        #expect(!Gzip.isAccepted(by: "gzip;q=0"))
+        #expect(!Gzip.isAccepted(by: "identity"))
+        #expect(!Gzip.isAccepted(by: nil))
+    }
+
+    private func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-gzip-\(UUID().uuidString).gz").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["gzip", "-dc", path]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return [UInt8](data)
+    }
+}
