@@ -28,8 +28,10 @@ def test_upload_progress_thumbnail_and_playback(server, browser):
 
     wait_for("the ring to reach 100 %", ring_done, timeout=90)
     assert seen == sorted(seen), f"the ring went back: {seen}"
-    assert browser.find_element(By.ID, "ring-percent").text == "100"
-    assert browser.find_element(By.ID, "upload-percent").text == "100 %"
+    # The ring and the upload bar have gone (the video plays in the bubble); their values stay.
+    assert browser.find_element(By.ID, "ring-percent").get_attribute("textContent") == "100"
+    assert browser.find_element(By.ID, "upload-percent").get_attribute("textContent") == "100 %"
+    assert not browser.find_element(By.ID, "upload").is_displayed()
 
     # The thumbnail is shown and loaded.
     thumbnail = browser.find_element(By.ID, "thumbnail")
