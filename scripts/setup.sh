@@ -4,7 +4,7 @@
 #   scripts/setup.sh          ffmpeg/ffprobe (apt), a check that `swift` is there
 #   scripts/setup.sh --test   also chromium + chromium-driver + PostgreSQL server + prometheus
 #                             (promtool) + fonts-dejavu-core (apt),
-#                             moto[server], selenium, pytest, standardwebhooks,
+#                             moto[server], selenium, pytest, standardwebhooks, blurhash,
 #                             openapi-spec-validator, tuspy, PyJWT[crypto] and m3u8 (pip)
 #
 # Idempotent: when everything is present it runs no package manager at all. Quiet on success; on
@@ -125,6 +125,8 @@ if [ "$want_test" -eq 1 ]; then
     python3 -c 'import pytest' >/dev/null 2>&1 || pip_missing+=(pytest)
     # The Standard Webhooks reference verifier: the webhook tests check every delivery with it.
     python3 -c 'import standardwebhooks' >/dev/null 2>&1 || pip_missing+=('standardwebhooks==1.1.0')
+    # The reference BlurHash encoder and decoder: the placeholder tests check ours against it.
+    python3 -c 'import blurhash' >/dev/null 2>&1 || pip_missing+=('blurhash==1.1.5')
     # The OpenAPI 3.1 validator (with PyYAML and jsonschema): the contract tests check the document.
     python3 -c 'import openapi_spec_validator, yaml, jsonschema' >/dev/null 2>&1 || pip_missing+=('openapi-spec-validator==0.9.0')
     # tus's own Python client: the tus upload tests resume with it.

@@ -249,6 +249,15 @@ let schemaMigrations: [Migration] = [
             "CREATE INDEX signing_keys_by_created ON signing_keys (created_at, id)",
         ]
     },
+    // What a chat client shows before the first frame and while scrubbing:
+    // - placeholder: the thumbnail's BlurHash, set with thumbnail_key (one write, one webhook).
+    // - storyboard_key: the storyboard's WebVTT object once its sprite sheets are stored (finalize).
+    Migration(version: 12, name: "assets.placeholder, storyboard_key") { _ in
+        [
+            "ALTER TABLE assets ADD COLUMN placeholder TEXT",
+            "ALTER TABLE assets ADD COLUMN storyboard_key TEXT",
+        ]
+    },
 ]
 
 /// An `id` column the database numbers itself, in each dialect's spelling.

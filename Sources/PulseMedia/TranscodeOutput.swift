@@ -14,6 +14,7 @@ public enum ContentType {
     public static let playlist = "application/vnd.apple.mpegurl"
     public static let transportStream = "video/mp2t"
     public static let jpeg = "image/jpeg"
+    public static let webVTT = "text/vtt"
 }
 
 /// Writes into a local folder. Files arrive by rename (same filesystem) or copy.

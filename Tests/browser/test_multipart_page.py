@@ -90,7 +90,9 @@ def test_interrupted_upload_resumes_after_reload(service, browser, big_clip):
     upload = browser.find_element(By.ID, "upload")
     wait_for("the resume to start", lambda: upload.get_attribute("data-asset-id") == asset, timeout=10)
     assert upload.get_attribute("data-resumed-parts") == str(half)
-    wait_for("the upload to reach 100 %", lambda: browser.find_element(By.ID, "upload-percent").text == "100 %", timeout=60)
+    # Read as text content: the bar goes as soon as processing begins.
+    wait_for("the upload to reach 100 %", lambda: browser.find_element(By.ID, "upload-percent").get_attribute("textContent") == "100 %",
+             timeout=60)
 
     def ready():
         status, body = call(service, "GET", f"/v1/assets/{asset}")

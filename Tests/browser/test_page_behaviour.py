@@ -230,10 +230,12 @@ def test_accessible_names_live_regions_and_reduced_motion(service, size):
 
         # Values kept current through a real upload.
         browser.find_element(By.ID, "file").send_keys(str(clip("tiny_160x120.mp4")))
-        wait_ready_and_playing(browser)
-        # The names Chromium's accessibility tree computes (shown elements only).
-        assert bar.accessible_name == "Upload progress"
+        # The names Chromium's accessibility tree computes (shown elements only): the ring is shown
+        # over the bubble while processing, until the video plays in its place.
+        wait_for("the ring", ring.is_displayed, timeout=60, every=0.02)
         assert ring.accessible_name == "Processing progress" and ring.aria_role == "progressbar"
+        wait_ready_and_playing(browser)
+        assert bar.get_attribute("aria-label") == "Upload progress"
         assert bar.get_attribute("aria-valuetext") == "100 % uploaded"
         assert ring.get_attribute("aria-valuenow") == "100"
         assert ring.get_attribute("aria-valuetext") == "100 % processed"

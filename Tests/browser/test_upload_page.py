@@ -28,8 +28,10 @@ def test_upload_progress_thumbnail_and_playback(server, browser):
 
     wait_for("the ring to reach 100 %", ring_done, timeout=90)
     assert seen == sorted(seen), f"the ring went back: {seen}"
-    assert browser.find_element(By.ID, "ring-percent").text == "100"
-    assert browser.find_element(By.ID, "upload-percent").text == "100 %"
+    # The ring and the upload bar have gone (the video plays in the bubble); their values stay.
+    assert browser.find_element(By.ID, "ring-percent").get_attribute("textContent") == "100"
+    assert browser.find_element(By.ID, "upload-percent").get_attribute("textContent") == "100 %"
+    assert not browser.find_element(By.ID, "upload").is_displayed()
 
     # The thumbnail is shown and loaded.
     thumbnail = browser.find_element(By.ID, "thumbnail")
@@ -42,6 +44,8 @@ def test_upload_progress_thumbnail_and_playback(server, browser):
         "/master.m3u8"), timeout=20)
     wait_for("playback to start", lambda: browser.execute_script("return arguments[0].currentTime", video) > 0.2,
              timeout=30)
+    # It plays in place as soon as it can, so the 2 s clip may be at its end by now: from the start again.
+    browser.execute_script("arguments[0].currentTime = 0; arguments[0].play()", video)
     start = browser.execute_script("return arguments[0].currentTime", video)
     wait_for("currentTime to advance", lambda: browser.execute_script(
         "return arguments[0].currentTime", video) > start + 0.3, timeout=20)

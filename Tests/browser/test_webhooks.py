@@ -150,6 +150,8 @@ def test_events_arrive_signed_and_a_503_is_retried_with_the_same_id():
             assert ready["data"] == shown
             thumbnail = got["asset.thumbnail_ready"]["payload"]["data"]
             assert thumbnail["id"] == asset_id and thumbnail["thumbnail_url"] and thumbnail["status"] != "ready"
+            # The placeholder goes out with the thumbnail: a client paints it before fetching the image.
+            assert thumbnail["placeholder"] and thumbnail["placeholder"] == shown["placeholder"]
             with urllib.request.urlopen(thumbnail["thumbnail_url"], timeout=10) as response:
                 assert response.read(3) == b"\xff\xd8\xff"  # a JPEG
 

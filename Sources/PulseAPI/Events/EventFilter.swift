@@ -67,7 +67,7 @@ struct EventFilter: Sendable, Hashable {
         var events: [AssetEvent] = []
         if let key = asset.thumbnailKey, !thumbnailSent {
             thumbnailSent = true
-            events.append(AssetEvent(assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, at: now))
+            events.append(AssetEvent(assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, placeholder: asset.placeholder, at: now))
         }
         if asset.playableAt != nil, !playableSent, asset.status != .failed {
             playableSent = true

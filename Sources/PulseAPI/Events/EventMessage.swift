@@ -1,7 +1,7 @@
 import PulseJobs
 
 /// One message on `GET /v1/assets/{id}/events`, as JSON text. `type` is `snapshot` (first, with
-/// the whole `asset`), `status`, `thumbnail_ready`, `playable` (with `playlist_url`), `progress`,
+/// the whole `asset`), `status`, `thumbnail_ready` (with `thumbnail_url` and `placeholder`), `playable` (with `playlist_url`), `progress`,
 /// `ready` (with the whole `asset`) or `failed` (with `error`). Every message carries the asset's
 /// `passthrough` when it has one. Keys without a value are left out.
 struct EventMessage: Encodable, Sendable {
@@ -12,6 +12,8 @@ struct EventMessage: Encodable, Sendable {
     var etaSeconds: Double?
     var speed: Double?
     var thumbnailURL: String?
+    /// For `thumbnail_ready`: the thumbnail's BlurHash, painted before any image is fetched.
+    var placeholder: String?
     var playlistURL: String?
     var error: AssetResource.ErrorDetail?
     /// When the worker published the event (Unix seconds), so a client can tell how fresh it is.
@@ -20,7 +22,7 @@ struct EventMessage: Encodable, Sendable {
     var passthrough: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, asset, status, percent, speed, error, passthrough
+        case type, asset, status, percent, speed, error, passthrough, placeholder
         case emittedAt = "emitted_at"
         case etaSeconds = "eta_seconds"
         case thumbnailURL = "thumbnail_url"

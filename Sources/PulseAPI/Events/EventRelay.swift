@@ -160,6 +160,7 @@ struct EventRelay: Sendable {
                 message.thumbnailURL = try await links.thumbnailURL(
                     assetID: event.assetID, key: key, base: base, token: links.playbackToken(for: snapshot)?.token)
             }
+            message.placeholder = event.placeholder
         case .playable:
             message.playlistURL = links.playlistURL(assetID: event.assetID, base: base, token: links.playbackToken(for: snapshot)?.token, early: true)
         case .progress:

@@ -71,6 +71,7 @@ const ui = {
   status: $("status-text"), eta: $("eta"), thumbnail: $("thumbnail"), player: $("player"), message: $("message"),
   playableNote: $("playable-note"), cancel: $("upload-cancel"), connection: $("connection"),
   retryBox: $("retry-box"), retry: $("retry"), retryHint: $("retry-hint"), restore: $("restore"),
+  chat: $("chat"), bubble: $("bubble"), media: $("media"), placeholder: $("placeholder"),
 };
 
 class PulseError extends Error {
@@ -120,11 +121,12 @@ function setETA(seconds) {
   if (ui.eta.textContent !== text) ui.eta.textContent = text;
 }
 
-function showThumbnail(url) {
+// The placeholder is painted at once; the thumbnail shows once it has loaded (bubble.js).
+function showThumbnail(url, placeholder) {
+  PulseBubble.placeholder(placeholder);
   if (!url || ui.thumbnail.dataset.src === url) return;
   ui.thumbnail.dataset.src = url;
   ui.thumbnail.src = url;
-  ui.thumbnail.hidden = false;
 }
 
 // The finished ladder: the player keeps the URL it already plays (the master playlist's address
@@ -135,6 +137,7 @@ function play(asset) {
   ui.status.textContent = "Ready";
   setETA(null);
   ui.playableNote.hidden = true;
+  showThumbnail(asset.thumbnail_url, asset.placeholder);
   startPlayback(asset.playlist_url, asset.thumbnail_url);
 }
 
@@ -170,7 +173,9 @@ function reset() {
   ui.restore.hidden = true;
   ui.connection.hidden = true;
   ui.thumbnail.hidden = true;
+  ui.thumbnail.removeAttribute("src");
   delete ui.thumbnail.dataset.src;
+  PulseBubble.reset();
   ui.player.hidden = true;
   ui.player.removeAttribute("src");
   delete ui.player.dataset.src;
@@ -241,7 +246,7 @@ function onEvent(event) {
     case "snapshot": {
       const asset = event.asset;
       setRing(asset.progress || 0);
-      showThumbnail(asset.thumbnail_url);
+      showThumbnail(asset.thumbnail_url, asset.placeholder);
       if (asset.status === "queued") ui.status.textContent = "Queued…";
       if (asset.status === "processing") ui.status.textContent = "Processing…";
       if (asset.status === "processing" && asset.playlist_url) playEarly(asset.playlist_url, asset.thumbnail_url);
@@ -251,7 +256,7 @@ function onEvent(event) {
       if (event.status === "processing") ui.status.textContent = "Processing…";
       break;
     case "thumbnail_ready":
-      showThumbnail(event.thumbnail_url);
+      showThumbnail(event.thumbnail_url, event.placeholder);
       break;
     case "playable":
       playEarly(event.playlist_url, ui.thumbnail.src || null);
@@ -343,6 +348,7 @@ async function uploadWithCancel(file, upload, current) {
 
 async function follow(current) {
   const asset = current.asset;
+  PulseBubble.open();
   ui.processing.hidden = false;
   if (ui.status.textContent === "Waiting for the worker…") ui.status.textContent = "Queued…";
   const ready = await PulseEvents.follow(asset.id, asset.token, onEvent, current.controller.signal);

@@ -26,7 +26,11 @@ struct AssetResource: Encodable, Sendable {
     var rungs: [RungInfo]
     var error: ErrorDetail?
     var thumbnailURL: String?
+    /// The thumbnail's BlurHash, painted before any image is fetched; set with the thumbnail.
+    var placeholder: String?
     var playlistURL: String?
+    /// The scrubbing storyboard (WebVTT of sprite tiles), set at `ready`.
+    var storyboardURL: String?
     var createdAt: String
     var updatedAt: String
     var readyAt: String?
@@ -39,7 +43,9 @@ struct AssetResource: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, status, progress, filename, size, duration, rungs, error
         case thumbnailURL = "thumbnail_url"
+        case placeholder
         case playlistURL = "playlist_url"
+        case storyboardURL = "storyboard_url"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case readyAt = "ready_at"
@@ -61,7 +67,9 @@ struct AssetResource: Encodable, Sendable {
         try container.encode(rungs, forKey: .rungs)
         try container.encode(error, forKey: .error)
         try container.encode(thumbnailURL, forKey: .thumbnailURL)
+        try container.encode(placeholder, forKey: .placeholder)
         try container.encode(playlistURL, forKey: .playlistURL)
+        try container.encode(storyboardURL, forKey: .storyboardURL)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(readyAt, forKey: .readyAt)
@@ -87,9 +95,11 @@ struct AssetResource: Encodable, Sendable {
             rungs: rungs(of: asset),
             error: asset.errorCode.map { ErrorDetail(recordedCode: $0, message: asset.errorMessage) },
             thumbnailURL: thumbnail,
+            placeholder: asset.placeholder,
             // Set as soon as it plays: the first rendition before `ready`, the full ladder after.
             playlistURL: asset.status == .ready || (asset.playableAt != nil && asset.status == .processing)
                 ? links.playlistURL(assetID: asset.id, base: base, token: token, early: asset.status != .ready) : nil,
+            storyboardURL: asset.status == .ready && asset.storyboardKey != nil ? links.storyboardURL(assetID: asset.id, base: base, token: token) : nil,
             createdAt: Timestamp.string(asset.createdAt),
             updatedAt: Timestamp.string(asset.updatedAt),
             readyAt: asset.readyAt.map(Timestamp.string),

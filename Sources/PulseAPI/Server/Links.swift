@@ -97,6 +97,15 @@ struct Links: Sendable {
         return mediaURL(assetID: assetID, base: base, token: token, file: "download.mp4")
     }
 
+    /// The storyboard's WebVTT URL, on the same terms as the playlist's: its cues name the sprite
+    /// sheets relative to it, so they carry the same token or public base.
+    func storyboardURL(assetID: UUID, base: String, token: String? = nil) -> String {
+        if token == nil, !isLocalStorage, let media = configuration.publicMediaURL {
+            return "\(Self.trimmed(media))/\(StorageKeys.storyboard(assetID))"
+        }
+        return mediaURL(assetID: assetID, base: base, token: token, file: StorageKeys.storyboardFile)
+    }
+
     /// The playback token for a signed asset's URLs, valid for `lifetime` (by default
     /// `PULSE_PLAYBACK_TOKEN_TTL_SECONDS`) from now, and its expiry; nil for a public asset.
     func playbackToken(for asset: Asset, lifetime: Duration? = nil) -> (token: String, expires: Int64)? {

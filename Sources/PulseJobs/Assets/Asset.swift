@@ -41,6 +41,10 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
     public var probeJSON: String?
     public var planJSON: String?
     public var thumbnailKey: String?
+    /// The thumbnail's BlurHash (`BlurHash`, PulseMedia), recorded with `thumbnailKey`.
+    public var placeholder: String?
+    /// The storyboard's WebVTT object key, once it and its sprite sheets are stored.
+    public var storyboardKey: String?
     /// Rung name -> true once that rung's playlist is complete (`hls_parts_json`).
     public var hlsParts: [String: Bool]
     public var chunkCount: Int?
@@ -73,6 +77,8 @@ public struct Asset: Codable, Sendable, Hashable, Identifiable {
         case probeJSON = "probe_json"
         case planJSON = "plan_json"
         case thumbnailKey = "thumbnail_key"
+        case placeholder
+        case storyboardKey = "storyboard_key"
         case hlsParts = "hls_parts"
         case chunkCount = "chunk_count"
         case createdAt = "created_at"

@@ -20,7 +20,8 @@ public struct AssetRepository: Sendable {
     static let columns = """
         id, status, progress, error_code, error_message, filename, source_key, source_size, probe_json, \
         plan_json, thumbnail_key, hls_parts_json, chunk_count, duration, attempts, created_at, updated_at, \
-        ready_at, source_identity, deleting_at, playable_at, passthrough, playback_policy, mp4, download_key
+        ready_at, source_identity, deleting_at, playable_at, passthrough, playback_policy, mp4, download_key, \
+        placeholder, storyboard_key
         """
 
     // MARK: - Life cycle
@@ -242,11 +243,19 @@ public struct AssetRepository: Sendable {
         try await self.update(id, set: "chunk_count = $3", [.int(Int64(count))])
     }
 
-    /// Records the thumbnail's object key, and (same transaction) an `asset.thumbnail_ready`
-    /// webhook unless that key was already recorded.
+    /// Records the thumbnail's object key and its BlurHash `placeholder`, and (same transaction) an
+    /// `asset.thumbnail_ready` webhook unless that key was already recorded.
     @discardableResult
-    public func setThumbnail(_ id: UUID, key: String) async throws -> Bool {
-        try await self.update(id, set: "thumbnail_key = $3", [.text(key)], announcing: .thumbnailReady) { $0.thumbnailKey != key }
+    public func setThumbnail(_ id: UUID, key: String, placeholder: String? = nil) async throws -> Bool {
+        try await self.update(
+            id, set: "thumbnail_key = $3, placeholder = $4", [.text(key), DatabaseValue(placeholder)], announcing: .thumbnailReady
+        ) { $0.thumbnailKey != key }
+    }
+
+    /// Records the key of the asset's stored storyboard (its WebVTT file).
+    @discardableResult
+    public func setStoryboardKey(_ id: UUID, key: String) async throws -> Bool {
+        try await self.update(id, set: "storyboard_key = $3", [.text(key)])
     }
 
     /// Marks rungs complete in `hls_parts`, keeping the ones already there.
@@ -526,6 +535,8 @@ public struct AssetRepository: Sendable {
             probeJSON: try row.optionalText("probe_json"),
             planJSON: try row.optionalText("plan_json"),
             thumbnailKey: try row.optionalText("thumbnail_key"),
+            placeholder: try row.optionalText("placeholder"),
+            storyboardKey: try row.optionalText("storyboard_key"),
             hlsParts: try decodeParts(try row.text("hls_parts_json")),
             chunkCount: try row.optionalInt("chunk_count").map { Int($0) },
             duration: try row.optionalDouble("duration"),

@@ -11,6 +11,10 @@ public enum StorageKeys {
     public static func processedPrefix(_ id: UUID) -> String { "processed/\(text(id))/" }
     public static func thumbnail(_ id: UUID) -> String { processedPrefix(id) + "thumbnail.jpg" }
     public static func master(_ id: UUID) -> String { processedPrefix(id) + "master.m3u8" }
+    /// The storyboard's WebVTT; its sprite sheets (`storyboard_000.jpg`, ...) lie beside it.
+    public static func storyboard(_ id: UUID) -> String { processedPrefix(id) + storyboardFile }
+    /// The storyboard's file name under `processed/{id}/`.
+    public static let storyboardFile = "storyboard.vtt"
     /// The top rung and the audio in one MP4, when asked for at create (`mp4: true`).
     public static func download(_ id: UUID) -> String { processedPrefix(id) + "download.mp4" }
 

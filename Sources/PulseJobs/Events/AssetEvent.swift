@@ -23,6 +23,8 @@ public struct AssetEvent: Codable, Sendable, Hashable {
     /// Encoding speed as a multiple of real time, for `progress`.
     public var speed: Double?
     public var thumbnailKey: String?
+    /// For `thumbnail_ready`: the thumbnail's BlurHash.
+    public var placeholder: String?
     /// For `failed`: why.
     public var errorCode: FailureCode?
     public var errorMessage: String?
@@ -38,6 +40,7 @@ public struct AssetEvent: Codable, Sendable, Hashable {
         etaSeconds: Double? = nil,
         speed: Double? = nil,
         thumbnailKey: String? = nil,
+        placeholder: String? = nil,
         errorCode: FailureCode? = nil,
         errorMessage: String? = nil,
         status: AssetStatus? = nil,
@@ -49,6 +52,7 @@ public struct AssetEvent: Codable, Sendable, Hashable {
         self.etaSeconds = etaSeconds
         self.speed = speed
         self.thumbnailKey = thumbnailKey
+        self.placeholder = placeholder
         self.errorCode = errorCode
         self.errorMessage = errorMessage
         self.status = status
@@ -56,7 +60,7 @@ public struct AssetEvent: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, percent, speed, status, at
+        case type, percent, speed, status, at, placeholder
         case assetID = "asset_id"
         case etaSeconds = "eta_seconds"
         case thumbnailKey = "thumbnail_key"

@@ -84,13 +84,16 @@ struct AssetProcessor: Sendable {
             let local = try workPath(asset.id, "thumbnail") + ".jpg"
             defer { try? FileManager.default.removeItem(atPath: local) }
             try await pipeline.thumbnail(input, probe: probe, to: local)
+            // Hashed before the file moves into the store: it goes out with the thumbnail.
+            let placeholder = try await pipeline.placeholder(ofImage: local, scratch: try workPath(asset.id, "placeholder"))
             let key = StorageKeys.thumbnail(asset.id)
             try await storeFenced(asset.id) {
                 try await store.put(fileAt: local, key: key, contentType: ContentType.jpeg, mode: .move)
             }
-            _ = try await assets.setThumbnail(asset.id, key: key)
+            _ = try await assets.setThumbnail(asset.id, key: key, placeholder: placeholder)
             asset.thumbnailKey = key
-            await publisher.publish(AssetEvent(assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, at: queue.clock.now()))
+            await publisher.publish(AssetEvent(
+                assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, placeholder: placeholder, at: queue.clock.now()))
             await publisher.progress(ProgressAggregator.transcodeStart, eta: nil, speed: nil)
         }
 
@@ -226,7 +229,7 @@ struct AssetProcessor: Sendable {
 
     private func finalize(_ asset: Asset) async throws {
         if asset.status != .ready {
-            let (_, plan) = try decodePlan(asset)
+            let (probe, plan) = try decodePlan(asset)
             let chunks = try await assets.chunks(asset.id)
             guard chunks.allSatisfy({ $0.status == .done }) else {
                 throw InternalFault("finalize ran before every unit was done")
@@ -242,6 +245,15 @@ struct AssetProcessor: Sendable {
                 let (staging, duration) = (try workPath(asset.id, "download"), asset.duration ?? 0)
                 let key = try await storeFenced(asset.id) { try await builder.build(assetID: asset.id, plan: plan, results: results, duration: duration, staging: staging) }
                 _ = try await assets.setDownloadKey(asset.id, key: key)
+            }
+            // The storyboard, like the download, is stored before `ready` announces it.
+            if asset.storyboardKey == nil {
+                let builder = StoryboardBuilder(store: store, pipeline: pipeline, logger: logger)
+                let staging = try workPath(asset.id, "storyboard")
+                let key = try await storeFenced(asset.id) {
+                    try await builder.build(assetID: asset.id, plan: plan, results: results, duration: probe.duration, staging: staging)
+                }
+                _ = try await assets.setStoryboardKey(asset.id, key: key)
             }
             _ = try await assets.markHLSParts(asset.id, rungs: plan.rungs.map(\.name))
             // Every asset announces `playable` once, before `ready`: here if the first rendition

@@ -19,35 +19,20 @@ struct DownloadBuilder: Sendable {
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         let prefix = StorageKeys.processedPrefix(assetID)
-        func segments(_ rendition: String) -> [SegmentRecord] {
-            results.flatMap { $0.renditions[rendition] ?? [] }.sorted { $0.sequence < $1.sequence }
-        }
+        let joiner = RenditionJoiner(store: store)
+        func segments(_ rendition: String) -> [SegmentRecord] { RenditionJoiner.segments(rendition, in: results) }
         let video = "\(staging)/video.ts"
-        try await join(segments(top.name), rendition: top.name, prefix: prefix, into: video)
+        try await joiner.join(segments(top.name), rendition: top.name, prefix: prefix, into: video)
         let audioSegments = segments(audioRenditionName)
         var audio: String?
         if !audioSegments.isEmpty {
             audio = "\(staging)/audio.ts"
-            try await join(audioSegments, rendition: audioRenditionName, prefix: prefix, into: audio!)
+            try await joiner.join(audioSegments, rendition: audioRenditionName, prefix: prefix, into: audio!)
         }
         let output = "\(staging)/download.mp4"
         try await pipeline.remuxDownload(video: video, audio: audio, duration: duration, to: output)
         let key = StorageKeys.download(assetID)
         try await store.put(fileAt: output, key: key, contentType: "video/mp4", mode: .move)
         return key
-    }
-
-    /// Appends the segments' bytes, in order, to one file, streaming each from the store.
-    private func join(_ segments: [SegmentRecord], rendition: String, prefix: String, into path: String) async throws {
-        guard !segments.isEmpty else { throw MediaError(.outputMissing, "rendition \(rendition) has no segments") }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            throw MediaError(.outputMissing, "could not create a scratch file for \(rendition)")
-        }
-        defer { try? file.close() }
-        for segment in segments {
-            for try await buffer in try await store.get(key: prefix + "\(rendition)/\(segment.fileName)") {
-                try file.write(contentsOf: Data(buffer.readableBytesView))
-            }
-        }
     }
 }

@@ -40,7 +40,18 @@ func checkStoredHLS(_ store: any ObjectStore, prefix: String, extras: Set<String
     }
     let missing = Set(segments).subtracting(objects)
     #expect(missing.isEmpty, "segments named but not stored: \(missing.sorted())")
-    let strays = objects.subtracting(segments).subtracting(playlists).subtracting(extras)
+    // The storyboard (made by the job pipeline, not by `transcode`): its WebVTT and the sheets it names.
+    var storyboard: Set<String> = []
+    if objects.contains("storyboard.vtt") {
+        let vtt = String(buffer: try await store.getBytes(key: prefix + "storyboard.vtt"))
+        let sheets = Set(vtt.split(whereSeparator: \.isNewline).compactMap { line -> String? in
+            guard let mark = line.range(of: "#xywh=") else { return nil }
+            return String(line[..<mark.lowerBound])
+        })
+        #expect(!sheets.isEmpty && sheets.isSubset(of: objects), "storyboard sheets \(sheets.sorted()) not all stored")
+        storyboard = sheets.union(["storyboard.vtt"])
+    }
+    let strays = objects.subtracting(segments).subtracting(playlists).subtracting(extras).subtracting(storyboard)
     #expect(strays.isEmpty, "objects no playlist names (strays): \(strays.sorted())")
     for extra in extras { #expect(objects.contains(extra), "\(extra) missing under \(prefix)") }
     return StoredHLS(playlists: playlists, segments: segments, objects: objects)

@@ -52,6 +52,7 @@ struct ClientContractTests {
             #expect(waiting.playable_at == nil)
             #expect(waiting.playlist_url == nil)
             #expect(waiting.download_url == nil)
+            #expect(waiting.placeholder == nil && waiting.storyboard_url == nil)
             #expect(waiting.duration == nil)
             #expect(waiting.size == bytes.count)
             #expect(waiting.filename == "sd_480p.mp4")
@@ -80,6 +81,10 @@ struct ClientContractTests {
             #expect(try #require(ready.playlist_url).contains("/t/"))
             #expect(try #require(ready.download_url).hasSuffix("download.mp4"))
             #expect(ready.thumbnail_url != nil)
+            // What a chat paints first and scrubs with: a BlurHash and a signed storyboard.
+            #expect(try #require(ready.placeholder).count == 28)
+            let storyboard = try #require(ready.storyboard_url)
+            #expect(storyboard.contains("/t/") && storyboard.hasSuffix("storyboard.vtt"))
 
             let minted = try await api.createPlaybackToken(path: .init(id: asset.id), body: .json(.init(ttl_seconds: 120))).created.body.json
             #expect(!minted.token.isEmpty)
