@@ -25,8 +25,8 @@ public struct PulseServer: Sendable {
     public let tokenSigner: AssetTokenSigner
     /// Events WebSockets open, per token and in all, against their limits.
     let eventSocketLimits: EventSocketLimits
-    /// The periodic re-read of assets with open events WebSockets, one task per asset.
-    let assetRechecks: AssetRechecks
+    /// The relays of assets with open events WebSockets, one per asset.
+    let eventRelays: EventRelays
     let dependencies: APIDependencies
     let page: PageRoutes
     let logger: Logger
@@ -80,8 +80,9 @@ public struct PulseServer: Sendable {
         )
         self.page = try PageRoutes.load(links: dependencies.links)
         self.eventSocketLimits = EventSocketLimits(maxTotal: configuration.maxEventSockets, maxPerToken: configuration.maxEventSocketsPerToken)
-        let assets = dependencies.assets
-        self.assetRechecks = AssetRechecks(interval: configuration.eventRecheckInterval, logger: logger) { try await assets.get($0) }
+        self.eventRelays = EventRelays(
+            settings: .init(recheckInterval: configuration.eventRecheckInterval, sendLimit: configuration.eventSocketSendLimit),
+            bus: dependencies.bus, rendering: EventRendering(assets: dependencies.assets, links: dependencies.links), logger: logger)
     }
 
     /// The HTTP server as a `Service` (Hummingbird's `Application` with WebSocket upgrades).
@@ -115,6 +116,7 @@ public struct PulseServer: Sendable {
             server: PulseHTTPChannel.builder(
                 webSocketRouter: makeWebSocketRouter(), idleTimeout: configuration.idleTimeout, headerTimeout: configuration.headerTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: nil),
+            services: [eventRelays],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
@@ -128,11 +130,7 @@ public struct PulseServer: Sendable {
     /// Only the events route lives here: a request that is not a WebSocket upgrade goes to the main
     /// router; a refused upgrade is answered with the reason (``EventSocketRoute``).
     private func makeWebSocketRouter() -> Router<EventSocketContext> {
-        let relay = EventRelay(
-            assets: dependencies.assets, bus: dependencies.bus, links: dependencies.links,
-            rechecks: assetRechecks, metrics: dependencies.metrics
-        )
-        return EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relay: relay).router()
+        EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relays: eventRelays).router()
     }
 }
 
