@@ -37,22 +37,27 @@ final class EventLoopBatch: Sendable {
             defer { state = ([], false) }
             return state.deliveries
         }
-        var written: [ObjectIdentifier: EventSocketWriter] = [:]
-        for delivery in deliveries {
+        // Each socket is judged by what earlier passes left unsent, before this pass queues
+        // anything (unflushed frames count towards writability): a burst is never a slow reader.
+        var order: [Int] = []
+        var bySocket: [Int: (writer: EventSocketWriter, writable: Bool)] = [:]
+        for delivery in deliveries where bySocket[delivery.socket.id] == nil {
             let writer = delivery.socket.writer.value
-            switch writer.queue(delivery.frames) {
-            case .queued:
-                if let close = delivery.close { writer.close(with: close) }
-            case .slow:
+            bySocket[delivery.socket.id] = (writer, writer.isWritable)
+            order.append(delivery.socket.id)
+        }
+        for delivery in deliveries {
+            guard let (writer, writable) = bySocket[delivery.socket.id] else { continue }
+            guard writable else {
                 // Its messages wait behind the unsent ones: the close frame tells it why, if it
                 // ever reads that far; the connection goes within the close grace either way.
                 writer.close(with: slowReaderClose)
-            case .closed:
                 continue
             }
-            written[ObjectIdentifier(writer)] = writer
+            writer.queue(delivery.frames)
+            if let close = delivery.close { writer.close(with: close) }
         }
-        for writer in written.values { writer.flush() }
+        for id in order { bySocket[id]?.writer.flush() }
     }
 }
 

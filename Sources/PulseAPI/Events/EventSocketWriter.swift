@@ -11,15 +11,6 @@ final class EventSocketWriter: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// What queueing frames found.
-    enum Outcome {
-        case queued
-        /// More than the send limit waits to be sent: the client does not keep up.
-        case slow
-        /// A close frame went out before: nothing more is sent.
-        case closed
-    }
-
     private let closeGrace: TimeAmount
     private var context: ChannelHandlerContext?
     private var closed = false
@@ -47,13 +38,17 @@ final class EventSocketWriter: ChannelOutboundHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    /// Queues frames without flushing, unless the connection's unsent bytes are past its high
-    /// water mark (the send limit) already.
-    func queue(_ frames: [ByteBuffer]) -> Outcome {
-        guard let context, !closed else { return .closed }
-        guard context.channel.isWritable else { return .slow }
+    /// Whether the connection's unsent bytes are below its high water mark (the send limit);
+    /// false once closed.
+    var isWritable: Bool {
+        guard let context, !closed else { return false }
+        return context.channel.isWritable
+    }
+
+    /// Queues frames without flushing; nothing once a close frame went out.
+    func queue(_ frames: [ByteBuffer]) {
+        guard let context, !closed else { return }
         for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
-        return .queued
     }
 
     /// Queues a close frame after everything queued before it; nothing is written after it.
