@@ -26,15 +26,20 @@ struct EventRelayTests {
         return logs
     }
 
+    /// A new asset and the events path with its token.
+    private static func newAsset(_ server: TestServer) async throws -> (UUID, String) {
+        let created = try await server.createAsset()
+        let id = try #require((created["id"] as? String).flatMap(UUID.init(uuidString:)))
+        let token = try #require(created["token"] as? String)
+        return (id, "/v1/assets/\(id.uuidString.lowercased())/events?token=\(token)")
+    }
+
     @Test("twenty sockets on one asset: the snapshot first, every event in order, the final ready, then close 1000")
     func orderAndFinalEvent() async throws {
         try await TestServer.with(worker: false, configure: { $0.maxEventSocketsPerToken = 50 }) { server in
-            let created = try await server.createAsset()
-            let id = try #require((created["id"] as? String).flatMap(UUID.init(uuidString:)))
-            let token = try #require(created["token"] as? String)
-            let url = "\(server.wsBase)/v1/assets/\(id.uuidString.lowercased())/events?token=\(token)"
+            let (id, path) = try await Self.newAsset(server)
             try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
-                let logs = Self.open(20, url, group: &group)
+                let logs = Self.open(20, server.wsBase + path, group: &group)
                 try await waitUntil("every socket has its snapshot") { logs.allSatisfy { $0.types == ["snapshot"] } }
                 #expect(server.server.eventRelays.watched == [id: 20])
 
@@ -67,12 +72,9 @@ struct EventRelayTests {
     @Test("the periodic re-read brings every socket of an asset up to the stored state, one relay for all")
     func sharedRecheck() async throws {
         try await TestServer.with(worker: false, configure: { $0.maxEventSocketsPerToken = 50 }) { server in
-            let created = try await server.createAsset()
-            let id = try #require((created["id"] as? String).flatMap(UUID.init(uuidString:)))
-            let token = try #require(created["token"] as? String)
-            let url = "\(server.wsBase)/v1/assets/\(id.uuidString.lowercased())/events?token=\(token)"
+            let (id, path) = try await Self.newAsset(server)
             try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
-                let logs = Self.open(10, url, group: &group)
+                let logs = Self.open(10, server.wsBase + path, group: &group)
                 try await waitUntil("every socket has its snapshot") { logs.allSatisfy { $0.types == ["snapshot"] } }
                 #expect(server.server.eventRelays.watched == [id: 10])
                 // Progress stored without an event (as if the notification was lost in transit).
@@ -119,10 +121,7 @@ struct EventRelayTests {
     @Test("a reader that stops reading is closed past the send limit; the asset's other socket gets every event")
     func slowReader() async throws {
         try await TestServer.with(worker: false, configure: { $0.eventSocketSendLimit = 1024 }) { server in
-            let created = try await server.createAsset()
-            let id = try #require((created["id"] as? String).flatMap(UUID.init(uuidString:)))
-            let token = try #require(created["token"] as? String)
-            let path = "/v1/assets/\(id.uuidString.lowercased())/events?token=\(token)"
+            let (id, path) = try await Self.newAsset(server)
             let slow = try StalledReader(server.baseURL, path: path)
             try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
                 let fast = Self.open(1, server.wsBase + path, group: &group)[0]
