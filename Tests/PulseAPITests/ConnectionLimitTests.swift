@@ -114,9 +114,9 @@ struct ConnectionLimitTests {
             let fifth = try await RawConnection(server.baseURL).refusedUpgrade(path: keyPath, bearer: server.apiKey)
             #expect(fifth.status == 503 && fifth.errorCode == "ERR_UNAVAILABLE" && fifth.headers["retry-after"] != nil, "\(fifth.status) \(fifth.text)")
             #expect(server.server.eventSocketLimits.open() == 4)
-            // Four sockets on one asset: one periodic re-read.
+            // Four sockets on one asset: one relay.
             let assetID = try #require(UUID(uuidString: id))
-            try await waitUntil("the four sockets follow the re-read") { server.server.assetRechecks.watched == [assetID: 4] }
+            try await waitUntil("the four sockets share one relay") { server.server.eventRelays.watched == [assetID: 4] }
 
             // A socket that goes gives its slot back.
             open.removeFirst().close()
@@ -124,7 +124,7 @@ struct ConnectionLimitTests {
             open.append(try await RawConnection(server.baseURL).upgraded(path: path))
             for connection in open { connection.close() }
             try await waitUntil("every slot is given back") { server.server.eventSocketLimits.open() == 0 }
-            try await waitUntil("the re-read stops with the last socket") { server.server.assetRechecks.watched.isEmpty }
+            try await waitUntil("the relay stops with the last socket") { server.server.eventRelays.watched.isEmpty }
         }
     }
 
@@ -142,49 +142,6 @@ struct ConnectionLimitTests {
             #expect(close?.closeCode == .unknown(4401) && close?.reason == "ERR_TOKEN_EXPIRED", "\(String(describing: close))")
             #expect(Date().timeIntervalSince(started) < 6)
         }
-    }
-
-    @Test("the periodic re-read is one task per asset, started by the first subscriber and stopped with the last", .timeLimit(.minutes(1)))
-    func sharedRechecks() async throws {
-        let reads = Mutex<[UUID: Int]>([:])
-        let rechecks = AssetRechecks(interval: .milliseconds(50), logger: Logger(label: "test")) { id in
-            reads.withLock { $0[id, default: 0] += 1 }
-            return nil
-        }
-        let a = UUID()
-        let b = UUID()
-        var streams = (0..<50).map { _ in rechecks.subscribe(assetID: a) }
-        streams.append(rechecks.subscribe(assetID: b))
-        #expect(rechecks.watched == [a: 50, b: 1])
-        // Every subscriber gets every reading (nil: the asset is gone).
-        for stream in [streams[49], streams[50]] {
-            var iterator = stream.makeAsyncIterator()
-            let reading = await iterator.next()
-            #expect(reading == .some(nil))
-        }
-        // One task reads for all 50: by the time one subscriber has had five readings, the asset
-        // was read about five times, not 50 times per round.
-        do {
-            var first = streams[0].makeAsyncIterator()
-            for _ in 0..<5 {
-                let reading = await first.next()
-                #expect(reading == .some(nil))
-            }
-        }
-        let count = reads.withLock { $0[a, default: 0] }
-        #expect(count >= 5 && count < 50, "50 subscribers of one asset: \(count) reads for 5 readings")
-
-        streams.removeAll()
-        try await waitUntil("the last subscriber stops the re-read") { rechecks.watched.isEmpty }
-        // A read already under way when the last subscriber left may still finish: at most one
-        // more. Rounds of another asset's re-read measure the time in which a left-over task of
-        // `a` would have read again.
-        let stopped = reads.withLock { $0[a, default: 0] }
-        let other = UUID()
-        streams.append(rechecks.subscribe(assetID: other))
-        try await waitUntil("three rounds of another asset's re-read") { reads.withLock { $0[other, default: 0] } >= 3 }
-        streams.removeAll()
-        #expect(reads.withLock { $0[a, default: 0] } <= stopped + 1, "an asset with no subscribers is still read")
     }
 
     @Test("slots: per token, in all, the API key against the total only")

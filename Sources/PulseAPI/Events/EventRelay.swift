@@ -1,184 +1,337 @@
 import Foundation
-import HummingbirdWebSocket
 import Logging
+import NIOCore
 import PulseJobs
 import PulseSupport
+import Synchronization
 
-/// Runs one `GET /v1/assets/{id}/events` WebSocket: a snapshot of the asset, then its events as the
-/// bus delivers them (through an `EventFilter`), until a terminal event, the client leaving, the
-/// token it was opened with expiring, or shutdown. Works the same whether the worker is in this
-/// process or on another machine.
-struct EventRelay: Sendable {
-    let assets: AssetRepository
-    let bus: any EventBus
-    let links: Links
-    /// The periodic re-read, shared by every socket of one asset.
-    let rechecks: AssetRechecks
-    let metrics: APIMetrics
-    /// Shared by every connection of the server.
-    let messages = EventTextCache()
-
-    /// What the forwarding loop reacts to.
-    private enum Input: Sendable {
+/// One asset's events WebSockets, served by one task: it takes the asset's events from the bus
+/// once, renders each message once (per URL base) into one frame, and hands that frame to every
+/// socket that should get it, through each socket's ``EventLoopBatch``. It also sends each new
+/// socket its snapshot (one read of the asset for all sockets that joined meanwhile), re-reads
+/// the asset every `recheckInterval` (the safety net for an event lost in transit: a dropped
+/// LISTEN connection) and closes sockets whose token expired, on one timer of its own.
+///
+/// Guarantees per socket: the snapshot first; the asset's events in the bus's order, through an
+/// ``EventFilter`` of its own; a terminal event (`ready`, `failed`) followed by the close frame;
+/// close 4401 `ERR_TOKEN_EXPIRED` when its token expires. Everything a socket is sent comes from
+/// this one task, so nothing overtakes.
+final class EventRelay: Sendable {
+    /// What the relay's task reacts to, in the order it happened.
+    enum Input: Sendable {
         case event(AssetEvent)
         case busEnded
-        case recheck(Asset?)
-        case tokenExpired
+        /// Sockets wait in `joining` for their snapshot.
+        case joined
+        case left(socketID: Int)
+        /// The timer: time for the re-read, or a token expired.
+        case tick
     }
 
-    /// Why a socket ends, and the close frame that says so.
-    private enum Ending {
-        case finished(String)
-        case shuttingDown
-        case tokenExpired
-
-        var reason: String {
-            switch self {
-            case .finished(let reason): reason
-            case .shuttingDown: "server shutting down"
-            case .tokenExpired: FailureCode.tokenExpired.rawValue
-            }
-        }
+    /// What every relay of a server shares.
+    struct Settings: Sendable {
+        let rendering: EventRendering
+        /// How often the asset is re-read while it has sockets.
+        let recheckInterval: Duration
+        let logger: Logger
     }
 
-    /// - Parameter tokenExpiry: when the asset token the socket was opened with expires (nil for
-    ///   the API key): the socket is closed then with code 4401, reason `ERR_TOKEN_EXPIRED`.
-    func run(
-        assetID: UUID, base: String, tokenExpiry: Date? = nil,
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger
-    ) async throws {
-        metrics.webSocketsOpen.increment()
-        defer { metrics.webSocketsOpen.decrement() }
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            // Reading inbound answers the client's pongs and pings and notices when it leaves.
-            group.addTask {
-                for try await _ in inbound {}
-                return false
-            }
-            group.addTask {
-                try await self.forward(assetID: assetID, base: base, tokenExpiry: tokenExpiry, outbound: outbound, logger: logger)
-                return true
-            }
-            let forwarderEnded = try await group.next() ?? false
-            if forwarderEnded {
-                // The forwarder sent a close frame: give the client a moment to answer it, so the
-                // close handshake completes instead of the connection being cut.
-                group.addTask {
-                    try await Task.sleep(for: .seconds(5))
-                    return false
-                }
-                _ = try await group.next()
-            }
-            group.cancelAll()
-        }
+    let assetID: UUID
+    fileprivate let settings: Settings
+    private let events: AsyncStream<AssetEvent>
+    private let inputs: AsyncStream<Input>
+    fileprivate let continuation: AsyncStream<Input>.Continuation
+    /// Sockets waiting for their snapshot, all taken by the next read of the asset.
+    fileprivate let joining = Mutex<[EventSocket]>([])
+
+    /// - Parameter events: the asset's events, subscribed to before any socket's snapshot is
+    ///   read, so an event published in between is delivered rather than lost (at worst it repeats
+    ///   what the snapshot shows, and the filter drops it).
+    init(assetID: UUID, events: AsyncStream<AssetEvent>, settings: Settings) {
+        self.assetID = assetID
+        self.events = events
+        self.settings = settings
+        (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
     }
 
-    private func forward(assetID: UUID, base: String, tokenExpiry: Date?, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
-        // Subscribe before reading the snapshot: an event published in between is then delivered
-        // rather than lost (at worst it repeats what the snapshot shows, and the filter drops it).
-        let events = bus.subscribe(assetID: assetID)
-        guard let asset = try await assets.get(assetID) else {
-            try await outbound.close(.unknown(4404), reason: "asset not found")
-            return
-        }
-        var filter = EventFilter(snapshot: asset)
-        try await send(.snapshot(try await AssetResource.make(asset, links: links, base: base)), outbound)
-        if asset.status.isTerminal {
-            // A late subscriber still ends on the same terminal event as everyone else.
-            for event in filter.catchUp(with: asset, now: Date().timeIntervalSince1970) {
-                try await send(try await message(for: event, of: asset, base: base), outbound)
-            }
-            try await outbound.close(.normalClosure, reason: asset.status.rawValue)
-            return
-        }
+    /// Adds a socket: it gets its snapshot, then the asset's events.
+    func join(_ socket: EventSocket) {
+        joining.withLock { $0.append(socket) }
+        continuation.yield(.joined)
+    }
 
-        let readings = rechecks.subscribe(assetID: assetID)
-        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        let ending: Ending = try await withThrowingTaskGroup(of: Void.self) { group in
+    /// Forgets a socket whose connection closed.
+    func leave(_ socket: EventSocket) {
+        continuation.yield(.left(socketID: socket.id))
+    }
+
+    /// Ends the task once it has handled what came before (its last socket has gone).
+    func stop() {
+        continuation.finish()
+    }
+
+    /// Serves the sockets until ``stop()``, the bus ending (sockets are closed with 1001) or
+    /// cancellation (likewise).
+    func run() async {
+        let events = events
+        let continuation = continuation
+        await withDiscardingTaskGroup { group in
             group.addTask {
                 for await event in events { continuation.yield(.event(event)) }
                 continuation.yield(.busEnded)
             }
-            group.addTask {
-                for await reading in readings { continuation.yield(.recheck(reading)) }
-            }
-            if let tokenExpiry {
-                group.addTask {
-                    let left = tokenExpiry.timeIntervalSinceNow
-                    if left > 0 { try await Task.sleep(for: .milliseconds(Int64((left * 1000).rounded(.up)))) }
-                    continuation.yield(.tokenExpired)
-                }
-            }
-            defer { group.cancelAll() }
+            var session = RelaySession(relay: self)
             for await input in inputs {
-                var pending: [AssetEvent] = []
-                switch input {
-                case .event(let event):
-                    if filter.admit(event) { pending = [event] }
-                case .recheck(let reading):
-                    guard let stored = reading else {
-                        pending = [AssetEvent.deleted(assetID, at: Date().timeIntervalSince1970)]
-                        _ = filter.admit(pending[0])
-                        break
-                    }
-                    pending = filter.catchUp(with: stored, now: Date().timeIntervalSince1970)
-                case .busEnded:
-                    return .shuttingDown
-                case .tokenExpired:
-                    return .tokenExpired
-                }
-                for event in pending {
-                    let text = try await messages.text(for: event, base: base) {
-                        try JSON.text(try await self.message(for: event, of: asset, base: base))
-                    }
-                    try await outbound.write(.text(text))
-                }
-                if filter.finished { return .finished(pending.last?.type.rawValue ?? "finished") }
+                guard await session.handle(input) else { break }
             }
-            return .finished("finished")
+            session.end()
+            group.cancelAll()
         }
-        switch ending {
-        case .finished: try await outbound.close(.normalClosure, reason: ending.reason)
-        case .shuttingDown: try await outbound.close(.goingAway, reason: ending.reason)
-        case .tokenExpired: try await outbound.close(.unknown(4401), reason: ending.reason)
-        }
-        logger.debug("events stream closed", metadata: ["asset.id": "\(assetID)", "ws.close.reason": "\(ending.reason)"])
+    }
+}
+
+/// The state of one relay's task: its sockets and what each has been sent.
+private struct RelaySession {
+    private struct Member {
+        let socket: EventSocket
+        var filter: EventFilter
     }
 
-    /// The client-facing message for an event: object keys become URLs (with a playback token for
-    /// a signed asset), `ready` carries the asset; `snapshot` is the asset as the socket opened
-    /// (its passthrough and policy never change).
-    private func message(for event: AssetEvent, of snapshot: Asset, base: String) async throws -> EventMessage {
-        var message = EventMessage(type: event.type.rawValue)
-        message.emittedAt = event.at
-        message.passthrough = snapshot.passthrough
-        switch event.type {
-        case .status:
-            message.status = event.status?.rawValue
-        case .thumbnailReady:
-            if let key = event.thumbnailKey {
-                message.thumbnailURL = try await links.thumbnailURL(
-                    assetID: event.assetID, key: key, base: base, token: links.playbackToken(for: snapshot)?.token)
-            }
-            message.placeholder = event.placeholder
-        case .playable:
-            message.playlistURL = links.playlistURL(assetID: event.assetID, base: base, token: links.playbackToken(for: snapshot)?.token, early: true)
-        case .progress:
-            message.percent = event.percent.map { min(100, $0).oneDecimal }
-            message.etaSeconds = event.etaSeconds.map { max(0, $0).oneDecimal }
-            message.speed = event.speed.map { ($0 * 100).rounded() / 100 }
-        case .ready:
-            message.percent = 100
-            if let asset = try await assets.get(event.assetID) {
-                message.asset = try await AssetResource.make(asset, links: links, base: base)
-            }
-        case .failed:
-            message.error = AssetResource.ErrorDetail(recordedCode: event.errorCode, message: event.errorMessage)
-        }
-        return message
+    let relay: EventRelay
+    private var members: [Int: Member] = [:]
+    /// The asset as last read (its passthrough and playback policy, for rendering).
+    private var asset: Asset?
+    private var nextRecheck: Date
+    private var timer: (deadline: Date, scheduled: Scheduled<Void>)?
+    private var outgoing: [ObjectIdentifier: (batch: EventLoopBatch, deliveries: [EventLoopBatch.Delivery])] = [:]
+
+    init(relay: EventRelay) {
+        self.relay = relay
+        self.nextRecheck = Date().addingTimeInterval(relay.settings.recheckInterval.seconds)
     }
 
-    private func send(_ message: EventMessage, _ outbound: WebSocketOutboundWriter) async throws {
-        try await outbound.write(.text(try JSON.text(message)))
+    private var logger: Logger { relay.settings.logger }
+
+    /// Handles one input; false once the relay is done (the bus ended).
+    mutating func handle(_ input: EventRelay.Input) async -> Bool {
+        switch input {
+        case .event(let event):
+            await deliver(event)
+        case .joined:
+            await admitJoiners()
+        case .left(let id):
+            members[id] = nil
+            relay.joining.withLock { $0.removeAll { $0.id == id } }
+        case .tick:
+            timer = nil
+            await tick()
+        case .busEnded:
+            return false
+        }
+        send()
+        rearm()
+        return true
+    }
+
+    /// Closes every socket left (server shutting down).
+    mutating func end() {
+        for member in members.values { queue(member.socket, [], close: EventFrame.close(.goingAway, reason: "server shutting down")) }
+        for socket in relay.joining.withLock({ $0 }) { queue(socket, [], close: EventFrame.close(.goingAway, reason: "server shutting down")) }
+        members = [:]
+        send()
+        timer?.scheduled.cancel()
+        timer = nil
+    }
+
+    // MARK: Inputs
+
+    private mutating func deliver(_ event: AssetEvent) async {
+        guard let asset, !members.isEmpty else { return }
+        var frames = FrameCache(rendering: relay.settings.rendering, asset: asset)
+        for (id, var member) in members {
+            guard member.filter.admit(event) else { continue }
+            do {
+                let frame = try await frames.frame(for: event, base: member.socket.base)
+                if member.filter.finished {
+                    members[id] = nil
+                    queue(member.socket, [frame], close: EventFrame.close(.normal, reason: event.type.rawValue))
+                } else {
+                    members[id] = member
+                    queue(member.socket, [frame])
+                }
+            } catch {
+                fail(member.socket, error)
+                members[id] = nil
+            }
+        }
+    }
+
+    private mutating func admitJoiners() async {
+        let joiners = relay.joining.withLock { joining -> [EventSocket] in
+            defer { joining = [] }
+            return joining
+        }
+        guard !joiners.isEmpty else { return }
+        let stored: Asset?
+        do {
+            stored = try await relay.settings.rendering.assets.get(relay.assetID)
+        } catch {
+            for socket in joiners { fail(socket, error) }
+            return
+        }
+        guard let stored else {
+            for socket in joiners { queue(socket, [], close: EventFrame.close(.notFound, reason: "asset not found")) }
+            return
+        }
+        asset = stored
+        var snapshots: [String: ByteBuffer] = [:]
+        var frames = FrameCache(rendering: relay.settings.rendering, asset: stored)
+        let now = Date().timeIntervalSince1970
+        for socket in joiners {
+            do {
+                let snapshot: ByteBuffer
+                if let made = snapshots[socket.base] {
+                    snapshot = made
+                } else {
+                    snapshot = EventFrame.text(try await relay.settings.rendering.snapshot(stored, base: socket.base))
+                    snapshots[socket.base] = snapshot
+                }
+                var filter = EventFilter(snapshot: stored)
+                guard stored.status.isTerminal else {
+                    members[socket.id] = Member(socket: socket, filter: filter)
+                    queue(socket, [snapshot])
+                    continue
+                }
+                // A late subscriber still ends on the same terminal event as everyone else.
+                var sent = [snapshot]
+                for event in filter.catchUp(with: stored, now: now) {
+                    sent.append(try await frames.frame(for: event, base: socket.base))
+                }
+                queue(socket, sent, close: EventFrame.close(.normal, reason: stored.status.rawValue))
+            } catch {
+                fail(socket, error)
+            }
+        }
+    }
+
+    private mutating func tick() async {
+        let now = Date()
+        if now >= nextRecheck {
+            nextRecheck = now.addingTimeInterval(relay.settings.recheckInterval.seconds)
+            if !members.isEmpty { await recheck() }
+        }
+        for (id, member) in members {
+            guard let expiry = member.socket.tokenExpiry, expiry <= now else { continue }
+            members[id] = nil
+            queue(member.socket, [], close: EventFrame.close(.tokenExpired, reason: FailureCode.tokenExpired.rawValue))
+        }
+    }
+
+    /// Brings every socket up to the stored state, for when the bus lost events.
+    private mutating func recheck() async {
+        let reading: Asset?
+        do {
+            reading = try await relay.settings.rendering.assets.get(relay.assetID)
+        } catch {
+            // The database is out of reach: the next round tries again; sockets stay open.
+            logger.debug("asset re-read failed", metadata: ["asset.id": "\(relay.assetID)", "error": "\(error)"])
+            return
+        }
+        guard let stored = reading else {
+            await deliver(AssetEvent.deleted(relay.assetID, at: Date().timeIntervalSince1970))
+            return
+        }
+        asset = stored
+        var frames = FrameCache(rendering: relay.settings.rendering, asset: stored)
+        let now = Date().timeIntervalSince1970
+        for (id, var member) in members {
+            let events = member.filter.catchUp(with: stored, now: now)
+            guard let last = events.last else { continue }
+            do {
+                var sent: [ByteBuffer] = []
+                for event in events { sent.append(try await frames.frame(for: event, base: member.socket.base)) }
+                if member.filter.finished {
+                    members[id] = nil
+                    queue(member.socket, sent, close: EventFrame.close(.normal, reason: last.type.rawValue))
+                } else {
+                    members[id] = member
+                    queue(member.socket, sent)
+                }
+            } catch {
+                fail(member.socket, error)
+                members[id] = nil
+            }
+        }
+    }
+
+    // MARK: Output and the timer
+
+    private mutating func queue(_ socket: EventSocket, _ frames: [ByteBuffer], close: ByteBuffer? = nil) {
+        let key = ObjectIdentifier(socket.batch)
+        outgoing[key, default: (socket.batch, [])].deliveries.append(.init(socket: socket, frames: frames, close: close))
+    }
+
+    private mutating func fail(_ socket: EventSocket, _ error: any Error) {
+        logger.error("events socket failed", metadata: ["asset.id": "\(relay.assetID)", "error": "\(String(reflecting: error))"])
+        queue(socket, [], close: EventFrame.close(.serverError, reason: "internal error"))
+    }
+
+    /// Hands what this input produced to the sockets' event loops, one batch each.
+    private mutating func send() {
+        for (batch, deliveries) in outgoing.values { batch.add(deliveries) }
+        outgoing = [:]
+    }
+
+    /// One timer for the next re-read or the next token expiry, whichever comes first, on the
+    /// event loop of one of the sockets; none while the relay has no socket.
+    private mutating func rearm() {
+        guard let loop = members.first?.value.socket.channel.eventLoop else {
+            timer?.scheduled.cancel()
+            timer = nil
+            return
+        }
+        var deadline = nextRecheck
+        for member in members.values {
+            if let expiry = member.socket.tokenExpiry, expiry < deadline { deadline = expiry }
+        }
+        if let timer, timer.deadline == deadline { return }
+        timer?.scheduled.cancel()
+        let continuation = relay.continuation
+        let delay = max(0, deadline.timeIntervalSinceNow)
+        let scheduled = loop.scheduleTask(in: .nanoseconds(Int64((delay * 1e9).rounded(.up)))) { _ = continuation.yield(.tick) }
+        timer = (deadline, scheduled)
+    }
+}
+
+/// Frames rendered for one input, each once per event and URL base.
+private struct FrameCache {
+    private struct Key: Hashable {
+        var event: AssetEvent
+        var base: String
+    }
+
+    let rendering: EventRendering
+    let asset: Asset
+    private var made: [Key: ByteBuffer] = [:]
+
+    init(rendering: EventRendering, asset: Asset) {
+        self.rendering = rendering
+        self.asset = asset
+    }
+
+    mutating func frame(for event: AssetEvent, base: String) async throws -> ByteBuffer {
+        let key = Key(event: event, base: base)
+        if let frame = made[key] { return frame }
+        let frame = EventFrame.text(try await rendering.text(for: event, of: asset, base: base))
+        made[key] = frame
+        return frame
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as `TimeInterval` arithmetic wants it.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

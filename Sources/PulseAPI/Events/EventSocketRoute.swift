@@ -34,7 +34,8 @@ struct EventSocketContext: RequestContext, WebSocketRequestContext {
 }
 
 /// `GET /v1/assets/{id}/events` as a WebSocket: who may open one (the API key, or the asset's own
-/// token), how many may be open (``EventSocketLimits``), and the socket itself (``EventRelay``).
+/// token), how many may be open (``EventSocketLimits``), and the socket itself (served by its
+/// asset's ``EventRelay``).
 ///
 /// A refused upgrade is answered like any API error, `{"error": {"code", "message"}}` with its
 /// status: 401 (no, unknown or expired credentials), 403 (another asset's token), 404 (no such
@@ -42,21 +43,25 @@ struct EventSocketContext: RequestContext, WebSocketRequestContext {
 struct EventSocketRoute: Sendable {
     let dependencies: APIDependencies
     let limits: EventSocketLimits
-    let relay: EventRelay
+    let relays: EventRelays
 
     func router() -> Router<EventSocketContext> {
         let router = Router(context: EventSocketContext.self)
         router.ws("v1/assets/:id/events") { request, context in
             await self.shouldUpgrade(request, context: context)
-        } onUpgrade: { inbound, outbound, context in
+        } onUpgrade: { inbound, _, context in
             guard let id = context.requestContext.parameters.get("id").flatMap(UUID.init(uuidString:)) else { return }
-            var logger = context.logger
-            logger[metadataKey: "asset.id"] = "\(id)"
-            try await relay.run(
+            let socket = try await EventSocket.attach(
                 assetID: id, base: dependencies.links.base(for: context.request),
                 tokenExpiry: context.requestContext.admission.credential?.expires,
-                inbound: inbound, outbound: outbound, logger: logger
-            )
+                channel: context.requestContext.channel, batches: relays.batches, closeGrace: relays.settings.closeGrace)
+            dependencies.metrics.webSocketsOpen.increment()
+            defer { dependencies.metrics.webSocketsOpen.decrement() }
+            relays.join(socket)
+            defer { relays.leave(socket) }
+            // The WebSocket handler answers pings and the client's close as it reads; everything
+            // the socket is sent comes from its asset's relay.
+            for try await _ in inbound {}
         }
         return router
     }

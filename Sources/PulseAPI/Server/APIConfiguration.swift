@@ -62,6 +62,10 @@ public struct APIConfiguration: Sendable {
     /// Events WebSockets open at once in this process (`PULSE_MAX_WEBSOCKETS`), default 10,000;
     /// one more is refused with `503 ERR_UNAVAILABLE`.
     public var maxEventSockets: Int = 10_000
+    /// Bytes an events WebSocket may have waiting to be sent (beyond what the kernel holds) before
+    /// it is closed as a slow reader (close code 4408), default 64 KiB: a slow client never slows
+    /// the others nor grows the server's memory.
+    public var eventSocketSendLimit: Int = 64 * 1024
 
     /// Requests waiting at once for a listed segment of a first rendition not stored yet
     /// (`SegmentWaits`), default 256; one more is refused with `429 ERR_TOO_MANY_CONNECTIONS`.

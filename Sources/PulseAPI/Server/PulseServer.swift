@@ -28,8 +28,8 @@ public struct PulseServer: Sendable {
     let routes = RouteTable()
     /// Events WebSockets open, per token and in all, against their limits.
     let eventSocketLimits: EventSocketLimits
-    /// The periodic re-read of assets with open events WebSockets, one task per asset.
-    let assetRechecks: AssetRechecks
+    /// The relays of assets with open events WebSockets, one per asset.
+    let eventRelays: EventRelays
     let dependencies: APIDependencies
     let page: PageRoutes
     let logger: Logger
@@ -83,8 +83,9 @@ public struct PulseServer: Sendable {
         )
         self.page = try PageRoutes.load(links: dependencies.links)
         self.eventSocketLimits = EventSocketLimits(maxTotal: configuration.maxEventSockets, maxPerToken: configuration.maxEventSocketsPerToken)
-        let assets = dependencies.assets
-        self.assetRechecks = AssetRechecks(interval: configuration.eventRecheckInterval, logger: logger) { try await assets.get($0) }
+        self.eventRelays = EventRelays(
+            settings: .init(recheckInterval: configuration.eventRecheckInterval, sendLimit: configuration.eventSocketSendLimit),
+            bus: dependencies.bus, rendering: EventRendering(assets: dependencies.assets, links: dependencies.links), logger: logger)
     }
 
     /// What a page may read of a cross-origin answer.
@@ -130,6 +131,7 @@ public struct PulseServer: Sendable {
             server: PulseHTTPChannel.builder(
                 webSocketRouter: webSocketRouter, idleTimeout: configuration.idleTimeout, headerTimeout: configuration.headerTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: nil),
+            services: [eventRelays],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
@@ -143,11 +145,7 @@ public struct PulseServer: Sendable {
     /// Only the events route lives here: a request that is not a WebSocket upgrade goes to the main
     /// router; a refused upgrade is answered with the reason (``EventSocketRoute``).
     private func makeWebSocketRouter() -> Router<EventSocketContext> {
-        let relay = EventRelay(
-            assets: dependencies.assets, bus: dependencies.bus, links: dependencies.links,
-            rechecks: assetRechecks, metrics: dependencies.metrics
-        )
-        return EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relay: relay).router()
+        EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relays: eventRelays).router()
     }
 }
 

@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import PulseJobs
+import ServiceLifecycle
+import Synchronization
+
+/// The server's ``EventRelay``s, one per asset with open events WebSockets: the first socket of
+/// an asset starts its relay (subscribed to the bus at once), the last one to close stops it.
+///
+/// A `Service`: `run()` holds every relay's task, and ends them on graceful shutdown (which
+/// closes their sockets with 1001).
+final class EventRelays: Service, Sendable {
+    /// What the relays share, and how sockets are served.
+    struct Settings: Sendable {
+        var recheckInterval: Duration
+        /// Bytes a socket may have unsent before it is closed as a slow reader (4408).
+        var sendLimit: Int
+        /// How long a closing socket waits for the client's close frame.
+        var closeGrace: Duration = .seconds(5)
+    }
+
+    private struct Entry {
+        let relay: EventRelay
+        var sockets: Int
+    }
+
+    let settings: Settings
+    let batches: EventLoopBatches
+    private let bus: any EventBus
+    private let relaySettings: EventRelay.Settings
+    private let entries = Mutex<[UUID: Entry]>([:])
+    private let starts: AsyncStream<EventRelay>
+    private let startContinuation: AsyncStream<EventRelay>.Continuation
+
+    init(settings: Settings, bus: any EventBus, rendering: EventRendering, logger: Logger) {
+        self.settings = settings
+        self.bus = bus
+        self.batches = EventLoopBatches(sendLimit: settings.sendLimit)
+        self.relaySettings = EventRelay.Settings(rendering: rendering, recheckInterval: settings.recheckInterval, logger: logger)
+        (starts, startContinuation) = AsyncStream.makeStream(of: EventRelay.self)
+    }
+
+    /// Hands a socket to its asset's relay, starting one if it is the asset's first.
+    func join(_ socket: EventSocket) {
+        let (relay, isNew) = entries.withLock { entries -> (EventRelay, Bool) in
+            if var entry = entries[socket.assetID] {
+                entry.sockets += 1
+                entries[socket.assetID] = entry
+                return (entry.relay, false)
+            }
+            let relay = EventRelay(assetID: socket.assetID, events: bus.subscribe(assetID: socket.assetID), settings: relaySettings)
+            entries[socket.assetID] = Entry(relay: relay, sockets: 1)
+            return (relay, true)
+        }
+        relay.join(socket)
+        if isNew { startContinuation.yield(relay) }
+    }
+
+    /// Takes a closed socket off its relay, stopping the relay with its last socket.
+    func leave(_ socket: EventSocket) {
+        let (relay, last) = entries.withLock { entries -> (EventRelay?, Bool) in
+            guard var entry = entries[socket.assetID] else { return (nil, false) }
+            entry.sockets -= 1
+            entries[socket.assetID] = entry.sockets > 0 ? entry : nil
+            return (entry.relay, entry.sockets == 0)
+        }
+        relay?.leave(socket)
+        if last { relay?.stop() }
+    }
+
+    /// Assets with a relay, and their sockets (for tests and metrics).
+    var watched: [UUID: Int] {
+        entries.withLock { $0.mapValues(\.sockets) }
+    }
+
+    func run() async throws {
+        let starts = starts
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for await relay in starts {
+                    group.addTask { await relay.run() }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import NIOCore
+import Synchronization
+
+/// One upgraded `GET /v1/assets/{id}/events` connection as its asset's relay sees it: where to
+/// write (``EventSocketWriter``, through its loop's ``EventLoopBatch``), the base of its URLs and
+/// when its token expires. What it has been sent is the relay's to keep.
+final class EventSocket: Sendable {
+    /// Unique in the process, unlike the object's address, which a later socket may reuse.
+    let id: Int
+    let assetID: UUID
+    /// The scheme and host its URLs are built on (from the upgrade request).
+    let base: String
+    /// When the asset token it was opened with expires; nil for the API key.
+    let tokenExpiry: Date?
+    let channel: any Channel
+    let batch: EventLoopBatch
+    let writer: NIOLoopBound<EventSocketWriter>
+
+    private init(assetID: UUID, base: String, tokenExpiry: Date?, channel: any Channel, batch: EventLoopBatch, writer: NIOLoopBound<EventSocketWriter>) {
+        self.id = Self.lastID.add(1, ordering: .relaxed).newValue
+        self.assetID = assetID
+        self.base = base
+        self.tokenExpiry = tokenExpiry
+        self.channel = channel
+        self.batch = batch
+        self.writer = writer
+    }
+
+    /// Prepares an upgraded connection for the relay: its writer goes first in the pipeline, its
+    /// unsent bytes are bounded by the send limit (the high water mark), and it reads into a
+    /// small buffer of fixed size, since a client only ever sends pongs and a close.
+    static func attach(
+        assetID: UUID, base: String, tokenExpiry: Date?, channel: any Channel, batches: EventLoopBatches, closeGrace: Duration
+    ) async throws -> EventSocket {
+        let sendLimit = batches.sendLimit
+        let grace = TimeAmount(closeGrace)
+        let writer = try await channel.eventLoop.submit {
+            let writer = EventSocketWriter(closeGrace: grace)
+            try channel.pipeline.syncOperations.addHandler(writer, position: .first)
+            if let options = channel.syncOptions {
+                try options.setOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: receiveBufferBytes))
+                try options.setOption(
+                    ChannelOptions.writeBufferWaterMark,
+                    value: ChannelOptions.Types.WriteBufferWaterMark(low: sendLimit / 2, high: sendLimit))
+            }
+            return NIOLoopBound(writer, eventLoop: channel.eventLoop)
+        }.get()
+        return EventSocket(
+            assetID: assetID, base: base, tokenExpiry: tokenExpiry, channel: channel,
+            batch: batches.batch(for: channel.eventLoop), writer: writer)
+    }
+
+    private static let lastID = Atomic<Int>(0)
+
+    /// Bytes read from the socket at a time: a close frame with its reason fits.
+    static let receiveBufferBytes = 512
+}

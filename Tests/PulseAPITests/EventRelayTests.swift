@@ -1,0 +1,189 @@
+import Foundation
+import HummingbirdWSClient
+@testable import PulseAPI
+import PulseJobs
+import PulseTestSupport
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The events WebSockets as one relay per asset serves them: order, the final event, the re-read,
+/// token expiry and the slow-reader limit, with many sockets on one asset.
+@Suite("Event relay", .timeLimit(.minutes(2)))
+struct EventRelayTests {
+    /// Opens `count` sockets on `url`, each recording into its log; returns the logs and a task
+    /// per socket that ends with its close frame.
+    private static func open(
+        _ count: Int, _ url: String, group: inout ThrowingTaskGroup<(Int, WebSocketCloseFrame?), any Error>
+    ) -> [EventLog] {
+        let logs = (0..<count).map { _ in EventLog() }
+        for (index, log) in logs.enumerated() {
+            group.addTask { (index, try await followEvents(url, into: log)) }
+        }
+        return logs
+    }
+
+    /// A new asset and the events path with its token.
+    private static func newAsset(_ server: TestServer) async throws -> (UUID, String) {
+        let created = try await server.createAsset()
+        let id = try #require((created["id"] as? String).flatMap(UUID.init(uuidString:)))
+        let token = try #require(created["token"] as? String)
+        return (id, "/v1/assets/\(id.uuidString.lowercased())/events?token=\(token)")
+    }
+
+    @Test("twenty sockets on one asset: the snapshot first, every event in order, the final ready, then close 1000")
+    func orderAndFinalEvent() async throws {
+        try await TestServer.with(worker: false, configure: { $0.maxEventSocketsPerToken = 50 }) { server in
+            let (id, path) = try await Self.newAsset(server)
+            try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
+                let logs = Self.open(20, server.wsBase + path, group: &group)
+                try await waitUntil("every socket has its snapshot") { logs.allSatisfy { $0.types == ["snapshot"] } }
+                #expect(server.server.eventRelays.watched == [id: 20])
+
+                let now = Date().timeIntervalSince1970
+                var published: [AssetEvent] = [
+                    AssetEvent(assetID: id, type: .status, status: .processing, at: now),
+                    AssetEvent(assetID: id, type: .thumbnailReady, thumbnailKey: StorageKeys.thumbnail(id), at: now),
+                ]
+                published += stride(from: 10.0, through: 90, by: 10).map { AssetEvent(assetID: id, type: .progress, percent: $0, at: now) }
+                published.append(AssetEvent(assetID: id, type: .playable, at: now))
+                published.append(AssetEvent(assetID: id, type: .progress, percent: 100, at: now))
+                published.append(AssetEvent(assetID: id, type: .ready, percent: 100, status: .ready, at: now))
+                for event in published { try await server.runtime.bus.publish(event) }
+
+                var closes: [WebSocketCloseFrame?] = []
+                for try await (_, close) in group { closes.append(close) }
+                let expected = ["snapshot"] + published.map(\.type.rawValue)
+                for (index, log) in logs.enumerated() {
+                    #expect(log.types == expected, "socket \(index): \(log.types)")
+                    let percents = log.events.compactMap { $0["type"] as? String == "progress" ? $0["percent"] as? Double : nil }
+                    #expect(percents == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], "socket \(index): \(percents)")
+                }
+                #expect(closes.count == 20)
+                #expect(closes.allSatisfy { $0?.closeCode == .normalClosure && $0?.reason == "ready" }, "\(closes)")
+            }
+            try await waitUntil("the relay stops with its last socket") { server.server.eventRelays.watched.isEmpty }
+        }
+    }
+
+    @Test("the periodic re-read brings every socket of an asset up to the stored state, one relay for all")
+    func sharedRecheck() async throws {
+        try await TestServer.with(worker: false, configure: { $0.maxEventSocketsPerToken = 50 }) { server in
+            let (id, path) = try await Self.newAsset(server)
+            try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
+                let logs = Self.open(10, server.wsBase + path, group: &group)
+                try await waitUntil("every socket has its snapshot") { logs.allSatisfy { $0.types == ["snapshot"] } }
+                #expect(server.server.eventRelays.watched == [id: 10])
+                // Progress stored without an event (as if the notification was lost in transit).
+                #expect(try await AssetRepository(database: server.runtime.database).updateProgress(id, percent: 40))
+                try await waitUntil("the re-read reaches every socket", timeout: .seconds(15)) {
+                    logs.allSatisfy { $0.types == ["snapshot", "progress"] }
+                }
+                #expect(logs.allSatisfy { $0.events.last?["percent"] as? Double == 40 })
+                // Deleting the asset ends every socket on the re-read.
+                let deleted = try await send(.DELETE, "\(server.baseURL)/v1/assets/\(id.uuidString.lowercased())", bearer: server.apiKey)
+                #expect(deleted.status < 300, "\(deleted.status)")
+                for try await (index, close) in group {
+                    #expect(close?.closeCode == .normalClosure && close?.reason == "failed", "socket \(index): \(String(describing: close))")
+                }
+                #expect(logs.allSatisfy { $0.types.last == "failed" })
+            }
+            try await waitUntil("the relay stops with its last socket") { server.server.eventRelays.watched.isEmpty }
+        }
+    }
+
+    @Test("a socket's token expiry closes it with 4401 while the asset's other sockets keep their events")
+    func expiryAmongOthers() async throws {
+        try await TestServer.with(worker: false) { server in
+            let created = try await server.createAsset()
+            let id = try #require((created["id"] as? String).flatMap(UUID.init(uuidString:)))
+            let path = "\(server.wsBase)/v1/assets/\(id.uuidString.lowercased())/events?token="
+            let short = server.server.tokenSigner.token(for: id, expires: Int64(Date().timeIntervalSince1970) + 2)
+            let long = server.server.tokenSigner.token(for: id, expires: Int64(Date().timeIntervalSince1970) + 3600)
+            try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
+                let expiring = Self.open(1, path + short, group: &group)[0]
+                let staying = Self.open(1, path + long, group: &group)[0]
+                let (index, close) = try #require(try await group.next())
+                #expect(index == 0 && close?.closeCode == .unknown(4401) && close?.reason == "ERR_TOKEN_EXPIRED", "\(String(describing: close))")
+                #expect(expiring.types == ["snapshot"])
+                try await waitUntil("the expired socket leaves its relay") { server.server.eventRelays.watched == [id: 1] }
+                try await server.runtime.bus.publish(AssetEvent(assetID: id, type: .failed, errorCode: .internalFault, errorMessage: "x", status: .failed, at: 1))
+                let (_, last) = try #require(try await group.next())
+                #expect(staying.types == ["snapshot", "failed"])
+                #expect(last?.closeCode == .normalClosure && last?.reason == "failed")
+            }
+        }
+    }
+
+    @Test("a reader that stops reading is closed past the send limit; the asset's other socket gets every event")
+    func slowReader() async throws {
+        try await TestServer.with(worker: false, configure: { $0.eventSocketSendLimit = 1024 }) { server in
+            let (id, path) = try await Self.newAsset(server)
+            let slow = try StalledReader(server.baseURL, path: path)
+            try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
+                let fast = Self.open(1, server.wsBase + path, group: &group)[0]
+                try await waitUntil("both sockets joined") { server.server.eventRelays.watched == [id: 2] && fast.types == ["snapshot"] }
+                // Status messages until the stalled reader's buffers (its own, the kernel's, the
+                // server's limit) are full and it is dropped; the fast one keeps up all along.
+                var sent = 0
+                try await waitUntil("the stalled reader is closed", timeout: .seconds(60), interval: .milliseconds(1)) {
+                    for _ in 0..<50 {
+                        try await server.runtime.bus.publish(AssetEvent(assetID: id, type: .status, status: .processing, at: Double(sent)))
+                        sent += 1
+                    }
+                    try await waitUntil("the fast reader keeps up", context: { "\(fast.types.count) of \(sent + 1), last \(fast.types.suffix(2)), relays \(server.server.eventRelays.watched)" }) { fast.types.count == sent + 1 }
+                    return server.server.eventRelays.watched == [id: 1]
+                }
+                #expect(fast.types.count == sent + 1, "\(fast.types.count) of \(sent + 1)")
+                // The server has ended the stalled reader's connection: reading it now reaches its end.
+                #expect(try await slow.readsToEnd())
+                try await server.runtime.bus.publish(AssetEvent(assetID: id, type: .failed, status: .failed, at: 0))
+                for try await (_, last) in group { #expect(last?.closeCode == .normalClosure) }
+            }
+        }
+    }
+}
+
+/// A WebSocket client with a tiny receive buffer that reads nothing after the handshake until
+/// asked to read to the end.
+private final class StalledReader: Sendable {
+    private let descriptor: Int32
+
+    init(_ baseURL: String, path: String) throws {
+        let port = try #require(URLComponents(string: baseURL)?.port)
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var size: Int32 = 4096
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw MissingPrerequisite(description: "connect() failed") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    deinit { _ = Glibc.close(descriptor) }
+
+    /// Reads everything there is; true when the server closed the connection (rather than a
+    /// read timing out).
+    func readsToEnd() async throws -> Bool {
+        let descriptor = descriptor
+        return try await onOwnThread {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                if count == 0 { return true }
+                if count < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
+            }
+        }
+    }
+}
