@@ -43,6 +43,9 @@ final class EventSocket: Sendable {
                 try options.setOption(
                     ChannelOptions.writeBufferWaterMark,
                     value: ChannelOptions.Types.WriteBufferWaterMark(low: sendLimit / 2, high: sendLimit))
+                // A fixed kernel send buffer: left to autotuning it grows to megabytes for a
+                // reader that stalls, memory per socket that the send limit would not see.
+                try options.setOption(ChannelOptions.socketOption(.so_sndbuf), value: kernelSendBufferBytes)
             }
             return NIOLoopBound(writer, eventLoop: channel.eventLoop)
         }.get()
@@ -52,6 +55,10 @@ final class EventSocket: Sendable {
     }
 
     private static let lastID = Atomic<Int>(0)
+
+    /// The kernel's send buffer per socket (Linux doubles it for its own bookkeeping): a few
+    /// events' frames in flight, so that a stalled reader reaches the send limit soon.
+    static let kernelSendBufferBytes: SocketOptionValue = 16 * 1024
 
     /// Bytes read from the socket at a time: a close frame with its reason fits.
     static let receiveBufferBytes = 512
