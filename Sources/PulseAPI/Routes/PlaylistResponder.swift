@@ -1,7 +1,6 @@
 import Hummingbird
 import NIOCore
 import PulseStorage
-import PulseSupport
 
 /// Answers for a playlist (`.m3u8`): gzip-compressed to a client whose `Accept-Encoding` takes
 /// gzip, as Apple's HLS rules ask of every playlist (they are text that repeats, a fraction of
@@ -18,18 +17,17 @@ enum PlaylistResponder {
             return response
         }
         guard let info = try await store.head(key: key) else { throw APIError(.notFound, "no such object") }
-        var stored = try await store.getBytes(key: key)
-        let compressed = Gzip.compress(stored.readBytes(length: stored.readableBytes) ?? [])
+        let compressed = try Gzip.compress(try await store.getBytes(key: key))
         var headers: HTTPFields = [
             .contentType: MediaType.forKey(key),
             .contentEncoding: "gzip",
             .vary: "Accept-Encoding",
             .cacheControl: cacheControl,
-            .contentLength: String(compressed.count),
+            .contentLength: String(compressed.readableBytes),
         ]
         // Another representation of the same object: another entity tag.
         if let etag = info.etag { headers[.eTag] = "\"\(etag)-gzip\"" }
         if request.method == .head { return Response(status: .ok, headers: headers) }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: compressed)))
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: compressed))
     }
 }
