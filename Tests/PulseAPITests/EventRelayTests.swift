@@ -101,7 +101,9 @@ struct EventRelayTests {
             let created = try await server.createAsset()
             let id = try #require((created["id"] as? String).flatMap(UUID.init(uuidString:)))
             let path = "\(server.wsBase)/v1/assets/\(id.uuidString.lowercased())/events?token="
-            let short = server.server.tokenSigner.token(for: id, expires: Int64(Date().timeIntervalSince1970) + 2)
+            // Long enough to be valid when the upgrade is checked, even with the whole suite running
+            // on two cores (a 2 s token had expired before a slow upgrade, which is then refused).
+            let short = server.server.tokenSigner.token(for: id, expires: Int64(Date().timeIntervalSince1970) + 10)
             let long = server.server.tokenSigner.token(for: id, expires: Int64(Date().timeIntervalSince1970) + 3600)
             try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
                 let expiring = Self.open(1, path + short, group: &group)[0]
