@@ -9,7 +9,7 @@ from /proc, after `ready`. With --compare it runs the same with PULSE_FIRST_REND
 alone, as before the first rendition) for the baseline. Prints medians of --runs runs.
 
     python3 scripts/bench/publish_bench.py [--seconds 10 60 300] [--runs 3] [--compare]
-        [--binary .build-release/release/pulse-video]
+        [--binary .build-release/release/pulse-video] [--until playable] [--log-dir DIR]
 """
 import argparse
 import asyncio
@@ -43,12 +43,16 @@ def cpu_seconds(pid):
     return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
 
 
-async def one_run(binary, path, first_rendition):
+async def one_run(binary, path, first_rendition, until="ready", log=None):
     import websockets
     data = tempfile.mkdtemp(prefix="pulse-publish-bench-")
     key = "bench-" + os.urandom(12).hex()
-    env = dict(os.environ, PULSE_API_KEY=key, PULSE_LOG_LEVEL="warning", PULSE_FIRST_RENDITION="1" if first_rendition else "0")
-    server = subprocess.Popen([binary, "serve", "--data", data, "--port", "0"], env=env, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, PULSE_API_KEY=key, PULSE_LOG_LEVEL="info" if log else "warning",
+               PULSE_FIRST_RENDITION="1" if first_rendition else "0")
+    if log:
+        env["PULSE_LOG_FORMAT"] = "json"  # its timestamps carry milliseconds
+    server = subprocess.Popen([binary, "serve", "--data", data, "--port", "0"], env=env, stdout=subprocess.PIPE,
+                              stderr=log, text=True)
     try:
         base = server.stdout.readline().strip().rsplit(" ", 1)[-1]
         created = request("POST", f"{base}/v1/assets", key, {"filename": os.path.basename(path)})
@@ -62,15 +66,16 @@ async def one_run(binary, path, first_rendition):
             json.loads(await socket.recv())  # the snapshot
             started = time.monotonic()
             request("POST", f"{base}/v1/assets/{asset}/complete", key)
-            while "ready" not in times:
+            while until not in times:
                 message = json.loads(await asyncio.wait_for(socket.recv(), timeout=1800))
                 kind = message["type"]
                 if kind == "failed":
                     raise SystemExit(f"asset failed: {message}")
                 if kind in ("thumbnail_ready", "playable", "ready") and kind not in times:
                     times[kind] = time.monotonic() - started
-        time.sleep(0.5)  # let the last ffmpeg be reaped into the counters
-        times["cpu"] = cpu_seconds(server.pid) - cpu_before
+        if until == "ready":
+            time.sleep(0.5)  # let the last ffmpeg be reaped into the counters
+            times["cpu"] = cpu_seconds(server.pid) - cpu_before
         return times
     finally:
         server.terminate()
@@ -84,6 +89,9 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--compare", action="store_true", help="also run with PULSE_FIRST_RENDITION=0 (the baseline)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "pulse-video"))
+    parser.add_argument("--until", choices=["playable", "ready"], default="ready",
+                        help="end each run at this event (playable: no ready time and no CPU figure)")
+    parser.add_argument("--log-dir", help="keep each run's serve log (info level, JSON lines with millisecond timestamps) in this folder")
     args = parser.parse_args()
     ensure_websockets()
     modes = [True, False] if args.compare else [True]
@@ -91,7 +99,17 @@ def main():
     for seconds in args.seconds:
         path = source(seconds)
         for first in modes:
-            runs = [asyncio.run(one_run(args.binary, path, first)) for _ in range(args.runs)]
+            runs = []
+            for run in range(args.runs):
+                log = None
+                if args.log_dir:
+                    os.makedirs(args.log_dir, exist_ok=True)
+                    log = open(os.path.join(args.log_dir, f"{seconds}s-{'first' if first else 'ladder'}-{run + 1}.log"), "w")
+                try:
+                    runs.append(asyncio.run(one_run(args.binary, path, first, args.until, log)))
+                finally:
+                    if log:
+                        log.close()
             def median(key):
                 values = [run[key] for run in runs if key in run]
                 return statistics.median(values) if values else float("nan")
