@@ -45,6 +45,8 @@ struct ConnectionLimitTests {
             // header timeout) would never pass during the trickle, however busy the machine, so
             // the test asks for no wall-clock bound, which a loaded machine stretches.
             let slow = try RawConnection(server.baseURL)
+            // Blank lines first, which a parser skips: they are no head's end and stop no deadline.
+            try slow.send("\r\n\r\n")
             var refused = false
             for byte in Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".utf8) {
                 if (try? slow.send([byte])) == nil { refused = true; break }
@@ -95,6 +97,12 @@ struct ConnectionLimitTests {
         var none = HeadEndScanner()
         let bareLineFeed = none.scan(Array("GET / HTTP/1.1\r\nHost: x\r\n\n\r\n".utf8))
         #expect(!bareLineFeed)
+        // Blank lines before the request line end no head.
+        var leading = HeadEndScanner()
+        let blankLines = leading.scan(Array("\r\n\r\n\r\n".utf8))
+        let requestLine = leading.scan(Array("GET / HTTP/1.1\r\n".utf8))
+        let rest = leading.scan(Array("Host: x\r\n\r\n".utf8))
+        #expect(!blankLines && !requestLine && rest)
     }
 
     // MARK: WebSockets

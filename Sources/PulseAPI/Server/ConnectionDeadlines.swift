@@ -176,8 +176,12 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
 }
 
 /// Finds the blank line that ends an HTTP/1.1 head (CRLF CRLF) in the bytes of successive reads.
+/// Empty lines before the request line are no head (a parser skips them), so they end nothing: a
+/// client cannot stop the header timeout with a blank line and then trickle its head.
 struct HeadEndScanner {
     private static let end: [UInt8] = [13, 10, 13, 10]
+    /// Whether a byte other than CR and LF has come: the request line has begun.
+    private var started = false
     /// How many bytes of `end` the bytes so far end with.
     private var matched = 0
 
@@ -185,6 +189,10 @@ struct HeadEndScanner {
     mutating func scan(_ bytes: some Sequence<UInt8>) -> Bool {
         guard matched < Self.end.count else { return true }
         for byte in bytes {
+            if !started {
+                guard byte != 13, byte != 10 else { continue }
+                started = true
+            }
             if byte == Self.end[matched] {
                 matched += 1
                 if matched == Self.end.count { return true }
