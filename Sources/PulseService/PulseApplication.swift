@@ -23,7 +23,8 @@ public struct PulseApplication: Sendable {
     /// The workers, embedded (`serve`) or the process's one (`worker`).
     public let workers: [Worker]
     /// For a `ServiceGroup`, in start order: the runtime's services (database first, so it stops
-    /// last), the workers, the reaper, and the HTTP server last (the first to stop on SIGTERM).
+    /// last), the workers, the reaper, and the HTTP server last (the first to stop on SIGTERM);
+    /// in `serve`, the workers, the reaper and the webhook deliverer wait until the server is bound.
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
 }
 
@@ -46,12 +47,12 @@ public func buildApplication(
     onListening: @escaping @Sendable (String) async -> Void = { _ in }
 ) async throws -> PulseApplication {
     // Everything that would stop the process later is checked first, each failure a
-    // `StartupError` that names its subject: the address before anything runs, tools for a
-    // process that runs workers, the data folder, then the database within its deadline.
+    // `StartupError` that names its subject: tools for a process that runs workers, the data
+    // folder, then the database within its deadline. The address is the server's own bind, which
+    // every other service of `serve` waits for (`ListeningServer`, `StartsOnceListening`).
     let runsWorkers: Bool
     switch role {
     case .serve:
-        try StartupChecks.requireAddressFree(host: configuration.api.host, port: configuration.api.port)
         runsWorkers = configuration.embeddedWorkers > 0
     case .worker:
         runsWorkers = true
@@ -94,16 +95,21 @@ public func buildApplication(
             perWorker.workerID += "-\(index)"
             return worker(perWorker)
         }
-        services += workers.map { .init(service: $0) }
+        // Nothing claims a job, deletes an asset or sends a webhook before the server listens: a
+        // process that cannot bind ends having done nothing.
+        func onceListening(_ service: any Service) -> ServiceGroupConfiguration.ServiceConfiguration {
+            .init(service: StartsOnceListening(service: service, address: server.boundAddress))
+        }
+        services += workers.map { onceListening($0) }
         // Failed and abandoned assets are deleted on a schedule by every API process (several at
         // once are harmless); separate `pulse-video worker` processes do not run it.
         if configuration.reaper.isEnabled {
-            services.append(.init(service: Reaper(
+            services.append(onceListening(Reaper(
                 database: runtime.database, store: runtime.store, bus: runtime.bus, configuration: configuration.reaper, logger: logger)))
         }
         // Always: with no URLs it only prunes the outbox, which every event is written to.
-        services.append(.init(service: try webhooks(boundAddress: server.boundAddress, prunes: true)))
-        services.append(.init(service: server.makeApplication()))
+        services.append(onceListening(try webhooks(boundAddress: server.boundAddress, prunes: true)))
+        services.append(.init(service: ListeningServer(server)))
         let storageKind = if case .s3 = configuration.runtime.storageURL { "s3" } else { "local" }
         logger.info("starting", metadata: [
             "serve.workers": "\(workers.count)",

@@ -48,31 +48,6 @@ public enum StartupChecks {
         }
     }
 
-    /// Binds `host:port` and lets it go, so that a taken address stops the process before any
-    /// worker starts (port 0 is always free).
-    static func requireAddressFree(host: String, port: Int) throws(StartupError) {
-        guard port != 0 else { return }
-        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        var hints = addrinfo()
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &found) == 0, let info = found else {
-            throw StartupError(.addressUnavailable, "cannot listen on \(address) (--host, --port): the host does not resolve")
-        }
-        defer { freeaddrinfo(found) }
-        let socket = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-        guard socket >= 0 else { return }  // the server's own bind will say why
-        defer { close(socket) }
-        var one: Int32 = 1
-        // As the server binds: an address in TIME_WAIT is free, one with a listener is not.
-        _ = setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard bind(socket, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw StartupError(.addressUnavailable, "cannot listen on \(address) (--host, --port): \(reason)")
-        }
-    }
-
     /// Applies migrations (the versions applied now are returned), waiting for the database at
     /// most `deadline` (PostgreSQL's pool retries in the meantime); then logs at error and
     /// throws, naming the database (never its password).

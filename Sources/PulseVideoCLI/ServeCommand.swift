@@ -40,6 +40,8 @@ struct ServeCommand: AsyncParsableCommand {
                 "API key (stored in \(configuration.runtime.dataDirectory)/\(APIKeyFile.fileName), shown only now): \(server.apiKey)\n".utf8))
         }
         let group = ServiceGroup(configuration: .init(services: application.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        // The server's bind is the last start-up check: a taken address ends the group with a
+        // `StartupError` before any other service has started.
+        try await exitingOnStartupError { try await group.run() }
     }
 }

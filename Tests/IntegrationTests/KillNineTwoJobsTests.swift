@@ -18,8 +18,9 @@ extension IntegrationTests {
                 let twoJobs = ["PULSE_WORKER_CONCURRENCY": "2", "PULSE_CHUNK_SECONDS": "6"]
 
                 let workerA = try fixture.startPulse("worker-A", ["worker"], environment: twoJobs)
-                try await waitUntil("worker A to run two jobs at once", timeout: .seconds(60), interval: .milliseconds(10), context: { fixture.logs() }) {
-                    try await fixture.queue.jobs(assetID: id).filter { $0.status == .running }.count == 2
+                // Stopped first: a job may finish between a read that sees two running and the kill.
+                try await workerA.stopped(when: "worker A to run two jobs at once", timeout: .seconds(60), context: { fixture.logs() }) {
+                    try await fixture.queue.jobs(assetID: id).filter { $0.status == .running }.count == 2 ? true : nil
                 }
                 workerA.signal(SIGKILL)
                 #expect(await workerA.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL)

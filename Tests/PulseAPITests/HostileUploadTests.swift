@@ -107,8 +107,10 @@ struct HostileUploadTests {
             let url = try Self.uploadURL(created)
             let first = HeldUpload(url: url, length: 1000)
             try await waitUntil("the first upload to be received") { Self.partialFiles(server).count == 1 }
-            // Parallel PUTs to the same URL are refused before their bodies are read.
-            let started = ContinuousClock.now
+            // Parallel PUTs to the same URL are refused, not queued behind the upload in progress:
+            // the first is held until after all of them are answered, so a PUT that waited for it
+            // would never be answered (the test's time limit). No wall-clock bound: how long ten
+            // refusals take is the machine's load, not the behaviour.
             try await withThrowingTaskGroup(of: HTTPResult.self) { group in
                 for _ in 0..<10 {
                     group.addTask { try await send(.PUT, url, body: Data(repeating: 3, count: 1000)) }
@@ -117,7 +119,6 @@ struct HostileUploadTests {
                     #expect(result.status == 409 && result.errorCode == "ERR_CONFLICT", "\(result.status) \(result.text)")
                 }
             }
-            #expect(ContinuousClock.now - started < .seconds(10))
             #expect(Self.partialFiles(server).count == 1)
             #expect(try await first.finish().status == 200)
             // One at a time, not once: the next one is taken.

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import PulseDatabase
+import PulseJobs
 import PulseTestSupport
 import Testing
 
@@ -69,16 +71,30 @@ struct StartupRefusalTests {
         #expect(migrated == 69 && migrateLog.contains("127.0.0.1:\(port)/pulse_db"), "\(migrateLog)")
     }
 
-    @Test("a port in use ends serve with 71 naming the address, before any worker starts", .enabled(if: enabled), .timeLimit(.minutes(1)))
+    @Test("a port in use ends serve with 71 naming the address, having started no worker and claimed no job",
+          .enabled(if: enabled), .timeLimit(.minutes(1)))
     func portInUse() async throws {
         let scratch = try Scratch()
         let holder = try ListeningSocket()
         defer { holder.close() }
+        // A job ready to claim: a worker that ran at all would lease it at once.
+        let database = DatabaseURL.sqliteFile(path: scratch.path + "/data/pulse.sqlite")
+        try FileManager.default.createDirectory(atPath: scratch.path + "/data", withIntermediateDirectories: true)
+        let assetID = try await withDatabase(url: database, logger: TestServices.logger) { database in
+            _ = try await migrate(database, logger: TestServices.logger)
+            let asset = try await AssetRepository(database: database).create(NewAsset(status: .queued, filename: "clip.mp4", sourceKey: "uploads/clip.mp4"))
+            try await JobQueue(database: database).enqueue(assetID: asset.id, kind: .prepare)
+            return asset.id
+        }
+
         let (status, log) = try await Self.run(
             ["serve", "--port", "\(holder.port)", "--data", scratch.path + "/data"], environment: ProcessInfo.processInfo.environment, in: scratch)
         #expect(status == 71, "\(log)")
-        #expect(log.contains("127.0.0.1:\(holder.port)") && log.contains("Address already in use"), "\(log)")
+        #expect(log.contains("cannot listen on 127.0.0.1:\(holder.port)") && log.contains("Address already in use"), "\(log)")
+        #expect(!log.contains("errno"), "the system's reason in words, not NIO's error: \(log)")
         #expect(!log.contains("worker started") && !log.contains("reaper started"), "\(log)")
+        let jobs = try await withDatabase(url: database, logger: TestServices.logger) { try await JobQueue(database: $0).jobs(assetID: assetID) }
+        #expect(jobs.map(\.status) == [.queued] && jobs.map(\.attempts) == [0] && jobs.allSatisfy { $0.leaseOwner == nil }, "\(jobs)")
     }
 
     @Test("a data folder under a regular file ends start-up with 73 naming the path and the problem", .enabled(if: enabled), .timeLimit(.minutes(1)))

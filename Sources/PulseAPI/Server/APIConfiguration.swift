@@ -86,7 +86,7 @@ public struct APIConfiguration: Sendable {
     public var listeningURL: String? {
         guard port != 0 else { return nil }
         let host = self.host == "0.0.0.0" ? "127.0.0.1" : self.host
-        return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        return "http://" + Self.authority(host: host, port: port)
     }
 
     /// Reads the HTTP side's flags and variables over the defaults; bad values are recorded in

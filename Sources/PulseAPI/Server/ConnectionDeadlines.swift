@@ -11,8 +11,12 @@ import NIOHTTPTypes
 /// handler covers every moment a connection is waiting for a request head:
 /// - no bytes of a head yet (just accepted, or after a keep-alive response): closed after the idle
 ///   timeout;
-/// - a head has started to arrive: closed unless the whole head has been parsed within the header
+/// - a head has started to arrive: closed unless the whole head has arrived within the header
 ///   timeout of its first byte, however slowly the rest trickles in.
+/// Once a whole head has arrived, the time is the server's, not the client's: an upgrade request
+/// is decided by the events route in a task of its own (a database read), which on a busy machine
+/// can take longer than the header timeout, so the deadline ends with the head's last byte rather
+/// than when the route gets to it.
 /// While a request is in flight (parsed, answer not finished) it does nothing: a stalled body is
 /// Hummingbird's idle timeout's business, and an upgraded WebSocket stays in flight for good.
 ///
@@ -29,8 +33,12 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     private let logger: Logger
     /// Requests whose head was parsed and whose answer is not finished (an upgraded socket stays).
     private var inFlight = 0
-    /// Bytes of a head have arrived and it has not been parsed yet.
+    /// Bytes of a head have arrived and not all of it yet.
     private var receivingHead = false
+    /// A whole head has arrived and the server has not taken it up yet (an upgrade being decided).
+    private var awaitingServer = false
+    /// The end of a head is a blank line; its first bytes may have come in the previous read.
+    private var headEnd = HeadEndScanner()
     private var deadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     private var started = false
@@ -68,6 +76,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     func headParsed() {
         inFlight += 1
         receivingHead = false
+        awaitingServer = false
         cancelDeadline()
     }
 
@@ -76,6 +85,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         inFlight = max(0, inFlight - 1)
         if inFlight == 0, let context {
             receivingHead = false
+            awaitingServer = false
             arm(idleTimeout, context: context, reason: "idle")
         }
     }
@@ -109,11 +119,21 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if inFlight == 0, !receivingHead, unwrapInboundIn(data).readableBytes > 0 {
+        let bytes = unwrapInboundIn(data)
+        if inFlight == 0, !receivingHead, !awaitingServer, bytes.readableBytes > 0 {
             receivingHead = true
+            headEnd = HeadEndScanner()
             arm(headerTimeout, context: context, reason: "request head not complete")
         }
+        let headComplete = receivingHead && headEnd.scan(bytes.readableBytesView)
         context.fireChannelRead(data)
+        // A plain request's head was parsed in the read above (`headParsed`); an upgrade request
+        // is still being decided: the client has sent its head, so the deadline ends here.
+        if headComplete, receivingHead {
+            receivingHead = false
+            awaitingServer = true
+            cancelDeadline()
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -152,6 +172,36 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     private func cancelDeadline() {
         deadline?.cancel()
         deadline = nil
+    }
+}
+
+/// Finds the blank line that ends an HTTP/1.1 head (CRLF CRLF) in the bytes of successive reads.
+/// Empty lines before the request line are no head (a parser skips them), so they end nothing: a
+/// client cannot stop the header timeout with a blank line and then trickle its head.
+struct HeadEndScanner {
+    private static let end: [UInt8] = [13, 10, 13, 10]
+    /// Whether a byte other than CR and LF has come: the request line has begun.
+    private var started = false
+    /// How many bytes of `end` the bytes so far end with.
+    private var matched = 0
+
+    /// Whether the head ends in `bytes` (or ended before).
+    mutating func scan(_ bytes: some Sequence<UInt8>) -> Bool {
+        guard matched < Self.end.count else { return true }
+        for byte in bytes {
+            if !started {
+                guard byte != 13, byte != 10 else { continue }
+                started = true
+            }
+            if byte == Self.end[matched] {
+                matched += 1
+                if matched == Self.end.count { return true }
+            } else {
+                // A CR starts a new match (CR LF CR then CR: the last CR may begin the end).
+                matched = byte == 13 ? 1 : 0
+            }
+        }
+        return false
     }
 }
 

@@ -2,20 +2,6 @@ import Foundation
 import Hummingbird
 import PulseJobs
 import PulseStorage
-import Synchronization
-
-/// The address the server is listening on, known once it is bound (port 0 picks one).
-public final class BoundAddress: Sendable {
-    private let value = Mutex<String?>(nil)
-
-    /// Empty until the server is bound.
-    public init() {}
-
-    /// `http://host:port`, once bound.
-    public var url: String? { value.withLock { $0 } }
-
-    func set(_ url: String) { value.withLock { $0 = url } }
-}
 
 /// Builds the URLs clients get: upload URLs, thumbnails and playlists, for local or S3 storage.
 struct Links: Sendable {

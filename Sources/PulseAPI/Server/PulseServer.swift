@@ -134,7 +134,7 @@ public struct PulseServer: Sendable {
             services: [eventRelays],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+                let url = "http://" + APIConfiguration.authority(host: host, port: port)
                 boundAddress.set(url)
                 await onListening(url)
             },

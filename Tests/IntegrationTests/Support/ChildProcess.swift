@@ -136,3 +136,25 @@ func youngEncoder(commandLineContaining needle: String, within seconds: Double =
             && (processAge(tool.pid) ?? .infinity) < seconds
     }?.pid
 }
+
+extension ChildProcess {
+    /// Waits until `probe` returns a value while this process is stopped (SIGSTOP), and returns
+    /// that value with the process still stopped: the state the probe read is the state a kill
+    /// then finds, since a stopped worker finishes no job in between. When the state has moved
+    /// on by the time the process is stopped, it goes on (SIGCONT) and the wait continues.
+    func stopped<T>(
+        when what: String,
+        timeout: Duration,
+        interval: Duration = .milliseconds(10),
+        context: () -> String = { "" },
+        _ probe: () async throws -> T?
+    ) async throws -> T {
+        try await waitFor(what, timeout: timeout, interval: interval, context: context) { () -> T? in
+            guard try await probe() != nil else { return nil }
+            signal(SIGSTOP)
+            if let value = try await probe() { return value }
+            signal(SIGCONT)
+            return nil
+        }
+    }
+}
