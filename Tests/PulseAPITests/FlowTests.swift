@@ -44,7 +44,9 @@ struct FlowTests {
                 // Complete with the asset token; a second call is the same no-op.
                 let complete = try await send(.POST, "\(server.baseURL)/v1/assets/\(id)/complete", bearer: token)
                 #expect(complete.status == 202, "\(complete.text)")
-                #expect(complete.json["status"] as? String == "queued")
+                // The asset as it is when answered: the embedded worker, woken by the queued job, may
+                // already have taken it.
+                #expect(["queued", "processing"].contains(complete.json["status"] as? String), "\(complete.text)")
                 let again = try await send(.POST, "\(server.baseURL)/v1/assets/\(id)/complete", bearer: token)
                 #expect(again.status == 202)
                 try await group.waitForAll()
