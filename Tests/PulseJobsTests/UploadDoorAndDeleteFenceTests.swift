@@ -45,9 +45,9 @@ import Testing
             after(key)
         }
 
-        func put(_ bytes: ByteBuffer, key: String, contentType: String?) async throws {
+        func put(_ bytes: ByteBuffer, key: String, contentType: String?, contentEncoding: String?) async throws {
             try await before(key)
-            try await base.put(bytes, key: key, contentType: contentType)
+            try await base.put(bytes, key: key, contentType: contentType, contentEncoding: contentEncoding)
             after(key)
         }
 
