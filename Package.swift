@@ -180,6 +180,7 @@ let package = Package(
                 "PulseMedia",
                 "PulseStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/Support",
             swiftSettings: swiftSettings

@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import NIOCore
 @testable import PulseAPI
@@ -57,7 +56,7 @@ struct ResponderRequestTests {
 }
 
 /// A local store that records which reads it was asked for.
-final class CountingStore: ObjectStore {
+final class CountingStore: ForwardingStore {
     let base: LocalStore
     private let log = Mutex<[String]>([])
 
@@ -75,19 +74,4 @@ final class CountingStore: ObjectStore {
         log.withLock { $0.append("head") }
         return try await base.head(key: key)
     }
-
-    func put(fileAt path: String, key: String, contentType: String?, mode: PutFileMode) async throws {
-        try await base.put(fileAt: path, key: key, contentType: contentType, mode: mode)
-    }
-
-    func put(_ bytes: ByteBuffer, key: String, contentType: String?, contentEncoding: String?) async throws {
-        try await base.put(bytes, key: key, contentType: contentType, contentEncoding: contentEncoding)
-    }
-
-    func delete(key: String) async throws { try await base.delete(key: key) }
-    func list(prefix: String) async throws -> [ObjectInfo] { try await base.list(prefix: prefix) }
-    func deletePrefix(_ prefix: String) async throws -> Int { try await base.deletePrefix(prefix) }
-    func presignedGetURL(key: String, expiresIn: Duration) async throws -> String { try await base.presignedGetURL(key: key, expiresIn: expiresIn) }
-    func presignedPutURL(key: String, expiresIn: Duration) async throws -> String { try await base.presignedPutURL(key: key, expiresIn: expiresIn) }
-    func mediaInput(key: String, expiresIn: Duration) async throws -> String { try await base.mediaInput(key: key, expiresIn: expiresIn) }
 }
