@@ -24,3 +24,16 @@ public enum Gzip {
         }
     }
 }
+
+/// Undoes a stored content encoding.
+public enum ContentDecoding {
+    /// `bytes` as they were before `encoding` (nil or `identity`: as they are; `gzip` inflated);
+    /// throws `unsupported` for any other encoding.
+    public static func decode(_ bytes: ByteBuffer, encoding: String?, upTo maxBytes: Int = 16 << 20, key: String? = nil) throws -> ByteBuffer {
+        switch encoding?.lowercased() {
+        case nil, "", "identity": return bytes
+        case Gzip.contentEncoding: return try Gzip.decompress(bytes, upTo: maxBytes, key: key)
+        case let other?: throw StorageError(.unsupported, "stored with the content encoding \(other)", key: key)
+        }
+    }
+}
