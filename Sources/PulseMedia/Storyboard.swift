@@ -114,7 +114,9 @@ extension MediaPipeline {
         try FileSystem.makeDirectory(folder)
         let filter = [
             "setpts=PTS-STARTPTS",
-            "fps=1000/\(layout.cueMilliseconds):round=down",
+            // `eof_action=pass`: a video shorter than one cue still gives its one frame (the
+            // filter's default drops a last frame that does not reach the next output time).
+            "fps=1000/\(layout.cueMilliseconds):round=down:eof_action=pass",
             "scale=\(layout.tileWidth):\(layout.tileHeight):flags=bilinear",
             "tile=\(layout.columns)x\(layout.rows)",
         ].joined(separator: ",")
