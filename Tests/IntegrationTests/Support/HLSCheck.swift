@@ -40,7 +40,7 @@ func checkStoredHLS(_ store: any ObjectStore, prefix: String, extras: Set<String
     }
     let missing = Set(segments).subtracting(objects)
     #expect(missing.isEmpty, "segments named but not stored: \(missing.sorted())")
-    // The storyboard (made by the job pipeline, not by `transcode`): its WebVTT and the sheets it names.
+    // The storyboard (the job pipeline and `transcode` make it alike): its WebVTT and the sheets it names.
     var storyboard: Set<String> = []
     if objects.contains("storyboard.vtt") {
         let vtt = String(buffer: try await store.getBytes(key: prefix + "storyboard.vtt"))
