@@ -72,6 +72,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 // Streaming file reads and writes without blocking the cooperative pool.
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
+                // gzip for playlists kept compressed (zlib; already built for the WebSocket stack).
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -126,8 +128,6 @@ let package = Package(
                 // Signing keys: RSA key generation, and the verification of JWTs signed with them.
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                // gzip for playlists (zlib; already built for the WebSocket stack).
-                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -180,6 +180,7 @@ let package = Package(
                 "PulseMedia",
                 "PulseStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/Support",
             swiftSettings: swiftSettings

@@ -55,6 +55,9 @@ public struct StoryboardLayout: Sendable, Equatable {
     /// How many sprite sheets the cues use.
     public var sheetCount: Int { (cues.last?.sheet ?? 0) + 1 }
 
+    /// The WebVTT's file name; the sheets lie beside it.
+    public static let fileName = "storyboard.vtt"
+
     /// The file name of sheet `index`.
     public static func sheetName(_ index: Int) -> String { String(format: "storyboard_%03d.jpg", index) }
 
@@ -79,6 +82,30 @@ public struct StoryboardLayout: Sendable, Equatable {
 }
 
 extension MediaPipeline {
+    /// The storyboard of a finished ladder, made from its work rather than a second pass over the
+    /// source: the lowest rung's segments (cheap to decode) are read back from `output` into
+    /// `staging` (a fresh scratch folder, removed here), drawn into sprite sheets by one ffmpeg,
+    /// and stored in `output`: the sheets first and the WebVTT that names them last, so a stored
+    /// VTT always has its sheets. The same step for `transcode` and the job system's finalize.
+    public func storyboard(
+        of plan: PipelinePlan, results: [UnitResult], duration: Double, output: some TranscodeOutput, staging: String
+    ) async throws -> StoryboardLayout {
+        guard let lowest = plan.rungs.min(by: { $0.width * $0.height < $1.width * $1.height }) else {
+            throw MediaError(.outputMissing, "the plan has no rungs")
+        }
+        try FileSystem.makeDirectory(staging)
+        defer { FileSystem.remove(staging) }
+        let video = "\(staging)/\(lowest.name).ts"
+        try await RenditionJoiner(output: output).join(results.segments(of: lowest.name), rendition: lowest.name, into: video)
+        let layout = StoryboardLayout(duration: duration, width: lowest.width, height: lowest.height)
+        let sheets = try await storyboardSheets(video: video, layout: layout, duration: duration, folder: "\(staging)/sheets")
+        for sheet in sheets {
+            try await output.storeFile(at: sheet, as: (sheet as NSString).lastPathComponent, contentType: ContentType.jpeg)
+        }
+        try await output.storeText(layout.webVTT, as: StoryboardLayout.fileName, contentType: ContentType.webVTT)
+        return layout
+    }
+
     /// Draws the sprite sheets of `layout` from `video` (a rendition's segments joined into one
     /// MPEG-TS file: the ladder's lowest rung, already encoded and cheap to decode) into `folder`,
     /// as `storyboard_000.jpg`, ...: the frame at the start of each cue, scaled to a tile. One
@@ -87,7 +114,9 @@ extension MediaPipeline {
         try FileSystem.makeDirectory(folder)
         let filter = [
             "setpts=PTS-STARTPTS",
-            "fps=1000/\(layout.cueMilliseconds):round=down",
+            // `eof_action=pass`: a video shorter than one cue still gives its one frame (the
+            // filter's default drops a last frame that does not reach the next output time).
+            "fps=1000/\(layout.cueMilliseconds):round=down:eof_action=pass",
             "scale=\(layout.tileWidth):\(layout.tileHeight):flags=bilinear",
             "tile=\(layout.columns)x\(layout.rows)",
         ].joined(separator: ",")

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where a transcode's files go: a local folder here; object storage in PulseJobs.
 /// Paths are relative to the asset's output root (`thumbnail.jpg`, `720p/seg_00000.ts`, ...).
@@ -7,6 +7,8 @@ public protocol TranscodeOutput: Sendable {
     func storeFile(at localPath: String, as relativePath: String, contentType: String) async throws
     /// Stores a small text file (playlists).
     func storeText(_ text: String, as relativePath: String, contentType: String) async throws
+    /// Appends a stored file's bytes to `file`: the finishing steps read segments back through here.
+    func append(_ relativePath: String, to file: FileHandle) async throws
 }
 
 /// MIME types of what we write.
@@ -40,5 +42,15 @@ public struct DirectoryOutput: TranscodeOutput {
         let destination = "\(root)/\(relativePath)"
         try FileSystem.makeDirectory((destination as NSString).deletingLastPathComponent)
         try FileSystem.write(text, to: destination)
+    }
+
+    public func append(_ relativePath: String, to file: FileHandle) async throws {
+        guard let source = FileHandle(forReadingAtPath: "\(root)/\(relativePath)") else {
+            throw MediaError(.outputMissing, "no \(relativePath) in the output")
+        }
+        defer { try? source.close() }
+        while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try file.write(contentsOf: chunk)
+        }
     }
 }

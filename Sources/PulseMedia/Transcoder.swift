@@ -21,10 +21,15 @@ public struct TranscodeResult: Codable, Sendable {
     public var rungs: [Rung]
     public var renditions: [RenditionSummary]
     public var units: Int
+    /// The thumbnail's BlurHash, as the service puts in the asset (`placeholder`).
+    public var placeholder: String
+    /// The storyboard's WebVTT in the output (`storyboard.vtt`), its sprite sheets beside it.
+    public var storyboard: String
 }
 
-/// Runs the pipeline (`PipelinePlan`) in one process: prepare, every unit in turn, finish.
-/// The job system runs the same steps as leased jobs.
+/// Runs the pipeline (`PipelinePlan`) in one process: prepare (probe, thumbnail and its
+/// placeholder, plan), every unit in turn, finish (playlists, storyboard). The job system runs
+/// the same steps as leased jobs, so both make the same files.
 public struct Transcoder: Sendable {
     public var configuration: MediaConfiguration
     var logger: Logger
@@ -55,6 +60,7 @@ public struct Transcoder: Sendable {
         let probe = try await pipeline.probe(input)
         let thumbnail = "\(workDirectory)/thumbnail.jpg"
         try await pipeline.thumbnail(input, probe: probe, to: thumbnail)
+        let placeholder = try await pipeline.placeholder(ofImage: thumbnail, scratch: "\(workDirectory)/placeholder")
         try await output.storeFile(at: thumbnail, as: "thumbnail.jpg", contentType: ContentType.jpeg)
         let plan = pipeline.plan(probe, chunkSeconds: chunkSeconds, firstRendition: firstRendition)
         let progress = Mutex(plan.progress(duration: probe.duration, thumbnailDone: true))
@@ -78,8 +84,12 @@ public struct Transcoder: Sendable {
         }
 
         onProgress(TranscodeProgress(stage: .finalizing, percent: progress.withLock { $0.percent }))
+        // The storyboard before the playlists: the master, written last, marks a finished output.
+        _ = try await pipeline.storyboard(of: plan, results: results, duration: probe.duration, output: output, staging: "\(workDirectory)/storyboard")
         let renditions = try await pipeline.finish(results, of: plan, to: output)
         onProgress(TranscodeProgress(stage: .done, percent: 100))
-        return TranscodeResult(probe: probe, rungs: plan.rungs, renditions: renditions, units: plan.units.count)
+        return TranscodeResult(
+            probe: probe, rungs: plan.rungs, renditions: renditions, units: plan.units.count,
+            placeholder: placeholder, storyboard: StoryboardLayout.fileName)
     }
 }

@@ -66,8 +66,12 @@ public struct LocalStore: ObjectStore {
         logger.debug("stored file", metadata: ["storage.key": "\(key)"])
     }
 
-    public func put(_ bytes: ByteBuffer, key: String, contentType: String?) async throws {
+    public func put(_ bytes: ByteBuffer, key: String, contentType: String?, contentEncoding: String?) async throws {
         try ObjectKey.validate(key)
+        // A file here is its bytes and nothing else: an encoding could not be answered with it.
+        guard contentEncoding == nil else {
+            throw StorageError(.unsupported, "the local store keeps no content encoding", key: key)
+        }
         let destination = try prepareParent(of: key)
         let staging = stagingPath()
         do {
@@ -94,7 +98,7 @@ public struct LocalStore: ObjectStore {
         if range != nil && start >= info.size && info.size > 0 {
             throw StorageError(.invalidArgument, "range starts past the end (\(info.size) bytes)", key: key)
         }
-        return ObjectStream(LocalFileChunks(path: path(of: key), range: start..<max(start, end), chunkSize: Self.chunkSize))
+        return ObjectStream(LocalFileChunks(path: path(of: key), range: start..<max(start, end), chunkSize: Self.chunkSize), info: info)
     }
 
     public func head(key: String) async throws -> ObjectInfo? {

@@ -9,7 +9,7 @@ public func makeObjectStore(
     url: StorageURL,
     s3: S3Configuration? = nil,
     localURLSigner: LocalURLSigner? = nil,
-    httpClient: HTTPClient = .shared,
+    httpClient: HTTPClient = .storage,
     logger: Logger
 ) throws -> any ObjectStore {
     switch url {

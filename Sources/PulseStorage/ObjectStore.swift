@@ -12,10 +12,17 @@ public protocol ObjectStore: Sendable {
     /// may take the file itself (rename) and the source is gone afterwards.
     func put(fileAt path: String, key: String, contentType: String?, mode: PutFileMode) async throws
 
-    /// Stores a small object held in memory.
-    func put(_ bytes: ByteBuffer, key: String, contentType: String?) async throws
+    /// Stores a small object held in memory. `contentEncoding` (e.g. `gzip`: the bytes are
+    /// compressed) is kept with the object and answered with it; only a store that
+    /// ``keepsContentEncoding`` takes one, the others throw `unsupported`.
+    func put(_ bytes: ByteBuffer, key: String, contentType: String?, contentEncoding: String?) async throws
 
-    /// Streams an object, whole or a byte range (inclusive bounds, as in HTTP `Range`).
+    /// Whether the store keeps an object's `Content-Encoding` and answers with it (S3, which then
+    /// serves it to players as it is); the local folder keeps bytes and nothing else.
+    var keepsContentEncoding: Bool { get }
+
+    /// Streams an object, whole or a byte range (inclusive bounds, as in HTTP `Range`), with what
+    /// the store knows of it (``ObjectStream/info``), in one request.
     /// Throws `notFound` when missing. The bytes arrive as they are read, never buffered whole.
     func get(key: String, range: ClosedRange<Int64>?) async throws -> ObjectStream
 
@@ -86,14 +93,20 @@ public struct ObjectInfo: Sendable, Hashable {
     public var lastModified: Date?
     /// The stored content type, when known.
     public var contentType: String?
+    /// The stored content encoding (`gzip`: the bytes are compressed), nil for bytes as they are.
+    public var contentEncoding: String?
 
     /// Metadata from its parts.
-    public init(key: String, size: Int64, etag: String? = nil, lastModified: Date? = nil, contentType: String? = nil) {
+    public init(
+        key: String, size: Int64, etag: String? = nil, lastModified: Date? = nil, contentType: String? = nil,
+        contentEncoding: String? = nil
+    ) {
         self.key = key
         self.size = size
         self.etag = etag
         self.lastModified = lastModified
         self.contentType = contentType
+        self.contentEncoding = contentEncoding
     }
 }
 
@@ -103,10 +116,18 @@ extension ObjectStore {
         try await put(fileAt: path, key: key, contentType: contentType, mode: .copy)
     }
 
+    /// Stores bytes as they are.
+    public func put(_ bytes: ByteBuffer, key: String, contentType: String?) async throws {
+        try await put(bytes, key: key, contentType: contentType, contentEncoding: nil)
+    }
+
     /// Stores bytes without a content type.
     public func put(_ bytes: ByteBuffer, key: String) async throws {
-        try await put(bytes, key: key, contentType: nil)
+        try await put(bytes, key: key, contentType: nil, contentEncoding: nil)
     }
+
+    /// A store keeps no content encoding unless it says so.
+    public var keepsContentEncoding: Bool { false }
 
     /// Streams the whole object.
     public func get(key: String) async throws -> ObjectStream {
@@ -117,14 +138,30 @@ extension ObjectStore {
     public func getBytes(key: String, range: ClosedRange<Int64>? = nil, upTo maxBytes: Int = 16 << 20) async throws
         -> ByteBuffer
     {
+        try await getObject(key: key, range: range, upTo: maxBytes).bytes
+    }
+
+    /// Reads a small object into memory as stored, with what the store knows of it, in one request.
+    public func getObject(key: String, range: ClosedRange<Int64>? = nil, upTo maxBytes: Int = 16 << 20) async throws
+        -> (bytes: ByteBuffer, info: ObjectInfo?)
+    {
+        let stream = try await get(key: key, range: range)
         var collected = ByteBuffer()
-        for try await var chunk in try await get(key: key, range: range) {
+        for try await var chunk in stream {
             guard collected.readableBytes + chunk.readableBytes <= maxBytes else {
                 throw StorageError(.badResponse, "object larger than \(maxBytes) bytes", key: key)
             }
             collected.writeBuffer(&chunk)
         }
-        return collected
+        return (collected, stream.info)
+    }
+
+    /// Reads a small object's content: its bytes with the stored content encoding undone (a
+    /// playlist a store keeps gzip-compressed comes back as its text). Every reader of playlists
+    /// goes through here, so it reads them from any store, in either encoding.
+    public func getContent(key: String, upTo maxBytes: Int = 16 << 20) async throws -> ByteBuffer {
+        let (bytes, info) = try await getObject(key: key, upTo: maxBytes)
+        return try ContentDecoding.decode(bytes, encoding: info?.contentEncoding, upTo: maxBytes, key: key)
     }
 }
 
@@ -132,10 +169,14 @@ extension ObjectStore {
 public struct ObjectStream: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     private let makeIterator: @Sendable () -> AsyncIterator
+    /// What the store answered about the whole object with its bytes (size, entity tag, content
+    /// type and encoding), when it did: a reader needs no `head` before its `get`.
+    public let info: ObjectInfo?
 
     /// Wraps any sequence of buffers (the HTTP body, file chunks).
-    public init<Base: AsyncSequence & Sendable>(_ base: Base) where Base.Element == ByteBuffer {
+    public init<Base: AsyncSequence & Sendable>(_ base: Base, info: ObjectInfo? = nil) where Base.Element == ByteBuffer {
         self.makeIterator = { AsyncIterator(base.makeAsyncIterator()) }
+        self.info = info
     }
 
     public func makeAsyncIterator() -> AsyncIterator { makeIterator() }

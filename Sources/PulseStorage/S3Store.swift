@@ -23,12 +23,13 @@ public struct S3Store: ObjectStore {
     let now: @Sendable () -> Date
 
     /// A store on `bucket` under `prefix`. The HTTP client is borrowed, not owned: the caller
-    /// shuts it down (the default shared client needs no shutdown). `now` is the signing clock.
+    /// shuts it down (the default, ``AsyncHTTPClient/HTTPClient/storage``, needs no shutdown); it
+    /// must not decompress answers (the store answers bytes as stored). `now` is the signing clock.
     public init(
         bucket: String,
         prefix: String = "",
         configuration: S3Configuration,
-        httpClient: HTTPClient = .shared,
+        httpClient: HTTPClient = .storage,
         logger: Logger = Logger(label: "pulse.storage.s3"),
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws {
@@ -93,10 +94,12 @@ public struct S3Store: ObjectStore {
         logger.debug("stored file", metadata: ["storage.key": "\(key)", "storage.size": "\(length)"])
     }
 
-    public func put(_ bytes: ByteBuffer, key: String, contentType: String?) async throws {
+    public func put(_ bytes: ByteBuffer, key: String, contentType: String?, contentEncoding: String?) async throws {
         let full = try fullKey(key)
         var headers: [String: String] = [:]
         if let contentType { headers["content-type"] = contentType }
+        // Kept with the object: S3 answers every GET with it, as a player needs it.
+        if let contentEncoding { headers["content-encoding"] = contentEncoding }
         let response = try await send(
             S3Request(
                 method: .PUT, path: addressing.path(forKey: full), headers: headers,
@@ -116,8 +119,13 @@ public struct S3Store: ObjectStore {
             S3Request(method: .GET, path: addressing.path(forKey: full), headers: headers, timeout: configuration.transferTimeout),
             key: key
         )
-        return ObjectStream(response.body)
+        // A range's answer states the whole object's size after the slash of its Content-Range.
+        let total = response.headers.first(name: "content-range").flatMap { $0.split(separator: "/").last.flatMap { Int64($0) } }
+        return ObjectStream(response.body, info: Self.info(key: key, headers: response.headers, size: total))
     }
+
+    /// Whether the store keeps an object's `Content-Encoding`: S3 does, and answers with it.
+    public var keepsContentEncoding: Bool { true }
 
     public func head(key: String) async throws -> ObjectInfo? {
         let full = try fullKey(key)
@@ -127,12 +135,19 @@ public struct S3Store: ObjectStore {
         )
         try await Self.drain(response)
         if response.status == .notFound { return nil }
-        return ObjectInfo(
+        return Self.info(key: key, headers: response.headers)
+    }
+
+    /// What a HEAD or GET answer says of the object; `size` overrides its Content-Length (which
+    /// counts only a range's bytes).
+    static func info(key: String, headers: HTTPHeaders, size: Int64? = nil) -> ObjectInfo {
+        ObjectInfo(
             key: key,
-            size: response.headers.first(name: "content-length").flatMap { Int64($0) } ?? 0,
-            etag: response.headers.first(name: "etag").map(Self.unquote),
-            lastModified: response.headers.first(name: "last-modified").flatMap(Self.parseHTTPDate),
-            contentType: response.headers.first(name: "content-type")
+            size: size ?? headers.first(name: "content-length").flatMap { Int64($0) } ?? 0,
+            etag: headers.first(name: "etag").map(Self.unquote),
+            lastModified: headers.first(name: "last-modified").flatMap(Self.parseHTTPDate),
+            contentType: headers.first(name: "content-type"),
+            contentEncoding: headers.first(name: "content-encoding")
         )
     }
 
@@ -196,11 +211,12 @@ public struct S3Store: ObjectStore {
         return formatter.date(from: text)
     }
 
+    /// A listing's `LastModified` (`2009-10-12T17:50:30.000Z`, or without the fraction). The
+    /// styles are value types with no ICU formatter behind them: a listing parses one per object.
     static func parseISODate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        (try? isoWithFraction.parse(text)) ?? (try? isoWholeSeconds.parse(text))
     }
+
+    private static let isoWithFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let isoWholeSeconds = Date.ISO8601FormatStyle()
 }

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import Logging
 import NIOCore
 
@@ -15,6 +15,18 @@ struct HTTPClientTransport: S3Transport {
     func execute(_ request: HTTPClientRequest, timeout: Duration, logger: Logger) async throws -> HTTPClientResponse {
         try await client.execute(request, timeout: TimeAmount(timeout), logger: logger)
     }
+}
+
+extension HTTPClient {
+    /// The client S3 stores use unless given one: AsyncHTTPClient's shared settings with no
+    /// decompression. A store answers an object's bytes as stored: a playlist kept gzip-compressed
+    /// stays compressed, as its `Content-Encoding` says, where the shared client would inflate it
+    /// behind the header's back. Process-wide, like `.shared`, and never shut down.
+    public static let storage: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 }
 
 extension TimeAmount {

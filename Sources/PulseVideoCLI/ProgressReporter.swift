@@ -72,7 +72,7 @@ final class ProgressReporter: Sendable {
     func finish(_ result: TranscodeResult) {
         output.endStatus()
         let names = result.renditions.map(\.name).joined(separator: ", ")
-        if style != .json { print("done: \(names) (\(result.units) unit(s))") }
+        if style != .json { print("done: \(names) (\(result.units) unit(s)); placeholder \(result.placeholder); \(result.storyboard)") }
     }
 
     func abandon() {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import PulseStorage
 import Testing
 
 @testable import PulseAPI
@@ -25,13 +26,24 @@ struct GzipTests {
         #expect(try Gzip.compress(ByteBuffer(string: playlist)).readableBytes * 5 < playlist.utf8.count)
     }
 
+    /// What is stored compressed reads back as it was; bytes that are not gzip are refused.
+    @Test func inflatesWhatItWrites() throws {
+        let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nseg_00000.ts\n#EXT-X-ENDLIST\n"
+        let compressed = try Gzip.compress(ByteBuffer(string: playlist))
+        #expect(String(buffer: try Gzip.decompress(compressed)) == playlist)
+        #expect(String(buffer: try ContentDecoding.decode(compressed, encoding: "gzip")) == playlist)
+        #expect(String(buffer: try ContentDecoding.decode(ByteBuffer(string: playlist), encoding: nil)) == playlist)
+        #expect(throws: StorageError.self) { try Gzip.decompress(ByteBuffer(string: playlist)) }
+        #expect(throws: StorageError.self) { try ContentDecoding.decode(compressed, encoding: "br") }
+    }
+
     @Test func acceptEncoding() {
-        #expect(Gzip.isAccepted(by: "gzip, deflate, br"))
-        #expect(Gzip.isAccepted(by: "br;q=1.0, gzip;q=0.8"))
-        #expect(Gzip.isAccepted(by: "*"))
-        #expect(!Gzip.isAccepted(by: "gzip;q=0"))
-        #expect(!Gzip.isAccepted(by: "identity"))
-        #expect(!Gzip.isAccepted(by: nil))
+        #expect(AcceptEncoding.takesGzip("gzip, deflate, br"))
+        #expect(AcceptEncoding.takesGzip("br;q=1.0, gzip;q=0.8"))
+        #expect(AcceptEncoding.takesGzip("*"))
+        #expect(!AcceptEncoding.takesGzip("gzip;q=0"))
+        #expect(!AcceptEncoding.takesGzip("identity"))
+        #expect(!AcceptEncoding.takesGzip(nil))
     }
 
     private func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {

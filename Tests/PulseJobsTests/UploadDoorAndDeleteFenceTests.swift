@@ -18,7 +18,7 @@ import Testing
 @Suite struct UploadDoorAndDeleteFenceTests {
     /// A store that runs `beforePut` before each put of a key it matches (a hook where a delete can
     /// land between a worker's check and its write) and counts the puts that reached the store.
-    final class HookedStore: ObjectStore {
+    final class HookedStore: ForwardingStore {
         let base: LocalStore
         let matches: @Sendable (String) -> Bool
         private let hook = Mutex<(@Sendable (String) async throws -> Void)?>(nil)
@@ -45,20 +45,11 @@ import Testing
             after(key)
         }
 
-        func put(_ bytes: ByteBuffer, key: String, contentType: String?) async throws {
+        func put(_ bytes: ByteBuffer, key: String, contentType: String?, contentEncoding: String?) async throws {
             try await before(key)
-            try await base.put(bytes, key: key, contentType: contentType)
+            try await base.put(bytes, key: key, contentType: contentType, contentEncoding: contentEncoding)
             after(key)
         }
-
-        func get(key: String, range: ClosedRange<Int64>?) async throws -> ObjectStream { try await base.get(key: key, range: range) }
-        func head(key: String) async throws -> ObjectInfo? { try await base.head(key: key) }
-        func delete(key: String) async throws { try await base.delete(key: key) }
-        func list(prefix: String) async throws -> [ObjectInfo] { try await base.list(prefix: prefix) }
-        func deletePrefix(_ prefix: String) async throws -> Int { try await base.deletePrefix(prefix) }
-        func presignedGetURL(key: String, expiresIn: Duration) async throws -> String { try await base.presignedGetURL(key: key, expiresIn: expiresIn) }
-        func presignedPutURL(key: String, expiresIn: Duration) async throws -> String { try await base.presignedPutURL(key: key, expiresIn: expiresIn) }
-        func mediaInput(key: String, expiresIn: Duration) async throws -> String { try await base.mediaInput(key: key, expiresIn: expiresIn) }
     }
 
     /// The shared place, its store behind a `HookedStore`, and a media pipeline for real encodes.

@@ -36,7 +36,7 @@ final class SegmentWaits: Sendable {
         let playlist = StorageKeys.processedPrefix(assetID) + rendition + "/index.m3u8"
         let text: ByteBuffer
         do {
-            text = try await store.getBytes(key: playlist, upTo: Self.playlistLimit)
+            text = try await store.getContent(key: playlist, upTo: Self.playlistLimit)
         } catch let error as StorageError where error.code == .notFound || error.code == .invalidKey {
             return false
         }

@@ -75,36 +75,52 @@ struct TusAppend: Sendable {
 
     // MARK: - Receiving
 
+    /// Reads the body into the part files: each part's file is opened once and written through
+    /// that one handle while the part fills (as `StorageRoutes` writes a PUT), and a full part is
+    /// sent once its handle is closed.
     private func receive(_ body: RequestBody, limit: Int64, cursor: Cursor, progress: UploadProgress) async throws -> Int64 {
         var received: Int64 = 0
         var buffers = body.makeAsyncIterator()
-        while var buffer = try await buffers.nextUploadBuffer() {
-            progress.add(buffer.readableBytes)
-            guard received + Int64(buffer.readableBytes) <= limit else {
-                throw APIError(.uploadTooLarge, "the bytes go past the upload's Upload-Length \(upload.plan.size)")
-            }
-            received += Int64(buffer.readableBytes)
-            while buffer.readableBytes > 0 {
-                let now = cursor.withLock { $0 }
-                let room = length(of: now.part) - now.filled
-                let slice = buffer.readSlice(length: Int(min(room, Int64(buffer.readableBytes))))!
-                try await write(slice, to: now.path, at: now.filled)
-                let full = cursor.withLock { state in
-                    state.filled += Int64(slice.readableBytes)
-                    return state.filled == length(of: state.part)
+        // What is left of a buffer that filled a part: the next part's first bytes.
+        var carried: ByteBuffer?
+        var ended = false
+        while !ended {
+            let path = cursor.withLock { $0.path }
+            let full = try await FileSystem.shared.withFileHandle(
+                forWritingAt: FilePath(path), options: .modifyFile(createIfNecessary: true)
+            ) { handle -> Bool in
+                while true {
+                    var buffer: ByteBuffer
+                    if let rest = carried {
+                        buffer = rest
+                        carried = nil
+                    } else {
+                        guard let next = try await buffers.nextUploadBuffer() else {
+                            ended = true
+                            return false
+                        }
+                        progress.add(next.readableBytes)
+                        guard received + Int64(next.readableBytes) <= limit else {
+                            throw APIError(.uploadTooLarge, "the bytes go past the upload's Upload-Length \(upload.plan.size)")
+                        }
+                        received += Int64(next.readableBytes)
+                        buffer = next
+                    }
+                    let now = cursor.withLock { $0 }
+                    let room = length(of: now.part) - now.filled
+                    let slice = buffer.readSlice(length: Int(min(room, Int64(buffer.readableBytes))))!
+                    try await handle.write(contentsOf: slice, toAbsoluteOffset: now.filled)
+                    if buffer.readableBytes > 0 { carried = buffer }
+                    let filled = cursor.withLock { state in
+                        state.filled += Int64(slice.readableBytes)
+                        return state.filled == length(of: state.part)
+                    }
+                    if filled { return true }
                 }
-                if full { try await sendPart(cursor) }
             }
+            if full { try await sendPart(cursor) }
         }
         return received
-    }
-
-    private func write(_ bytes: ByteBuffer, to path: String, at offset: Int64) async throws {
-        try await FileSystem.shared.withFileHandle(
-            forWritingAt: FilePath(path), options: .modifyFile(createIfNecessary: true)
-        ) { handle in
-            try await handle.write(contentsOf: bytes, toAbsoluteOffset: offset)
-        }
     }
 
     // MARK: - Storing
@@ -113,10 +129,16 @@ struct TusAppend: Sendable {
     private func loadPending(_ state: Position) async throws {
         guard state.filled > 0 else { return }
         let pending = StorageKeys.tusPending(upload.assetID, part: state.part)
-        var written: Int64 = 0
-        for try await chunk in try await store.get(key: pending, range: 0...(state.filled - 1)) {
-            try await write(chunk, to: state.path, at: written)
-            written += Int64(chunk.readableBytes)
+        let chunks = try await store.get(key: pending, range: 0...(state.filled - 1))
+        let written = try await FileSystem.shared.withFileHandle(
+            forWritingAt: FilePath(state.path), options: .modifyFile(createIfNecessary: true)
+        ) { handle -> Int64 in
+            var written: Int64 = 0
+            for try await chunk in chunks {
+                try await handle.write(contentsOf: chunk, toAbsoluteOffset: written)
+                written += Int64(chunk.readableBytes)
+            }
+            return written
         }
         guard written == state.filled else {
             throw StorageError(.badResponse, "the pending bytes of part \(state.part) are \(written), not \(state.filled)", key: pending)

@@ -33,8 +33,11 @@ struct TusRoutes: Sendable {
     /// arrives): the wait before another `serve` may take an upload whose PATCH died with its process.
     static let lease: Duration = .seconds(20)
 
+    /// The first segment of every tus path.
+    static let root = "tus"
+
     func register(on router: Router<some RequestContext>) {
-        let tus = router.group("tus").add(middleware: TusResponseMiddleware())
+        let tus = router.group(RouterPath(Self.root))
         tus.on(":id", method: .options) { _, _ in self.options() }
         tus.head(":id") { request, context in try await self.head(request, id: context.parameters.get("id")) }
         tus.patch(":id") { request, context in try await self.patch(request, context, id: context.parameters.get("id")) }
@@ -219,16 +222,15 @@ enum TusProtocol {
     static let responseHeaders: [String] = [resumable, version, extensions, maxSize, uploadOffset, uploadLength].map(\.canonicalName)
 }
 
-/// `Tus-Resumable: 1.0.0` on every answer of the tus routes, errors included (rendered here as
-/// the API's JSON error, by the same `ErrorMiddleware`).
+/// `Tus-Resumable: 1.0.0` on every answer under `/tus/`, errors included: it sits outside the
+/// shared `ErrorMiddleware` and marks the answer that middleware rendered (a 405 for a method the
+/// tus routes do not take as well as a route's own refusal).
 struct TusResponseMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Inside the group every request has matched a route, so there is no 405 to tell from a 404:
-    /// the error middleware needs no route table here.
-    private let errors = ErrorMiddleware<Context>(routes: RouteTable())
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await errors.handle(request, context: context, next: next)
-        response.headers[TusProtocol.resumable] = TusProtocol.resumableVersion
+        var response = try await next(request, context)
+        if request.uri.path.hasPrefix("/\(TusRoutes.root)/") {
+            response.headers[TusProtocol.resumable] = TusProtocol.resumableVersion
+        }
         return response
     }
 }

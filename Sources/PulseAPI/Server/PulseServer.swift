@@ -106,6 +106,7 @@ public struct PulseServer: Sendable {
             maxAge: .seconds(600)
         ))
         router.add(middleware: ExposedHeadersMiddleware(Self.exposedHeaders))
+        router.add(middleware: TusResponseMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: MetricsMiddleware())
         AssetRoutes(dependencies: dependencies).register(on: router)

@@ -1,4 +1,5 @@
 public import Foundation
+import PulseMedia
 
 /// Where an asset's objects live in the store, for everyone (pipeline, API, reaper):
 /// `uploads/{id}/{filename}` for the raw upload, `processed/{id}/...` for what comes out.
@@ -14,7 +15,7 @@ public enum StorageKeys {
     /// The storyboard's WebVTT; its sprite sheets (`storyboard_000.jpg`, ...) lie beside it.
     public static func storyboard(_ id: UUID) -> String { processedPrefix(id) + storyboardFile }
     /// The storyboard's file name under `processed/{id}/`.
-    public static let storyboardFile = "storyboard.vtt"
+    public static let storyboardFile = StoryboardLayout.fileName
     /// The top rung and the audio in one MP4, when asked for at create (`mp4: true`).
     public static func download(_ id: UUID) -> String { processedPrefix(id) + "download.mp4" }
 

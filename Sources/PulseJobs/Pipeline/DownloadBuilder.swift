@@ -18,16 +18,14 @@ struct DownloadBuilder: Sendable {
         guard let top = plan.rungs.first else { throw MediaError(.outputMissing, "the plan has no rungs") }
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        let prefix = StorageKeys.processedPrefix(assetID)
-        let joiner = RenditionJoiner(store: store)
-        func segments(_ rendition: String) -> [SegmentRecord] { RenditionJoiner.segments(rendition, in: results) }
+        let joiner = RenditionJoiner(output: ObjectStoreOutput(store: store, prefix: StorageKeys.processedPrefix(assetID)))
         let video = "\(staging)/video.ts"
-        try await joiner.join(segments(top.name), rendition: top.name, prefix: prefix, into: video)
-        let audioSegments = segments(audioRenditionName)
+        try await joiner.join(results.segments(of: top.name), rendition: top.name, into: video)
+        let audioSegments = results.segments(of: audioRenditionName)
         var audio: String?
         if !audioSegments.isEmpty {
             audio = "\(staging)/audio.ts"
-            try await joiner.join(audioSegments, rendition: audioRenditionName, prefix: prefix, into: audio!)
+            try await joiner.join(audioSegments, rendition: audioRenditionName, into: audio!)
         }
         let output = "\(staging)/download.mp4"
         try await pipeline.remuxDownload(video: video, audio: audio, duration: duration, to: output)

@@ -20,7 +20,7 @@ struct StoredHLS: Sendable {
 func checkStoredHLS(_ store: any ObjectStore, prefix: String, extras: Set<String> = ["thumbnail.jpg"]) async throws -> StoredHLS {
     let objects = Set(try await store.list(prefix: prefix).map { String($0.key.dropFirst(prefix.count)) })
     try #require(objects.contains("master.m3u8"), "no master.m3u8 under \(prefix); found \(objects.sorted())")
-    let master = String(buffer: try await store.getBytes(key: prefix + "master.m3u8"))
+    let master = String(buffer: try await store.getContent(key: prefix + "master.m3u8"))
     let variants = playlistURIs(master)
     #expect(!variants.isEmpty, "the master playlist names no playlist:\n\(master)")
     var segments: [String] = []
@@ -28,7 +28,7 @@ func checkStoredHLS(_ store: any ObjectStore, prefix: String, extras: Set<String
     for variant in Set(variants).sorted() {
         #expect(!variant.contains("://") && !variant.hasPrefix("/"), "absolute URI \(variant) in the master playlist")
         playlists.append(variant)
-        let text = String(buffer: try await store.getBytes(key: prefix + variant))
+        let text = String(buffer: try await store.getContent(key: prefix + variant))
         let folder = (variant as NSString).deletingLastPathComponent
         let names = playlistURIs(text)
         #expect(!names.isEmpty, "\(variant) names no segment")
@@ -40,7 +40,7 @@ func checkStoredHLS(_ store: any ObjectStore, prefix: String, extras: Set<String
     }
     let missing = Set(segments).subtracting(objects)
     #expect(missing.isEmpty, "segments named but not stored: \(missing.sorted())")
-    // The storyboard (made by the job pipeline, not by `transcode`): its WebVTT and the sheets it names.
+    // The storyboard (the job pipeline and `transcode` make it alike): its WebVTT and the sheets it names.
     var storyboard: Set<String> = []
     if objects.contains("storyboard.vtt") {
         let vtt = String(buffer: try await store.getBytes(key: prefix + "storyboard.vtt"))
@@ -82,7 +82,8 @@ func decodeStoredHLS(_ store: any ObjectStore, prefix: String, into folder: Stri
         let relative = String(object.key.dropFirst(prefix.count))
         let path = "\(folder)/\(relative)"
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let bytes = try await store.getBytes(key: object.key, upTo: 256 << 20)
+        // As a player reads it: a playlist kept gzip-compressed is written out as its text.
+        let bytes = object.key.hasSuffix(".m3u8") ? try await store.getContent(key: object.key) : try await store.getBytes(key: object.key, upTo: 256 << 20)
         try Data(bytes.readableBytesView).write(to: URL(fileURLWithPath: path))
     }
     return try await runCommand("/usr/bin/env", ["ffmpeg", "-nostdin", "-v", "error", "-i", "\(folder)/master.m3u8", "-map", "0", "-f", "null", "-"], logDirectory: logDirectory, timeout: .seconds(120))

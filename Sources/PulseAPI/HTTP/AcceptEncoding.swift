@@ -1,17 +1,9 @@
-import CompressNIO
-import NIOCore
+import Foundation
 
-/// gzip (RFC 1952) for answers held in memory (playlists), with zlib through compress-nio, which
-/// the WebSocket stack already builds.
-enum Gzip {
-    /// `bytes` as one gzip member any gzip reader (browsers, curl, Python's `gzip`) inflates.
-    static func compress(_ bytes: ByteBuffer) throws -> ByteBuffer {
-        var input = bytes
-        return try input.compress(with: .gzip())
-    }
-
+/// What a client's `Accept-Encoding` header accepts.
+enum AcceptEncoding {
     /// Whether an `Accept-Encoding` header value accepts gzip (a `q=0` refuses it).
-    static func isAccepted(by acceptEncoding: String?) -> Bool {
+    static func takesGzip(_ acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
         for item in acceptEncoding.split(separator: ",") {
             let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
