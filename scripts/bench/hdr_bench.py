@@ -3,29 +3,29 @@
 10-bit PQ (BT.2020, .mov tagged hvc1), each through a fresh `pulse-video serve` (embedded default,
 as publish_bench.py runs it): playable and ready after `complete`, CPU of serve and its children.
 Then the tone map's own cost, ffmpeg alone on the HLG and PQ sources (CPU-s, user + system of the
-ffmpeg child): the float curve at 1080p (what every HDR pass ran before), the LUT at 1080p (the
-ladder's way now) and the float curve after the scale to 360p (the first rendition's way now), each
-minus the same run without the tone map; and what the first rendition's decode without the loop
-filter saves at 360p (negative: less CPU).
+ffmpeg child): the float curve at 1080p (what every HDR pass ran before), the LUT from Y'CbCr to
+Y'CbCr at 1080p (the ladder's way now) and the float curve after the scale to 360p (the first
+rendition's way now), each minus the same run without the tone map; and what the first rendition's
+decode without the loop filter saves at 360p (negative: less CPU).
 
 `--variants`: the 1080p tone map's ways measured against each other, each LUT sampled here from the
-float curve (no service needed): the LUT in 16-bit RGB between zimg's matrices (the ladder's way),
-the same LUT on float RGB, and a LUT from BT.2020 (Y', Cb, Cr) straight to BT.709 (Y', Cb, Cr)
-applied to the 4:4:4 planes relabelled as RGB (`mergeplanes`), so no matrix runs at all; each with
-its conversions alone, in alternating rounds; then each LUT's PSNR against the float curve (60
-frames). And the thumbnail's cost (1 s into the source, as `Thumbnailer` makes it) for each source.
+float curve (no service needed): the LUT in 16-bit RGB between zimg's matrices (the ladder's way
+before), the same LUT on float RGB, and a LUT from BT.2020 (Y', Cb, Cr) straight to BT.709 (Y', Cb,
+Cr) applied to the 4:4:4 planes relabelled as RGB (`mergeplanes`), so no matrix runs at all (the
+ladder's way now); each with its conversions alone, in alternating rounds; then each LUT's PSNR
+against the float curve (60 frames). And the thumbnail's cost (1 s into the source, as
+`Thumbnailer` makes it) for each source.
 
 The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): the
 moving pattern with temporal noise of gen-bench-media.sh, 12 Mb/s, the HDR ones converted in
-linear light from the SDR picture (SDR white at 100 cd/m2). The LUT is the one the service made
-in its cache folder ($TMPDIR/pulse-video-tonemap), so run the service part first (the default).
+linear light from the SDR picture (SDR white at 100 cd/m2). The LUT is sampled here from the float
+curve the way `ToneMap.samplingGraph` samples it.
 
     python3 scripts/bench/hdr_bench.py [--runs 1] [--binary .build/debug/pulse-video] [--skip-serve | --serve-only]
     python3 scripts/bench/hdr_bench.py --variants [--runs 2]
 """
 import argparse
 import asyncio
-import glob
 import os
 import resource
 import statistics
@@ -81,11 +81,10 @@ def ffmpeg_cpu(path, graph, decode=()):
 
 
 def tone_map_costs(path, name):
-    cubes = glob.glob(os.path.join(tempfile.gettempdir(), "pulse-video-tonemap", f"{name}-*.cube"))
-    if not cubes:
-        raise SystemExit(f"no {name} LUT in the service's cache: run without --skip-serve first")
-    lut = (f"zscale,format=gbrp16le,lut3d=file={cubes[0]}:interp=tetrahedral,"
-           "setparams=color_primaries=bt709:color_trc=bt709:colorspace=gbr:range=pc,zscale=m=bt709:r=tv,format=yuv420p")
+    # The ladder's LUT as ToneMap samples it: Y'CbCr to Y'CbCr, 64 points, no matrices.
+    cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(tempfile.mkdtemp(prefix="pulse-hdr-lut-"), "yuv64.cube"))
+    lut = (f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},lut3d=file={cube}:interp=tetrahedral,{AS_YUV},{SDR_YUV},"
+           "format=yuv420p")
     small = "scale=640:360:flags=bicubic"
     decode = ffmpeg_cpu(path, None)
     return {
@@ -146,10 +145,10 @@ def tone_map_variants(path, name, runs):
     chains = {
         "decode to yuv420p": "format=yuv420p",
         "RGB 16-bit, matrices only": f"zscale,format=gbrp16le,{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
-        "RGB 16-bit LUT 36 (the ladder's)": f"zscale,format=gbrp16le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
+        "RGB 16-bit LUT 36": f"zscale,format=gbrp16le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "RGB float LUT 36": f"zscale,format=gbrpf32le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "YUV 4:4:4 16-bit, relabel only": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{AS_YUV},{SDR_YUV},format=yuv420p",
-        "YUV LUT 64": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
+        "YUV LUT 64 (the ladder's)": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
     }
     costs = {label: [] for label in chains}
     for _ in range(runs):
@@ -158,10 +157,10 @@ def tone_map_variants(path, name, runs):
     for label, values in costs.items():
         print(f"{name:4s} 1080p {label:34s} CPU-s " + ", ".join(f"{value:.1f}" for value in values)
               + f" (load {os.getloadavg()[0]:.0f})", flush=True)
-    for label in ("RGB 16-bit LUT 36 (the ladder's)", "YUV LUT 64"):
+    for label in ("RGB 16-bit LUT 36", "YUV LUT 64 (the ladder's)"):
         print(f"{name:4s} {label}: PSNR against the float curve {psnr(path, chains[label]):.1f} dB", flush=True)
     yuv36 = sample_cube(TRANSFERS[name], True, 6, os.path.join(folder, "yuv36.cube"))
-    graph = chains["YUV LUT 64"].replace(yuv_cube, yuv36)
+    graph = chains["YUV LUT 64 (the ladder's)"].replace(yuv_cube, yuv36)
     print(f"{name:4s} YUV LUT 36: PSNR against the float curve {psnr(path, graph):.1f} dB", flush=True)
 
 
