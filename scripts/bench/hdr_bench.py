@@ -81,16 +81,17 @@ def ffmpeg_cpu(path, graph, decode=()):
 
 
 def tone_map_costs(path, name):
-    # The ladder's LUT as ToneMap samples it: Y'CbCr to Y'CbCr, 64 points, no matrices.
-    cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(tempfile.mkdtemp(prefix="pulse-hdr-lut-"), "yuv64.cube"))
-    lut = (f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},lut3d=file={cube}:interp=tetrahedral,{AS_YUV},{SDR_YUV},"
-           "format=yuv420p")
     small = "scale=640:360:flags=bicubic"
     decode = ffmpeg_cpu(path, None)
+    # The ladder's LUT as ToneMap samples it: Y'CbCr to Y'CbCr, 64 points, no matrices.
+    with tempfile.TemporaryDirectory(prefix="pulse-hdr-lut-") as folder:
+        cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(folder, "yuv64.cube"))
+        lut = f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},lut3d=file={cube}:interp=tetrahedral,{AS_YUV},{SDR_YUV},format=yuv420p"
+        lut_cost = ffmpeg_cpu(path, lut) - decode
     return {
         "decode": decode,
         "float 1080p": ffmpeg_cpu(path, FLOAT_CURVE) - decode,
-        "LUT 1080p": ffmpeg_cpu(path, lut) - decode,
+        "LUT 1080p": lut_cost,
         "float 360p": ffmpeg_cpu(path, f"{small},{FLOAT_CURVE}") - ffmpeg_cpu(path, f"{small},format=yuv420p"),
         # The first rendition's decode (DecodeOptions) against the loop-filtered one, both to 360p.
         "360p no loop filter": ffmpeg_cpu(path, f"{small},format=yuv420p", ["-skip_loop_filter", "all"])
@@ -137,7 +138,11 @@ def psnr(path, graph, frames=60):
 
 
 def tone_map_variants(path, name, runs):
-    folder = tempfile.mkdtemp(prefix="pulse-hdr-variants-")
+    with tempfile.TemporaryDirectory(prefix="pulse-hdr-variants-") as folder:
+        measure_variants(path, name, runs, folder)
+
+
+def measure_variants(path, name, runs, folder):
     rgb_cube = sample_cube(TRANSFERS[name], False, 6, os.path.join(folder, "rgb36.cube"))
     yuv_cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(folder, "yuv64.cube"))
     rgb_lut = f"lut3d=file={rgb_cube}:interp=tetrahedral,"
