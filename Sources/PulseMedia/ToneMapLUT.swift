@@ -13,8 +13,9 @@ struct ToneMapLUT: Sendable {
     var logger: Logger
 
     /// The LUT a pass over `rungs` of `probe`'s source uses, or nil when it needs none: an SDR
-    /// source, or one rung (scaled first, the float curve is cheaper there than a LUT's RGB
-    /// conversions). A LUT that cannot be made is logged and nil: the float curve is as correct.
+    /// source, or one rung (scaled first to a small rung, the float curve costs what the LUT costs
+    /// there, and is the reference itself). A LUT that cannot be made is logged and nil: the float
+    /// curve is as correct.
     func cube(probe: ProbeResult, rungs: [Rung]) async -> String? {
         guard let toneMap = ToneMap(probe.video), rungs.count > 1 else { return nil }
         do {

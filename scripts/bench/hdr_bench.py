@@ -3,24 +3,33 @@
 10-bit PQ (BT.2020, .mov tagged hvc1), each through a fresh `pulse-video serve` (embedded default,
 as publish_bench.py runs it): playable and ready after `complete`, CPU of serve and its children.
 Then the tone map's own cost, ffmpeg alone on the HLG and PQ sources (CPU-s, user + system of the
-ffmpeg child): the float curve at 1080p (what every HDR pass ran before), the LUT at 1080p (the
-ladder's way now) and the float curve after the scale to 360p (the first rendition's way now), each
-minus the same run without the tone map; and what the first rendition's decode without the loop
-filter saves at 360p (negative: less CPU).
+ffmpeg child): the float curve at 1080p (what every HDR pass ran before), the LUT from Y'CbCr to
+Y'CbCr at 1080p (the ladder's way now) and the float curve after the scale to 360p (the first
+rendition's way now), each minus the same run without the tone map; and what the first rendition's
+decode without the loop filter saves at 360p (negative: less CPU).
+
+`--variants`: the 1080p tone map's ways measured against each other, each LUT sampled here from the
+float curve (no service needed): the LUT in 16-bit RGB between zimg's matrices (the ladder's way
+before), the same LUT on float RGB, and a LUT from BT.2020 (Y', Cb, Cr) straight to BT.709 (Y', Cb,
+Cr) applied to the 4:4:4 planes relabelled as RGB (`mergeplanes`), so no matrix runs at all (the
+ladder's way now); each with its conversions alone, in alternating rounds; then each LUT's PSNR
+against the float curve (60 frames). And the thumbnail's cost (1 s into the source, as
+`Thumbnailer` makes it) for each source.
 
 The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): the
 moving pattern with temporal noise of gen-bench-media.sh, 12 Mb/s, the HDR ones converted in
-linear light from the SDR picture (SDR white at 100 cd/m2). The LUT is the one the service made
-in its cache folder ($TMPDIR/pulse-video-tonemap), so run the service part first (the default).
+linear light from the SDR picture (SDR white at 100 cd/m2). The LUT is sampled here from the float
+curve the way `ToneMap.samplingGraph` samples it.
 
     python3 scripts/bench/hdr_bench.py [--runs 1] [--binary .build/debug/pulse-video] [--skip-serve | --serve-only]
+    python3 scripts/bench/hdr_bench.py --variants [--runs 2]
 """
 import argparse
 import asyncio
-import glob
 import os
 import resource
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -72,22 +81,104 @@ def ffmpeg_cpu(path, graph, decode=()):
 
 
 def tone_map_costs(path, name):
-    cubes = glob.glob(os.path.join(tempfile.gettempdir(), "pulse-video-tonemap", f"{name}-*.cube"))
-    if not cubes:
-        raise SystemExit(f"no {name} LUT in the service's cache: run without --skip-serve first")
-    lut = (f"zscale,format=gbrp16le,lut3d=file={cubes[0]}:interp=tetrahedral,"
-           "setparams=color_primaries=bt709:color_trc=bt709:colorspace=gbr:range=pc,zscale=m=bt709:r=tv,format=yuv420p")
     small = "scale=640:360:flags=bicubic"
     decode = ffmpeg_cpu(path, None)
+    # The ladder's LUT as ToneMap samples it: Y'CbCr to Y'CbCr, 64 points, no matrices.
+    with tempfile.TemporaryDirectory(prefix="pulse-hdr-lut-") as folder:
+        cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(folder, "yuv64.cube"))
+        lut = f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},lut3d=file={cube}:interp=tetrahedral,{AS_YUV},{SDR_YUV},format=yuv420p"
+        lut_cost = ffmpeg_cpu(path, lut) - decode
     return {
         "decode": decode,
         "float 1080p": ffmpeg_cpu(path, FLOAT_CURVE) - decode,
-        "LUT 1080p": ffmpeg_cpu(path, lut) - decode,
+        "LUT 1080p": lut_cost,
         "float 360p": ffmpeg_cpu(path, f"{small},{FLOAT_CURVE}") - ffmpeg_cpu(path, f"{small},format=yuv420p"),
         # The first rendition's decode (DecodeOptions) against the loop-filtered one, both to 360p.
         "360p no loop filter": ffmpeg_cpu(path, f"{small},format=yuv420p", ["-skip_loop_filter", "all"])
         - ffmpeg_cpu(path, f"{small},format=yuv420p"),
     }
+
+
+TRANSFERS = {"hlg": "arib-std-b67", "pq": "smpte2084"}
+# zimg to linear light, BT.2020 to BT.709, hable: ToneMap.toLinear and ToneMap.curve.
+CURVE = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0"
+# The 4:4:4 planes Y', Cb, Cr read as G, B, R (and back): lut3d takes RGB formats only.
+AS_RGB, AS_YUV = "mergeplanes=0x000102:gbrp16le", "mergeplanes=0x000102:yuv444p16le"
+SDR_RGB = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=gbr:range=pc"
+SDR_YUV = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+
+
+def sample_cube(transfer, yuv, level, path):
+    """A .cube file of the float curve: an identity Hald CLUT of `level` through CURVE, as
+    ToneMapLUT samples it (RGB), or with its planes read as BT.2020 Y'CbCr in and BT.709 out (YUV)."""
+    size = level * level
+    hald = f"haldclutsrc=level={level}:rate=1:duration=1,format=rgb48le"
+    if yuv:
+        graph = (f"{hald},format=gbrp16le,{AS_YUV},setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=bt2020nc:range=tv,"
+                 f"{CURVE},zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le,{AS_RGB},format=rgb48le")
+    else:
+        graph = f"{hald},setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=gbr:range=pc,{CURVE},zscale=t=bt709,format=rgb48le"
+    raw = subprocess.run(FF + ["-f", "lavfi", "-i", graph, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb48le", "-"],
+                         check=True, capture_output=True).stdout
+    values = struct.unpack(f"<{size ** 3 * 3}H", raw)
+    with open(path, "w") as f:
+        f.write(f"LUT_3D_SIZE {size}\n")
+        for index in range(0, len(values), 3):
+            f.write("%.6f %.6f %.6f\n" % tuple(value / 65535 for value in values[index:index + 3]))
+    return path
+
+
+def psnr(path, graph, frames=60):
+    """Average PSNR (all planes, dB) of `graph`'s output against the float curve, both as yuv420p."""
+    reference = f"{CURVE},zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+    complex_graph = f"[0:v:0]split[a][b];[a]{graph}[x];[b]{reference}[y];[x][y]psnr"
+    run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", path, "-frames:v", str(frames), "-filter_complex", complex_graph,
+                          "-f", "null", "-"], check=True, capture_output=True, text=True)
+    return float(run.stderr.rsplit("average:", 1)[1].split()[0])
+
+
+def tone_map_variants(path, name, runs):
+    with tempfile.TemporaryDirectory(prefix="pulse-hdr-variants-") as folder:
+        measure_variants(path, name, runs, folder)
+
+
+def measure_variants(path, name, runs, folder):
+    rgb_cube = sample_cube(TRANSFERS[name], False, 6, os.path.join(folder, "rgb36.cube"))
+    yuv_cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(folder, "yuv64.cube"))
+    rgb_lut = f"lut3d=file={rgb_cube}:interp=tetrahedral,"
+    yuv_lut = f"lut3d=file={yuv_cube}:interp=tetrahedral,"
+    chains = {
+        "decode to yuv420p": "format=yuv420p",
+        "RGB 16-bit, matrices only": f"zscale,format=gbrp16le,{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
+        "RGB 16-bit LUT 36": f"zscale,format=gbrp16le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
+        "RGB float LUT 36": f"zscale,format=gbrpf32le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
+        "YUV 4:4:4 16-bit, relabel only": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{AS_YUV},{SDR_YUV},format=yuv420p",
+        "YUV LUT 64 (the ladder's)": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
+    }
+    costs = {label: [] for label in chains}
+    for _ in range(runs):
+        for label, graph in chains.items():
+            costs[label].append(ffmpeg_cpu(path, graph))
+    for label, values in costs.items():
+        print(f"{name:4s} 1080p {label:34s} CPU-s " + ", ".join(f"{value:.1f}" for value in values)
+              + f" (load {os.getloadavg()[0]:.0f})", flush=True)
+    for label in ("RGB 16-bit LUT 36", "YUV LUT 64 (the ladder's)"):
+        print(f"{name:4s} {label}: PSNR against the float curve {psnr(path, chains[label]):.1f} dB", flush=True)
+    yuv36 = sample_cube(TRANSFERS[name], True, 6, os.path.join(folder, "yuv36.cube"))
+    graph = chains["YUV LUT 64 (the ladder's)"].replace(yuv_cube, yuv36)
+    print(f"{name:4s} YUV LUT 36: PSNR against the float curve {psnr(path, graph):.1f} dB", flush=True)
+
+
+def thumbnail_cpu(path, hdr):
+    """CPU-s of one thumbnail as Thumbnailer makes it: 1 s in, scaled, the float curve for HDR."""
+    scale = "scale='min(1280,iw)':-2:flags=bicubic"
+    graph = f"{scale},{FLOAT_CURVE},format=yuvj420p" if hdr else f"{scale},format=yuvj420p"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(FF + ["-ss", "1", "-i", path, "-map", "0:v:0", "-frames:v", "1", "-vf", graph, "-c:v", "mjpeg", "-q:v", "3",
+                             "-f", "image2", "-update", "1", os.path.join(folder, "t.jpg")], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main():
@@ -96,8 +187,16 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "pulse-video"))
     parser.add_argument("--skip-serve", action="store_true", help="only the tone map's own cost")
     parser.add_argument("--serve-only", action="store_true", help="no ffmpeg-alone figures")
+    parser.add_argument("--variants", action="store_true", help="only the 1080p tone map's ways and the thumbnail")
     args = parser.parse_args()
     paths = sources()
+    if args.variants:
+        for name in ("hlg", "pq"):
+            tone_map_variants(paths[name], name, args.runs)
+        for name, path in paths.items():
+            costs = [thumbnail_cpu(path, name != "sdr") for _ in range(3)]
+            print(f"{name:4s} thumbnail at 1 s, CPU-s: " + ", ".join(f"{cost:.2f}" for cost in costs), flush=True)
+        return
     print(f"binary {args.binary}; {os.cpu_count()} cores; {SECONDS} s 1080p30; median of {args.runs} runs; "
           "times from `complete` returning")
     if not args.skip_serve:
