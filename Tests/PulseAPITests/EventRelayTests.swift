@@ -120,28 +120,35 @@ struct EventRelayTests {
         }
     }
 
-    @Test("a reader that stops reading is closed past the send limit; the asset's other socket gets every event")
+    @Test("a reader that stops reading is closed with 4408 past the send limit; the asset's other socket gets every event")
     func slowReader() async throws {
         try await TestServer.with(worker: false, configure: { $0.eventSocketSendLimit = 1024 }) { server in
             let (id, path) = try await Self.newAsset(server)
             let slow = try StalledReader(server.baseURL, path: path)
+            let batches = server.server.eventRelays.batches
             try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
                 let fast = Self.open(1, server.wsBase + path, group: &group)[0]
                 try await waitUntil("both sockets joined") { server.server.eventRelays.watched == [id: 2] && fast.types == ["snapshot"] }
                 // Status messages until the stalled reader's buffers (its own, the kernel's, the
-                // server's limit) are full and it is dropped; the fast one keeps up all along.
+                // server's limit) are full and the server closes it; the fast one keeps up all along.
                 var sent = 0
-                try await waitUntil("the stalled reader is closed", timeout: .seconds(60), interval: .milliseconds(1)) {
+                try await waitUntil("the stalled reader is closed as slow", timeout: .seconds(60), interval: .milliseconds(1)) {
                     for _ in 0..<50 {
                         try await server.runtime.bus.publish(AssetEvent(assetID: id, type: .status, status: .processing, at: Double(sent)))
                         sent += 1
                     }
                     try await waitUntil("the fast reader keeps up", context: { "\(fast.types.count) of \(sent + 1), last \(fast.types.suffix(2)), relays \(server.server.eventRelays.watched)" }) { fast.types.count == sent + 1 }
-                    return server.server.eventRelays.watched == [id: 1]
+                    return batches.slowReadersClosed == 1
                 }
                 #expect(fast.types.count == sent + 1, "\(fast.types.count) of \(sent + 1)")
-                // The server has ended the stalled reader's connection: reading it now reaches its end.
+                // The close frame waits behind the messages still unsent: a reader that resumes
+                // within the close grace reads them, then the close frame with its code. (One that
+                // never resumes cannot get it: its connection ends at the grace, frames unsent.)
+                let close = try await slow.readToClose()
+                #expect(close?.code == EventFrame.CloseCode.slowReader.rawValue)
+                #expect(close?.reason.hasPrefix("ERR_SLOW_READER") == true, "\(String(describing: close))")
                 #expect(try await slow.readsToEnd())
+                try await waitUntil("the stalled reader's socket left its relay") { server.server.eventRelays.watched == [id: 1] }
                 try await server.runtime.bus.publish(AssetEvent(assetID: id, type: .failed, status: .failed, at: 0))
                 for try await (_, last) in group { #expect(last?.closeCode == .normalClosure) }
             }
@@ -174,6 +181,54 @@ private final class StalledReader: Sendable {
     }
 
     deinit { _ = Glibc.close(descriptor) }
+
+    /// Reads the handshake's answer and the frames after it up to a close frame: its code and
+    /// reason; nil when the connection ended (or a read timed out) first.
+    func readToClose() async throws -> (code: UInt16, reason: String)? {
+        let descriptor = descriptor
+        return try await onOwnThread {
+            var bytes: [UInt8] = []
+            var next: Int?  // where the next frame starts, once past the handshake's answer
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                if next == nil, let end = Self.endOfHead(bytes) { next = end }
+                while let at = next, let (opcode, payload) = Self.frame(in: bytes, at: at) {
+                    if opcode == 0x8 {
+                        guard payload.count >= 2 else { return nil }
+                        let code = UInt16(bytes[payload.lowerBound]) << 8 | UInt16(bytes[payload.lowerBound + 1])
+                        return (code, String(decoding: bytes[(payload.lowerBound + 2)..<payload.upperBound], as: UTF8.self))
+                    }
+                    next = payload.upperBound
+                }
+                let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { return nil }
+                bytes += chunk[0..<count]
+            }
+        }
+    }
+
+    /// Where the bytes after the HTTP head begin, once the head is complete.
+    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 3..<bytes.count where bytes[(index - 3)...index].elementsEqual([13, 10, 13, 10]) { return index + 1 }
+        return nil
+    }
+
+    /// The unmasked server frame at `start`, once all of it has arrived: its opcode and where its
+    /// payload lies.
+    private static func frame(in bytes: [UInt8], at start: Int) -> (opcode: UInt8, payload: Range<Int>)? {
+        guard bytes.count >= start + 2 else { return nil }
+        var header = 2
+        var length = Int(bytes[start + 1] & 0x7F)
+        if length >= 126 {
+            let size = length == 126 ? 2 : 8
+            guard bytes.count >= start + 2 + size else { return nil }
+            length = bytes[(start + 2)..<(start + 2 + size)].reduce(0) { $0 << 8 | Int($1) }
+            header += size
+        }
+        guard bytes.count >= start + header + length else { return nil }
+        return (bytes[start] & 0x0F, (start + header)..<(start + header + length))
+    }
 
     /// Reads everything there is; true when the server closed the connection (rather than a
     /// read timing out).

@@ -15,6 +15,8 @@ final class EventLoopBatch: Sendable {
     let eventLoop: any EventLoop
     private let pending = Mutex<(deliveries: [Delivery], scheduled: Bool)>(([], false))
     private let slowReaderClose: ByteBuffer
+    /// Sockets this loop has closed as slow readers.
+    let slowReadersClosed = Atomic<Int>(0)
 
     init(eventLoop: any EventLoop, sendLimit: Int) {
         self.eventLoop = eventLoop
@@ -51,7 +53,7 @@ final class EventLoopBatch: Sendable {
             guard writable else {
                 // Its messages wait behind the unsent ones: the close frame tells it why, if it
                 // ever reads that far; the connection goes within the close grace either way.
-                writer.close(with: slowReaderClose)
+                if writer.close(with: slowReaderClose) { slowReadersClosed.add(1, ordering: .relaxed) }
                 continue
             }
             writer.queue(delivery.frames)
@@ -68,6 +70,11 @@ final class EventLoopBatches: Sendable {
 
     init(sendLimit: Int) {
         self.sendLimit = sendLimit
+    }
+
+    /// Sockets closed as slow readers (4408) since the server started, on every loop.
+    var slowReadersClosed: Int {
+        batches.withLock { $0.values.reduce(0) { $0 + $1.slowReadersClosed.load(ordering: .relaxed) } }
     }
 
     func batch(for eventLoop: any EventLoop) -> EventLoopBatch {

@@ -82,7 +82,13 @@ final class EventRelay: Sendable {
             }
             var session = RelaySession(relay: self)
             for await input in inputs {
-                guard await session.handle(input) else { break }
+                let more: Bool
+                if input.reachesDeep {
+                    (session, more) = await Self.inShortTask(consume session) { await $0.handle(input) }
+                } else {
+                    more = await session.handle(input)
+                }
+                guard more else { break }
             }
             session.end()
             group.cancelAll()
@@ -91,7 +97,7 @@ final class EventRelay: Sendable {
 }
 
 /// The state of one relay's task: its sockets and what each has been sent.
-private struct RelaySession {
+private struct RelaySession: Sendable {
     private struct Member {
         let socket: EventSocket
         var filter: EventFilter
@@ -325,6 +331,38 @@ private struct FrameCache {
         let frame = EventFrame.text(try await rendering.text(for: event, of: asset, base: base))
         made[key] = frame
         return frame
+    }
+}
+
+extension EventRelay {
+    /// Runs `body` on `session` in a child task that ends with it. A task keeps the stack memory of
+    /// its deepest call for as long as it lives, and a relay's task lives as long as its sockets:
+    /// the work that reaches deep (database reads, renderings that read or sign) runs in a task
+    /// of its own, so that an idle relay holds only its own shallow frames.
+    fileprivate static func inShortTask(
+        _ session: consuming RelaySession, _ body: @escaping @Sendable (inout RelaySession) async -> Bool
+    ) async -> (RelaySession, Bool) {
+        let session = session
+        return await withTaskGroup(of: (RelaySession, Bool).self) { group in
+            group.addTask {
+                var session = session
+                let more = await body(&session)
+                return (session, more)
+            }
+            return await group.next()!
+        }
+    }
+}
+
+extension EventRelay.Input {
+    /// Whether handling it reads the database or renders what may (the snapshot, `ready`, a
+    /// thumbnail's signed URL); the other inputs stay shallow.
+    fileprivate var reachesDeep: Bool {
+        switch self {
+        case .joined, .tick: true
+        case .event(let event): event.type == .ready || event.type == .thumbnailReady
+        case .left, .busEnded: false
+        }
     }
 }
 

@@ -52,12 +52,15 @@ final class EventSocketWriter: ChannelOutboundHandler, RemovableChannelHandler {
     }
 
     /// Queues a close frame after everything queued before it; nothing is written after it.
-    func close(with frame: ByteBuffer) {
-        guard let context, !closed else { return }
+    /// Returns false when a close frame had already gone out (or the connection is gone).
+    @discardableResult
+    func close(with frame: ByteBuffer) -> Bool {
+        guard let context, !closed else { return false }
         context.write(wrapOutboundOut(frame), promise: nil)
         closed = true
         let channel = context.channel
         hardClose = context.eventLoop.scheduleTask(in: closeGrace) { channel.close(promise: nil) }
+        return true
     }
 
     func flush() {

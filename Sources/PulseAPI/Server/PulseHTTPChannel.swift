@@ -19,11 +19,17 @@ struct PulseHTTPChannel: ServerChildChannel {
         do {
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionDeadlines(idleTimeout: idleTimeout, headerTimeout: headerTimeout, logger: logger), position: .first)
+            // Reads start small and grow with the traffic: a connection keeps the buffer of its
+            // last read while it idles, and an idle WebSocket's last read was its upgrade request.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
         return upgradeChannel.setup(channel: channel, logger: logger)
     }
+
+    /// NIO's default sizes, but from 512 bytes rather than 2,048: a request head or an upgrade fits.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
 
     func handle(value: Value, logger: Logger) async {
         await upgradeChannel.handle(value: value, logger: logger)
