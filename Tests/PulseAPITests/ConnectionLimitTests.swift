@@ -66,6 +66,37 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("the rest of a body answered before it was read is no new head: the connection stays open for the next request")
+    func bodyAfterEarlyAnswer() async throws {
+        try await TestServer.with(worker: false, configure: {
+            $0.idleTimeout = .seconds(30)
+            $0.headerTimeout = .seconds(1)
+        }) { server in
+            // A refused upload: answered from its head, before the server reads the body.
+            let connection = try RawConnection(server.baseURL)
+            let bodyLength = 3_000
+            try connection.send("PUT /storage/uploads/\(UUID().uuidString.lowercased())/clip.mp4?expires=1&signature=00 HTTP/1.1\r\n"
+                + "Host: x\r\nContent-Length: \(bodyLength)\r\n\r\n")
+            try connection.send([UInt8](repeating: 0x61, count: 1_000))
+            let refused = try await connection.readHead()
+            #expect((400..<500).contains(refused.status), "\(refused)")
+            try await connection.readBody(length: Int(refused.headers["content-length"] ?? "0") ?? 0)
+
+            // The rest of the body trickles in over longer than the header timeout: it is the
+            // answered request's, so no head deadline runs (a client slowed down by a busy
+            // machine sends its body this way), and the connection serves the next request.
+            for _ in 0..<2 {
+                // The pace is the behaviour under test: body bytes 700 ms apart, past the 1 s timeout.
+                try await Task.sleep(for: .milliseconds(700))
+                try connection.send([UInt8](repeating: 0x61, count: 1_000))
+            }
+            // Then it idles past the header timeout: only the idle timeout applies now.
+            try await Task.sleep(for: .milliseconds(1_200))
+            try connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await connection.readHead().status == 200)
+        }
+    }
+
     @Test("the header timeout bounds the client's sending of a head, not the server's deciding an upgrade")
     func upgradeDecisionOutlastsHeaderTimeout() async throws {
         // A header timeout shorter than any upgrade decision (a task of its own and a database
@@ -382,6 +413,17 @@ final class RawConnection: @unchecked Sendable {
                 }
             }
             return nil
+        }
+    }
+
+    /// Reads and drops `length` bytes of a response body.
+    func readBody(length: Int) async throws {
+        try await onOwnThread {
+            while self.buffer.count < length {
+                guard let bytes = self.receive(), !bytes.isEmpty else { throw MissingPrerequisite(description: "the body ended early") }
+                self.buffer += bytes
+            }
+            self.buffer.removeFirst(length)
         }
     }
 

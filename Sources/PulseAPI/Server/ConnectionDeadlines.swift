@@ -17,8 +17,10 @@ import NIOHTTPTypes
 /// is decided by the events route in a task of its own (a database read), which on a busy machine
 /// can take longer than the header timeout, so the deadline ends with the head's last byte rather
 /// than when the route gets to it.
-/// While a request is in flight (parsed, answer not finished) it does nothing: a stalled body is
-/// Hummingbird's idle timeout's business, and an upgraded WebSocket stays in flight for good.
+/// While a request is in flight (parsed, and its answer or its body not finished) it does nothing:
+/// a stalled body is Hummingbird's idle timeout's business, the rest of a body answered early (a
+/// refused upload) is read by the server before the next head, and an upgraded WebSocket stays
+/// in flight for good.
 ///
 /// It learns about heads and answers from ``HTTPExchangeObserver`` (after the HTTP codec) and, for
 /// WebSocket upgrade requests, which never reach that observer, from the events route
@@ -33,6 +35,9 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     private let logger: Logger
     /// Requests whose head was parsed and whose answer is not finished (an upgraded socket stays).
     private var inFlight = 0
+    /// A request's head was parsed and its body has not ended: an answer may go out before the
+    /// body is read (a refused upload), and the body's later bytes are no new head.
+    private var bodyOpen = false
     /// Bytes of a head have arrived and not all of it yet.
     private var receivingHead = false
     /// A whole head has arrived and the server has not taken it up yet (an upgrade being decided).
@@ -75,6 +80,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     /// A request head was parsed.
     func headParsed() {
         inFlight += 1
+        bodyOpen = true
         receivingHead = false
         awaitingServer = false
         cancelDeadline()
@@ -83,7 +89,18 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     /// An answer was written to its end.
     func answerFinished() {
         inFlight = max(0, inFlight - 1)
-        if inFlight == 0, let context {
+        armIdleIfQuiet()
+    }
+
+    /// A request's body ended (the server has read all of it).
+    func requestEnded() {
+        bodyOpen = false
+        armIdleIfQuiet()
+    }
+
+    /// Nothing in flight either way: the connection waits for its next head.
+    private func armIdleIfQuiet() {
+        if inFlight == 0, !bodyOpen, let context {
             receivingHead = false
             awaitingServer = false
             arm(idleTimeout, context: context, reason: "idle")
@@ -120,7 +137,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
-        if inFlight == 0, !receivingHead, !awaitingServer, bytes.readableBytes > 0 {
+        if inFlight == 0, !bodyOpen, !receivingHead, !awaitingServer, bytes.readableBytes > 0 {
             receivingHead = true
             headEnd = HeadEndScanner()
             arm(headerTimeout, context: context, reason: "request head not complete")
@@ -226,7 +243,11 @@ final class HTTPExchangeObserver: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) { deadlines?.headParsed() }
+        switch unwrapInboundIn(data) {
+        case .head: deadlines?.headParsed()
+        case .body: break
+        case .end: deadlines?.requestEnded()
+        }
         context.fireChannelRead(data)
     }
 
