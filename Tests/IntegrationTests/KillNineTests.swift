@@ -25,7 +25,7 @@ extension IntegrationTests {
                 // Mid-transcode: a chunk checkpointed, a chunk job running, its ffmpeg just started
                 // (a 1080p chunk takes about a second, so the kill lands well inside it).
                 // Stopped first: the chunk in flight may finish between the read and the kill.
-                let encoder = try await workerA.stopped(when: "worker A to start encoding a chunk after one was checkpointed", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }) { () -> Int32? in
+                let encoder = try await workerA.stopped(when: "worker A to start encoding a chunk after one was checkpointed", timeout: .seconds(60), interval: .milliseconds(20), context: { fixture.logs() }, settled: { try await fixture.databaseIdle() }) { () -> Int32? in
                     guard let pid = youngEncoder(commandLineContaining: scratchA) else { return nil }
                     let done = try await fixture.assets.chunks(id).filter { $0.status == .done && $0.kind == .video }
                     let running = try await fixture.queue.jobs(assetID: id).filter { $0.status == .running && $0.kind == .chunk }

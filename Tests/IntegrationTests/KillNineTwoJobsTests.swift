@@ -19,7 +19,7 @@ extension IntegrationTests {
 
                 let workerA = try fixture.startPulse("worker-A", ["worker"], environment: twoJobs)
                 // Stopped first: a job may finish between a read that sees two running and the kill.
-                try await workerA.stopped(when: "worker A to run two jobs at once", timeout: .seconds(60), context: { fixture.logs() }) {
+                try await workerA.stopped(when: "worker A to run two jobs at once", timeout: .seconds(60), context: { fixture.logs() }, settled: { try await fixture.databaseIdle() }) {
                     try await fixture.queue.jobs(assetID: id).filter { $0.status == .running }.count == 2 ? true : nil
                 }
                 workerA.signal(SIGKILL)

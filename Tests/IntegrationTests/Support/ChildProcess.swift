@@ -142,19 +142,35 @@ extension ChildProcess {
     /// that value with the process still stopped: the state the probe read is the state a kill
     /// then finds, since a stopped worker finishes no job in between. When the state has moved
     /// on by the time the process is stopped, it goes on (SIGCONT) and the wait continues.
+    ///
+    /// `settled` says when what the process sent before it stopped has landed (a statement it had
+    /// already sent to the database runs after the stop): the probe is read again only then.
     func stopped<T>(
         when what: String,
         timeout: Duration,
         interval: Duration = .milliseconds(10),
         context: () -> String = { "" },
+        settled: () async throws -> Bool = { true },
         _ probe: () async throws -> T?
     ) async throws -> T {
         try await waitFor(what, timeout: timeout, interval: interval, context: context) { () -> T? in
             guard try await probe() != nil else { return nil }
             signal(SIGSTOP)
+            // The signal is delivered asynchronously: wait until every thread has stopped.
+            try await waitFor("process \(pid) to stop", timeout: .seconds(10), interval: .milliseconds(5)) { isStopped ? true : nil }
+            try await waitFor("what process \(pid) sent before it stopped to land", timeout: .seconds(10), interval: .milliseconds(20)) {
+                try await settled() ? true : nil
+            }
             if let value = try await probe() { return value }
             signal(SIGCONT)
             return nil
         }
+    }
+
+    /// Whether the process is stopped by a signal (state `T` in `/proc/<pid>/stat`).
+    var isStopped: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "T"
     }
 }

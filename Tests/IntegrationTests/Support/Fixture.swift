@@ -41,6 +41,25 @@ final class Fixture: Sendable {
 
     subscript<T>(dynamicMember path: KeyPath<TestPlace, T>) -> T { place[keyPath: path] }
 
+    /// Whether no statement of the service processes is running in the database: none of their
+    /// connections (named by the schema, as ours are; ours that asks excepted) is active. A
+    /// connection idle inside a transaction counts as settled: what it wrote is not visible and
+    /// never will be if its process is killed. Read twice, 50 ms apart, so that a statement
+    /// already on its way to the server is seen arriving.
+    func databaseIdle() async throws -> Bool {
+        for round in 0..<2 {
+            if round > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            let busy = try await place.database.queryFirst(
+                """
+                SELECT COUNT(*) AS n FROM pg_stat_activity
+                WHERE application_name = $1 AND pid <> pg_backend_pid() AND state = 'active'
+                """,
+                [.text(PostgresEngine.applicationName(schema: schema))])
+            guard try busy?.int("n") == 0 else { return false }
+        }
+        return true
+    }
+
     /// The same settings as `awsEnvironment`, typed, for this process's own store.
     static func s3Configuration(endpoint: String) -> S3Configuration {
         S3Configuration(credentials: SigV4Credentials(accessKeyID: "test", secretAccessKey: "test"), region: "us-east-1", endpoint: endpoint)
