@@ -325,7 +325,8 @@ struct ConnectionLimitTests {
 // MARK: - Helpers
 
 /// A plain TCP connection to the test server, for what an HTTP client will not do: idle, send
-/// half a head, hold a WebSocket open without a client library, read a refused handshake.
+/// half a head, hold a WebSocket open without a client library (or without reading it), read a
+/// refused handshake.
 final class RawConnection: @unchecked Sendable {
     private let descriptor: Int32
     private var buffer: [UInt8] = []
@@ -340,7 +341,9 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    init(_ baseURL: String) throws {
+    /// - Parameter receiveBufferBytes: the kernel's receive buffer, fixed before connecting (a
+    ///   small one fills after a few frames a reader does not read).
+    init(_ baseURL: String, receiveBufferBytes: Int32? = nil) throws {
         let port = try #require(URLComponents(string: baseURL)?.port)
         #if canImport(Glibc)
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -348,6 +351,9 @@ final class RawConnection: @unchecked Sendable {
         descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard descriptor >= 0 else { throw MissingPrerequisite(description: "socket() failed") }
+        if var size = receiveBufferBytes {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -463,6 +469,41 @@ final class RawConnection: @unchecked Sendable {
         let status = try await readHead().status
         guard status == 101 else { throw MissingPrerequisite(description: "upgrade of \(path) answered \(status)") }
         return self
+    }
+
+    /// After the upgrade's answer (`readHead`): reads the server's frames up to a close frame, its
+    /// code and reason; nil when the connection ended (or a read timed out) first.
+    func readToClose() async throws -> (code: UInt16, reason: String)? {
+        try await onOwnThread {
+            while true {
+                while let (opcode, payload) = Self.frame(in: self.buffer) {
+                    if opcode == 0x8 {
+                        guard payload.count >= 2 else { return nil }
+                        let code = UInt16(self.buffer[payload.lowerBound]) << 8 | UInt16(self.buffer[payload.lowerBound + 1])
+                        return (code, String(decoding: self.buffer[(payload.lowerBound + 2)..<payload.upperBound], as: UTF8.self))
+                    }
+                    self.buffer.removeFirst(payload.upperBound)
+                }
+                guard let bytes = self.receive(), !bytes.isEmpty else { return nil }
+                self.buffer += bytes
+            }
+        }
+    }
+
+    /// The unmasked server frame at the start of `bytes`, once all of it has arrived: its opcode
+    /// and where its payload lies.
+    private static func frame(in bytes: [UInt8]) -> (opcode: UInt8, payload: Range<Int>)? {
+        guard bytes.count >= 2 else { return nil }
+        var header = 2
+        var length = Int(bytes[1] & 0x7F)
+        if length >= 126 {
+            let size = length == 126 ? 2 : 8
+            guard bytes.count >= 2 + size else { return nil }
+            length = bytes[2..<(2 + size)].reduce(0) { $0 << 8 | Int($1) }
+            header += size
+        }
+        guard bytes.count >= header + length else { return nil }
+        return (bytes[0] & 0x0F, header..<(header + length))
     }
 
     /// The answer to an upgrade request that is refused, body included.

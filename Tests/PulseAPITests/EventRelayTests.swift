@@ -6,10 +6,6 @@ import PulseTestSupport
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The events WebSockets as one relay per asset serves them: order, the final event, the re-read,
 /// token expiry and the slow-reader limit, with many sockets on one asset.
 @Suite("Event relay", .timeLimit(.minutes(2)))
@@ -124,7 +120,9 @@ struct EventRelayTests {
     func slowReader() async throws {
         try await TestServer.with(worker: false, configure: { $0.eventSocketSendLimit = 1024 }) { server in
             let (id, path) = try await Self.newAsset(server)
-            let slow = try StalledReader(server.baseURL, path: path)
+            // A tiny receive buffer, and nothing read after the handshake until asked.
+            let slow = try RawConnection(server.baseURL, receiveBufferBytes: 4096)
+            try slow.sendUpgrade(path: path)
             let batches = server.server.eventRelays.batches
             try await withThrowingTaskGroup(of: (Int, WebSocketCloseFrame?).self) { group in
                 let fast = Self.open(1, server.wsBase + path, group: &group)[0]
@@ -144,102 +142,14 @@ struct EventRelayTests {
                 // The close frame waits behind the messages still unsent: a reader that resumes
                 // within the close grace reads them, then the close frame with its code. (One that
                 // never resumes cannot get it: its connection ends at the grace, frames unsent.)
+                #expect(try await slow.readHead().status == 101)
                 let close = try await slow.readToClose()
                 #expect(close?.code == EventFrame.CloseCode.slowReader.rawValue)
                 #expect(close?.reason.hasPrefix("ERR_SLOW_READER") == true, "\(String(describing: close))")
-                #expect(try await slow.readsToEnd())
+                #expect(try await slow.secondsUntilClosed(within: 10) != nil)
                 try await waitUntil("the stalled reader's socket left its relay") { server.server.eventRelays.watched == [id: 1] }
                 try await server.runtime.bus.publish(AssetEvent(assetID: id, type: .failed, status: .failed, at: 0))
                 for try await (_, last) in group { #expect(last?.closeCode == .normalClosure) }
-            }
-        }
-    }
-}
-
-/// A WebSocket client with a tiny receive buffer that reads nothing after the handshake until
-/// asked to read to the end.
-private final class StalledReader: Sendable {
-    private let descriptor: Int32
-
-    init(_ baseURL: String, path: String) throws {
-        let port = try #require(URLComponents(string: baseURL)?.port)
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var size: Int32 = 4096
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw MissingPrerequisite(description: "connect() failed") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    deinit { _ = Glibc.close(descriptor) }
-
-    /// Reads the handshake's answer and the frames after it up to a close frame: its code and
-    /// reason; nil when the connection ended (or a read timed out) first.
-    func readToClose() async throws -> (code: UInt16, reason: String)? {
-        let descriptor = descriptor
-        return try await onOwnThread {
-            var bytes: [UInt8] = []
-            var next: Int?  // where the next frame starts, once past the handshake's answer
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                if next == nil, let end = Self.endOfHead(bytes) { next = end }
-                while let at = next, let (opcode, payload) = Self.frame(in: bytes, at: at) {
-                    if opcode == 0x8 {
-                        guard payload.count >= 2 else { return nil }
-                        let code = UInt16(bytes[payload.lowerBound]) << 8 | UInt16(bytes[payload.lowerBound + 1])
-                        return (code, String(decoding: bytes[(payload.lowerBound + 2)..<payload.upperBound], as: UTF8.self))
-                    }
-                    next = payload.upperBound
-                }
-                let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                guard count > 0 else { return nil }
-                bytes += chunk[0..<count]
-            }
-        }
-    }
-
-    /// Where the bytes after the HTTP head begin, once the head is complete.
-    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 3..<bytes.count where bytes[(index - 3)...index].elementsEqual([13, 10, 13, 10]) { return index + 1 }
-        return nil
-    }
-
-    /// The unmasked server frame at `start`, once all of it has arrived: its opcode and where its
-    /// payload lies.
-    private static func frame(in bytes: [UInt8], at start: Int) -> (opcode: UInt8, payload: Range<Int>)? {
-        guard bytes.count >= start + 2 else { return nil }
-        var header = 2
-        var length = Int(bytes[start + 1] & 0x7F)
-        if length >= 126 {
-            let size = length == 126 ? 2 : 8
-            guard bytes.count >= start + 2 + size else { return nil }
-            length = bytes[(start + 2)..<(start + 2 + size)].reduce(0) { $0 << 8 | Int($1) }
-            header += size
-        }
-        guard bytes.count >= start + header + length else { return nil }
-        return (bytes[start] & 0x0F, (start + header)..<(start + header + length))
-    }
-
-    /// Reads everything there is; true when the server closed the connection (rather than a
-    /// read timing out).
-    func readsToEnd() async throws -> Bool {
-        let descriptor = descriptor
-        return try await onOwnThread {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-                if count == 0 { return true }
-                if count < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
             }
         }
     }
