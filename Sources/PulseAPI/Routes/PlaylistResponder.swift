@@ -23,7 +23,9 @@ enum PlaylistResponder {
             throw ObjectResponder.notFound
         }
         let storedGzip = info?.contentEncoding?.lowercased() == Gzip.contentEncoding
-        let text = try ContentDecoding.decode(stored, encoding: info?.contentEncoding, key: key)
+        // Decoded only for an answer made from the text: a gzip client of a gzip-stored playlist
+        // (every player on S3, rereading it) gets the stored bytes without a round of inflating.
+        let text = { try ContentDecoding.decode(stored, encoding: info?.contentEncoding, key: key) }
         var headers: HTTPFields = [
             .contentType: MediaType.forKey(key),
             .vary: "Accept-Encoding",
@@ -32,7 +34,7 @@ enum PlaylistResponder {
         let body: ByteBuffer
         let status: HTTPResponse.Status
         if AcceptEncoding.takesGzip(request.headers[.acceptEncoding]), request.headers[.range] == nil {
-            body = storedGzip ? stored : try Gzip.compress(text)
+            body = storedGzip ? stored : try Gzip.compress(try text())
             status = .ok
             headers[.contentEncoding] = Gzip.contentEncoding
             headers[.contentLength] = String(body.readableBytes)
@@ -40,6 +42,7 @@ enum PlaylistResponder {
         } else {
             headers[.acceptRanges] = "bytes"
             if let etag = info?.etag { headers[.eTag] = storedGzip ? "\"\(etag)-identity\"" : "\"\(etag)\"" }
+            let text = try text()
             let range: ClosedRange<Int64>?
             (status, range) = try ObjectResponder.select(request, size: Int64(text.readableBytes), headers: &headers)
             body = range.map { text.getSlice(at: text.readerIndex + Int($0.lowerBound), length: Int($0.count))! } ?? text
