@@ -15,7 +15,26 @@ public struct MediaPipeline: Sendable {
 
     /// The source's metadata, its duration measured, checked against the limits.
     public func probe(_ input: MediaInput) async throws -> ProbeResult {
-        let probe = try await Prober(configuration: configuration, logger: logger).probe(input)
+        logged(try await Prober(configuration: configuration, logger: logger).probe(input))
+    }
+
+    /// The probe and the thumbnail (at `path`), the thumbnail taken while the probe measures the
+    /// duration: it needs only the header's streams, and 1 s that the declared duration covers,
+    /// and both are on the way to `playable`. The thumbnail is returned only once the measurement
+    /// has accepted the source; a refused source's thumbnail may be left at `path`.
+    public func probe(_ input: MediaInput, thumbnailTo path: String) async throws -> (ProbeResult, Thumbnail) {
+        let prober = Prober(configuration: configuration, logger: logger)
+        let header = try await prober.header(input)
+        guard (header.declaredDuration ?? 0) >= Self.thumbnailBesideProbeMinimum else {
+            let probe = logged(try await prober.measured(header, of: input))
+            return (probe, try await thumbnail(input, probe: probe, to: path))
+        }
+        async let early = thumbnail(input, probe: header, to: path)
+        let probe = logged(try await prober.measured(header, of: input))
+        return (probe, try await early)
+    }
+
+    private func logged(_ probe: ProbeResult) -> ProbeResult {
         logger.info("probed", metadata: [
             "media.size": "\(probe.video.displayWidth)x\(probe.video.displayHeight)",
             "media.duration": "\(probe.duration)", "media.codec": "\(probe.video.codec)",
@@ -23,9 +42,14 @@ public struct MediaPipeline: Sendable {
         return probe
     }
 
-    /// The upright JPEG at 1 s, written to `path`.
-    public func thumbnail(_ input: MediaInput, probe: ProbeResult, to path: String) async throws {
+    /// A declared duration from which the thumbnail's instant (1 s) does not depend on the
+    /// measurement: the measured one may differ by up to 1 s before the source is refused.
+    static let thumbnailBesideProbeMinimum = 2.0
+
+    /// The upright JPEG at 1 s, written to `path`, and its placeholder.
+    public func thumbnail(_ input: MediaInput, probe: ProbeResult, to path: String) async throws -> Thumbnail {
         try await Thumbnailer(configuration: configuration, logger: logger).makeThumbnail(input: input, probe: probe, to: path)
+        return Thumbnail(path: path, placeholder: try await placeholder(ofImage: path, scratch: path + ".placeholder"))
     }
 
     /// How the source is cut into work (`firstRendition: false`: the ladder alone).

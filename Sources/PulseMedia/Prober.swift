@@ -18,6 +18,12 @@ public struct Prober: Sendable {
 
     /// Probes `input` and checks it against the configured limits.
     public func probe(_ input: MediaInput) async throws(MediaError) -> ProbeResult {
+        try await measured(header(input), of: input)
+    }
+
+    /// What the container's header says (streams, declared duration), unmeasured and unchecked:
+    /// enough to start work that needs only the streams, never enough to accept the source.
+    func header(_ input: MediaInput) async throws(MediaError) -> ProbeResult {
         let arguments = ["-v", "error", "-hide_banner"] + input.inputOptions() + [
             "-print_format", "json", "-show_format", "-show_streams", input.location,
         ]
@@ -38,7 +44,12 @@ public struct Prober: Sendable {
             }
             throw error
         }
-        var result = try ProbeParser.parse(Data(outcome.stdout.utf8))
+        return try ProbeParser.parse(Data(outcome.stdout.utf8))
+    }
+
+    /// `header` with its duration measured from the packets, checked against the limits.
+    func measured(_ header: ProbeResult, of input: MediaInput) async throws(MediaError) -> ProbeResult {
+        var result = header
         let extent = try await measure(input, result)
         result.duration = extent.video
         if result.audio != nil { result.audio?.duration = extent.audio }

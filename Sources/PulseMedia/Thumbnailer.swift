@@ -55,3 +55,11 @@ public struct Thumbnailer: Sendable {
         return true
     }
 }
+
+/// A thumbnail taken: the JPEG and its placeholder, stored and announced together.
+public struct Thumbnail: Sendable, Equatable {
+    /// Where the JPEG was written.
+    public var path: String
+    /// The JPEG's BlurHash (`MediaPipeline.placeholder(ofImage:scratch:)`).
+    public var placeholder: String
+}

@@ -57,11 +57,8 @@ public struct Transcoder: Sendable {
         let pipeline = MediaPipeline(configuration: configuration, logger: logger)
 
         onProgress(TranscodeProgress(stage: .probing, percent: 0))
-        let probe = try await pipeline.probe(input)
-        let thumbnail = "\(workDirectory)/thumbnail.jpg"
-        try await pipeline.thumbnail(input, probe: probe, to: thumbnail)
-        let placeholder = try await pipeline.placeholder(ofImage: thumbnail, scratch: "\(workDirectory)/placeholder")
-        try await output.storeFile(at: thumbnail, as: "thumbnail.jpg", contentType: ContentType.jpeg)
+        let (probe, thumbnail) = try await pipeline.probe(input, thumbnailTo: "\(workDirectory)/thumbnail.jpg")
+        try await output.storeFile(at: thumbnail.path, as: "thumbnail.jpg", contentType: ContentType.jpeg)
         let plan = pipeline.plan(probe, chunkSeconds: chunkSeconds, firstRendition: firstRendition)
         let progress = Mutex(plan.progress(duration: probe.duration, thumbnailDone: true))
         var event = TranscodeProgress(stage: .thumbnail, percent: progress.withLock { $0.percent })
@@ -90,6 +87,6 @@ public struct Transcoder: Sendable {
         onProgress(TranscodeProgress(stage: .done, percent: 100))
         return TranscodeResult(
             probe: probe, rungs: plan.rungs, renditions: renditions, units: plan.units.count,
-            placeholder: placeholder, storyboard: StoryboardLayout.fileName)
+            placeholder: thumbnail.placeholder, storyboard: StoryboardLayout.fileName)
     }
 }

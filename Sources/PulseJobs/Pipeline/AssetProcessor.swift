@@ -72,28 +72,34 @@ struct AssetProcessor: Sendable {
         // Before anything reads it: the source must be the object `complete` accepted.
         try await checkSource(asset)
         let input = try await mediaInput(asset)
+        let local = try workPath(asset.id, "thumbnail") + ".jpg"
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        // On a first attempt the probe takes the thumbnail beside it: both are on the way to
+        // `playable`.
+        var thumbnail: Thumbnail?
         let probe: ProbeResult
-        if let decoded = try? asset.probe() {
-            probe = decoded
+        if let cached = try? asset.probe() {
+            probe = cached
         } else {
-            probe = try await pipeline.probe(input)
+            if asset.thumbnailKey == nil {
+                (probe, thumbnail) = try await pipeline.probe(input, thumbnailTo: local)
+            } else {
+                probe = try await pipeline.probe(input)
+            }
             try await assets.setProbe(asset.id, json: JSONEncoder.sorted.text(probe), duration: probe.duration)
         }
 
         if asset.thumbnailKey == nil {
-            let local = try workPath(asset.id, "thumbnail") + ".jpg"
-            defer { try? FileManager.default.removeItem(atPath: local) }
-            try await pipeline.thumbnail(input, probe: probe, to: local)
-            // Hashed before the file moves into the store: it goes out with the thumbnail.
-            let placeholder = try await pipeline.placeholder(ofImage: local, scratch: try workPath(asset.id, "placeholder"))
+            let taken: Thumbnail
+            if let thumbnail { taken = thumbnail } else { taken = try await pipeline.thumbnail(input, probe: probe, to: local) }
             let key = StorageKeys.thumbnail(asset.id)
             try await storeFenced(asset.id) {
-                try await store.put(fileAt: local, key: key, contentType: ContentType.jpeg, mode: .move)
+                try await store.put(fileAt: taken.path, key: key, contentType: ContentType.jpeg, mode: .move)
             }
-            _ = try await assets.setThumbnail(asset.id, key: key, placeholder: placeholder)
+            _ = try await assets.setThumbnail(asset.id, key: key, placeholder: taken.placeholder)
             asset.thumbnailKey = key
             await publisher.publish(AssetEvent(
-                assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, placeholder: placeholder, at: queue.clock.now()))
+                assetID: asset.id, type: .thumbnailReady, thumbnailKey: key, placeholder: taken.placeholder, at: queue.clock.now()))
             await publisher.progress(ProgressAggregator.transcodeStart, eta: nil, speed: nil)
         }
 
