@@ -64,6 +64,28 @@ struct DurationTests {
         #expect(error?.message.contains("truncated") == true, "\(error.map(String.init(describing:)) ?? "no error")")
     }
 
+    /// The thumbnail taken beside the measurement comes back only with it: a cut-off file is
+    /// refused as the probe alone refuses it, and a whole one gives the probe alone's result with
+    /// the thumbnail and its placeholder.
+    @Test func theThumbnailBesideTheProbeWaitsForTheMeasurement() async throws {
+        let source = try TestMedia.path("long_7s_320p.mp4")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: source))
+        let folder = temporaryDirectory("pulse-cut-thumbnail")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let cut = folder + "/cut.mp4"
+        try whole.prefix(whole.count * 55 / 100).write(to: URL(fileURLWithPath: cut))
+        let pipeline = MediaPipeline(configuration: testConfiguration(), logger: TestServices.logger)
+
+        let error = await mediaError { _ = try await pipeline.probe(.file(cut), thumbnailTo: folder + "/cut.jpg") }
+        #expect(error?.code == .malformedVideo)
+        #expect(error?.message.contains("truncated") == true, "\(error.map(String.init(describing:)) ?? "no error")")
+
+        let (probe, thumbnail) = try await pipeline.probe(.file(source), thumbnailTo: folder + "/whole.jpg")
+        #expect(try await probe == pipeline.probe(.file(source)))
+        #expect(thumbnail.path == folder + "/whole.jpg" && (FileSystem.fileSize(thumbnail.path) ?? 0) > 0)
+        #expect(try await thumbnail.placeholder == pipeline.placeholder(ofImage: thumbnail.path, scratch: folder + "/again"))
+    }
+
     /// Every output of every unit, the last range and the audio included, gets `-t`: a source
     /// longer than planned is never encoded past the plan.
     @Test func everyOutputEndsExplicitly() throws {
