@@ -490,6 +490,27 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// After the upgrade's answer (`readHead`): the server's next frame, its opcode and payload;
+    /// nil when the connection ended (or a read timed out) first.
+    func readFrame() async throws -> (opcode: UInt8, payload: [UInt8])? {
+        try await onOwnThread {
+            while true {
+                if let (opcode, payload) = Self.frame(in: self.buffer) {
+                    defer { self.buffer.removeFirst(payload.upperBound) }
+                    return (opcode, Array(self.buffer[payload]))
+                }
+                guard let bytes = self.receive(), !bytes.isEmpty else { return nil }
+                self.buffer += bytes
+            }
+        }
+    }
+
+    /// Sends one final frame as a client must (masked, RFC 6455 5.3), of at most 125 bytes.
+    func sendFrame(opcode: UInt8, payload: [UInt8] = []) throws {
+        let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        try send([0x80 | opcode, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
+    }
+
     /// The unmasked server frame at the start of `bytes`, once all of it has arrived: its opcode
     /// and where its payload lies.
     private static func frame(in bytes: [UInt8]) -> (opcode: UInt8, payload: Range<Int>)? {

@@ -153,4 +153,41 @@ struct EventRelayTests {
             }
         }
     }
+
+    @Test("a client's ping is answered, its close answered with its code, and a client that stops answering pings is closed")
+    func pingsAndClose() async throws {
+        try await TestServer.with(worker: false, configure: { $0.eventSocketPingInterval = .milliseconds(500) }) { server in
+            let (id, path) = try await Self.newAsset(server)
+            let socket = try await RawConnection(server.baseURL).upgraded(path: path, bearer: server.apiKey)
+            #expect(try await socket.readFrame()?.opcode == 0x1, "the snapshot first")
+            try socket.sendFrame(opcode: 0x9, payload: Array("are you there".utf8))
+            // The server's own pings may come first; the pong carries the client's payload.
+            var frame = try await socket.readFrame()
+            while frame?.opcode == 0x9 {
+                try socket.sendFrame(opcode: 0xA, payload: frame?.payload ?? [])
+                frame = try await socket.readFrame()
+            }
+            #expect(frame?.opcode == 0xA && frame?.payload == Array("are you there".utf8), "\(String(describing: frame))")
+            // Answering its pings keeps a socket open.
+            for _ in 0..<3 {
+                let ping = try await socket.readFrame()
+                #expect(ping?.opcode == 0x9)
+                try socket.sendFrame(opcode: 0xA, payload: ping?.payload ?? [])
+            }
+            #expect(server.server.eventRelays.watched == [id: 1])
+            // Silent from now on: closed within two intervals of the last pong.
+            #expect(try await socket.secondsUntilClosed(within: 10) != nil)
+            try await waitUntil("the silent socket left its relay") { server.server.eventRelays.watched.isEmpty }
+
+            // A client's close is answered with its status code, then the connection ends.
+            let closing = try await RawConnection(server.baseURL).upgraded(path: path, bearer: server.apiKey)
+            #expect(try await closing.readFrame()?.opcode == 0x1)
+            try closing.sendFrame(opcode: 0x8, payload: [0x0F, 0xA0] + Array("bye".utf8))
+            var answer = try await closing.readFrame()
+            while answer?.opcode == 0x9 { answer = try await closing.readFrame() }
+            #expect(answer?.opcode == 0x8 && answer?.payload == [0x0F, 0xA0], "\(String(describing: answer))")
+            #expect(try await closing.secondsUntilClosed(within: 5) != nil)
+        }
+    }
+
 }

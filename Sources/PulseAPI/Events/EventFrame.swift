@@ -40,6 +40,22 @@ enum EventFrame {
         return buffer
     }
 
+    /// A control frame (ping, pong, close) with `payload` (at most 125 bytes: control frames
+    /// are never longer, RFC 6455 5.5).
+    static func control(_ opcode: ControlOpcode, payload: ByteBuffer = ByteBuffer()) -> ByteBuffer {
+        let bytes = payload.getBytes(at: payload.readerIndex, length: min(payload.readableBytes, 125)) ?? []
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 2)
+        writeHeader(opcode: opcode.rawValue, length: bytes.count, into: &buffer)
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+
+    enum ControlOpcode: UInt8 {
+        case close = 0x8
+        case ping = 0x9
+        case pong = 0xA
+    }
+
     private static func writeHeader(opcode: UInt8, length: Int, into buffer: inout ByteBuffer) {
         buffer.writeInteger(0x80 | opcode)
         switch length {

@@ -15,6 +15,8 @@ final class EventRelays: Service, Sendable {
         var recheckInterval: Duration
         /// Bytes a socket may have unsent before it is closed as a slow reader (4408).
         var sendLimit: Int
+        /// How often a socket is pinged (``EventSocketReader``).
+        var pingInterval: Duration
         /// How long a closing socket waits for the client's close frame.
         var closeGrace: Duration = .seconds(5)
     }

@@ -27,32 +27,35 @@ final class EventSocket: Sendable {
         self.writer = writer
     }
 
-    /// Prepares an upgraded connection for the relay: its writer goes first in the pipeline, its
-    /// unsent bytes are bounded by the send limit (the high water mark), and it reads into a
-    /// small buffer of fixed size, since a client only ever sends pongs and a close.
+    /// Prepares an upgraded connection for the relay, on its event loop: its writer goes first in
+    /// the pipeline and its reader last (``EventSocketReader``), its unsent bytes are bounded by
+    /// the send limit (the high water mark), and it reads into a small buffer of fixed size, since
+    /// a client only ever sends control frames.
     static func attach(
-        assetID: UUID, base: String, tokenExpiry: Date?, channel: any Channel, batches: EventLoopBatches, closeGrace: Duration
-    ) async throws -> EventSocket {
+        _ admission: EventSocketAdmission, channel: any Channel, batches: EventLoopBatches, settings: EventRelays.Settings
+    ) throws -> EventSocket {
         let sendLimit = batches.sendLimit
-        let grace = TimeAmount(closeGrace)
-        let writer = try await channel.eventLoop.submit {
-            let writer = EventSocketWriter(closeGrace: grace)
-            try channel.pipeline.syncOperations.addHandler(writer, position: .first)
-            if let options = channel.syncOptions {
-                try options.setOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: receiveBufferBytes))
-                try options.setOption(
-                    ChannelOptions.writeBufferWaterMark,
-                    value: ChannelOptions.Types.WriteBufferWaterMark(low: sendLimit / 2, high: sendLimit))
-                // A fixed kernel send buffer: left to autotuning it grows to megabytes for a
-                // reader that stalls, memory per socket that the send limit would not see.
-                try options.setOption(ChannelOptions.socketOption(.so_sndbuf), value: kernelSendBufferBytes)
-            }
-            return NIOLoopBound(writer, eventLoop: channel.eventLoop)
-        }.get()
+        let writer = EventSocketWriter(closeGrace: TimeAmount(settings.closeGrace))
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(writer, position: .first)
+        try pipeline.addHandler(EventSocketReader(writer: writer, pingInterval: TimeAmount(settings.pingInterval)))
+        if let options = channel.syncOptions {
+            try options.setOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: receiveBufferBytes))
+            try options.setOption(
+                ChannelOptions.writeBufferWaterMark,
+                value: ChannelOptions.Types.WriteBufferWaterMark(low: sendLimit / 2, high: sendLimit))
+            // A fixed kernel send buffer: left to autotuning it grows to megabytes for a
+            // reader that stalls, memory per socket that the send limit would not see.
+            try options.setOption(ChannelOptions.socketOption(.so_sndbuf), value: kernelSendBufferBytes)
+        }
         return EventSocket(
-            assetID: assetID, base: base, tokenExpiry: tokenExpiry, channel: channel,
-            batch: batches.batch(for: channel.eventLoop), writer: writer)
+            assetID: admission.assetID, base: admission.base, tokenExpiry: admission.tokenExpiry, channel: channel,
+            batch: batches.batch(for: channel.eventLoop), writer: NIOLoopBound(writer, eventLoop: channel.eventLoop))
     }
+
+    /// The largest frame a client may send: it only ever sends control frames (at most 125 bytes
+    /// of payload), so anything near this is no client of ours.
+    static let maxClientFrameBytes = 4096
 
     private static let lastID = Atomic<Int>(0)
 

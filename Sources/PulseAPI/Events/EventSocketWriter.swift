@@ -3,10 +3,9 @@ import NIOCore
 /// The first handler of an upgraded events connection: the relay writes its ready-made frames
 /// here, below the WebSocket encoder, and the socket is closed from here.
 ///
-/// Once a close frame has gone out nothing more is written: the WebSocket handler above answers
-/// the client's close with one of its own, which is dropped here, so the client sees one close
-/// frame, the relay's. The connection ends when the client answers the close (the WebSocket
-/// handler then closes it) or, at the latest, `closeGrace` after it.
+/// Once a close frame has gone out nothing more is written, so the client sees one close frame.
+/// The connection ends when the client answers the close (``EventSocketReader`` then closes it)
+/// or, at the latest, `closeGrace` after it.
 final class EventSocketWriter: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -54,14 +53,17 @@ final class EventSocketWriter: ChannelOutboundHandler, RemovableChannelHandler {
     /// Queues a close frame after everything queued before it; nothing is written after it.
     /// Returns false when a close frame had already gone out (or the connection is gone).
     @discardableResult
-    func close(with frame: ByteBuffer) -> Bool {
+    func close(with frame: ByteBuffer, promise: EventLoopPromise<Void>? = nil) -> Bool {
         guard let context, !closed else { return false }
-        context.write(wrapOutboundOut(frame), promise: nil)
+        context.write(wrapOutboundOut(frame), promise: promise)
         closed = true
         let channel = context.channel
         hardClose = context.eventLoop.scheduleTask(in: closeGrace) { channel.close(promise: nil) }
         return true
     }
+
+    /// Whether a close frame has gone out.
+    var isClosing: Bool { closed }
 
     func flush() {
         context?.flush()

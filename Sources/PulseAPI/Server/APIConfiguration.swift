@@ -66,6 +66,9 @@ public struct APIConfiguration: Sendable {
     /// it is closed as a slow reader (close code 4408), default 64 KiB: a slow client never slows
     /// the others nor grows the server's memory.
     public var eventSocketSendLimit: Int = 64 * 1024
+    /// How often an events WebSocket is pinged, default 30 s; one whose client sent nothing (no
+    /// pong) between two pings is closed, so a client that vanished without closing frees its slot.
+    public var eventSocketPingInterval: Duration = .seconds(30)
 
     /// Requests waiting at once for a listed segment of a first rendition not stored yet
     /// (`SegmentWaits`), default 256; one more is refused with `429 ERR_TOO_MANY_CONNECTIONS`.

@@ -1,7 +1,6 @@
 public import Foundation
 import Hummingbird
 import HTTPTypes
-import HummingbirdWebSocket
 public import Logging
 import NIOCore
 public import PulseJobs
@@ -84,7 +83,9 @@ public struct PulseServer: Sendable {
         self.page = try PageRoutes.load(links: dependencies.links)
         self.eventSocketLimits = EventSocketLimits(maxTotal: configuration.maxEventSockets, maxPerToken: configuration.maxEventSocketsPerToken)
         self.eventRelays = EventRelays(
-            settings: .init(recheckInterval: configuration.eventRecheckInterval, sendLimit: configuration.eventSocketSendLimit),
+            settings: .init(
+                recheckInterval: configuration.eventRecheckInterval, sendLimit: configuration.eventSocketSendLimit,
+                pingInterval: configuration.eventSocketPingInterval),
             bus: dependencies.bus, rendering: EventRendering(assets: dependencies.assets, links: dependencies.links), logger: logger)
     }
 
@@ -119,9 +120,9 @@ public struct PulseServer: Sendable {
         WebhookDeliveryRoutes(dependencies: dependencies).register(on: router)
         SigningKeyRoutes(dependencies: dependencies).register(on: router)
         page.register(on: router)
-        let webSocketRouter = makeWebSocketRouter()
+        let events = EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relays: eventRelays)
         routes.record(router)
-        routes.record(webSocketRouter)
+        routes.record(events.router())
 
         let boundAddress = self.boundAddress
         let onListening = self.onListening
@@ -130,7 +131,7 @@ public struct PulseServer: Sendable {
             router: router,
             // HTTP/1.1 and the events WebSocket, with idle and header timeouts on every connection.
             server: PulseHTTPChannel.builder(
-                webSocketRouter: webSocketRouter, idleTimeout: configuration.idleTimeout, headerTimeout: configuration.headerTimeout),
+                events: events, idleTimeout: configuration.idleTimeout, headerTimeout: configuration.headerTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: nil),
             services: [eventRelays],
             onServerRunning: { channel in
@@ -141,12 +142,6 @@ public struct PulseServer: Sendable {
             },
             logger: logger
         )
-    }
-
-    /// Only the events route lives here: a request that is not a WebSocket upgrade goes to the main
-    /// router; a refused upgrade is answered with the reason (``EventSocketRoute``).
-    private func makeWebSocketRouter() -> Router<EventSocketContext> {
-        EventSocketRoute(dependencies: dependencies, limits: eventSocketLimits, relays: eventRelays).router()
     }
 }
 
