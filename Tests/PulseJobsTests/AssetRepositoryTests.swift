@@ -27,6 +27,24 @@ import Testing
         }
     }
 
+    /// The relays' re-read: many assets in one query, those being deleted or gone left out.
+    @Test(arguments: Engine.all)
+    func getManyReadsTheLiveOnes(engine: Engine) async throws {
+        try await withTestDatabase(engine) { database in
+            let assets = AssetRepository(database: database, clock: ManualClock().clock)
+            var ids: [UUID] = []
+            for index in 0..<4 {
+                ids.append(try await assets.create(NewAsset(filename: "\(index).mp4", sourceKey: "uploads/\(index)", sourceSize: 1)).id)
+            }
+            #expect(try await assets.markDeleting(ids[1]))
+            #expect(try await assets.delete(ids[2]))
+            let read = try await assets.get(ids + [UUID()])
+            #expect(Set(read.map(\.id)) == [ids[0], ids[3]])
+            #expect(try await read.first { $0.id == ids[3] } == assets.get(ids[3]))
+            #expect(try await assets.get([UUID]()).isEmpty)
+        }
+    }
+
     @Test(arguments: Engine.all)
     func listPagesNewestFirstWithStableTies(engine: Engine) async throws {
         try await withTestDatabase(engine) { database in

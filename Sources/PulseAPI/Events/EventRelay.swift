@@ -8,9 +8,10 @@ import Synchronization
 /// One asset's events WebSockets, served by one task: it takes the asset's events from the bus
 /// once, renders each message once (per URL base) into one frame, and hands that frame to every
 /// socket that should get it, through each socket's ``EventLoopBatch``. It also sends each new
-/// socket its snapshot (one read of the asset for all sockets that joined meanwhile), re-reads
-/// the asset every `recheckInterval` (the safety net for an event lost in transit: a dropped
-/// LISTEN connection) and closes sockets whose token expired, on one timer of its own.
+/// socket its snapshot (one read of the asset for all sockets that joined meanwhile), brings its
+/// sockets up to the asset as ``EventRelays`` re-reads it (the safety net for an event lost in
+/// transit: a dropped LISTEN connection) and closes sockets whose token expired, on one timer of
+/// its own.
 ///
 /// Guarantees per socket: the snapshot first; the asset's events in the bus's order, through an
 /// ``EventFilter`` of its own; a terminal event (`ready`, `failed`) followed by the close frame;
@@ -24,15 +25,15 @@ final class EventRelay: Sendable {
         /// Sockets wait in `joining` for their snapshot.
         case joined
         case left(socketID: Int)
-        /// The timer: time for the re-read, or a token expired.
+        /// The asset as re-read now; nil when it is gone.
+        case reread(Asset?)
+        /// The timer: a token expired.
         case tick
     }
 
     /// What every relay of a server shares.
     struct Settings: Sendable {
         let rendering: EventRendering
-        /// How often the asset is re-read while it has sockets.
-        let recheckInterval: Duration
         let logger: Logger
     }
 
@@ -58,6 +59,11 @@ final class EventRelay: Sendable {
     func join(_ socket: EventSocket) {
         joining.withLock { $0.append(socket) }
         continuation.yield(.joined)
+    }
+
+    /// Brings the sockets up to `asset` as just read (nil: the asset is gone).
+    func reread(_ asset: Asset?) {
+        continuation.yield(.reread(asset))
     }
 
     /// Forgets a socket whose connection closed.
@@ -107,13 +113,11 @@ private struct RelaySession: Sendable {
     private var members: [Int: Member] = [:]
     /// The asset as last read (its passthrough and playback policy, for rendering).
     private var asset: Asset?
-    private var nextRecheck: Date
     private var timer: (deadline: Date, scheduled: Scheduled<Void>)?
     private var outgoing: [ObjectIdentifier: (batch: EventLoopBatch, deliveries: [EventLoopBatch.Delivery])] = [:]
 
     init(relay: EventRelay) {
         self.relay = relay
-        self.nextRecheck = Date().addingTimeInterval(relay.settings.recheckInterval.seconds)
     }
 
     private var logger: Logger { relay.settings.logger }
@@ -128,9 +132,11 @@ private struct RelaySession: Sendable {
         case .left(let id):
             members[id] = nil
             relay.joining.withLock { $0.removeAll { $0.id == id } }
+        case .reread(let stored):
+            await catchUp(with: stored)
         case .tick:
             timer = nil
-            await tick()
+            expireTokens()
         case .busEnded:
             return false
         }
@@ -220,12 +226,8 @@ private struct RelaySession: Sendable {
         }
     }
 
-    private mutating func tick() async {
+    private mutating func expireTokens() {
         let now = Date()
-        if now >= nextRecheck {
-            nextRecheck = now.addingTimeInterval(relay.settings.recheckInterval.seconds)
-            if !members.isEmpty { await recheck() }
-        }
         for (id, member) in members {
             guard let expiry = member.socket.tokenExpiry, expiry <= now else { continue }
             members[id] = nil
@@ -234,15 +236,8 @@ private struct RelaySession: Sendable {
     }
 
     /// Brings every socket up to the stored state, for when the bus lost events.
-    private mutating func recheck() async {
-        let reading: Asset?
-        do {
-            reading = try await relay.settings.rendering.assets.get(relay.assetID)
-        } catch {
-            // The database is out of reach: the next round tries again; sockets stay open.
-            logger.debug("asset re-read failed", metadata: ["asset.id": "\(relay.assetID)", "error": "\(error)"])
-            return
-        }
+    private mutating func catchUp(with reading: Asset?) async {
+        guard !members.isEmpty else { return }
         guard let stored = reading else {
             await deliver(AssetEvent.deleted(relay.assetID, at: Date().timeIntervalSince1970))
             return
@@ -288,17 +283,14 @@ private struct RelaySession: Sendable {
         outgoing = [:]
     }
 
-    /// One timer for the next re-read or the next token expiry, whichever comes first, on the
-    /// event loop of one of the sockets; none while the relay has no socket.
+    /// One timer for the next token expiry, on the event loop of one of the sockets; none while
+    /// no socket's token expires.
     private mutating func rearm() {
-        guard let loop = members.first?.value.socket.channel.eventLoop else {
+        let deadline = members.values.compactMap(\.socket.tokenExpiry).min()
+        guard let deadline, let loop = members.first?.value.socket.channel.eventLoop else {
             timer?.scheduled.cancel()
             timer = nil
             return
-        }
-        var deadline = nextRecheck
-        for member in members.values {
-            if let expiry = member.socket.tokenExpiry, expiry < deadline { deadline = expiry }
         }
         if let timer, timer.deadline == deadline { return }
         timer?.scheduled.cancel()
@@ -359,9 +351,9 @@ extension EventRelay.Input {
     /// thumbnail's signed URL); the other inputs stay shallow.
     fileprivate var reachesDeep: Bool {
         switch self {
-        case .joined, .tick: true
+        case .joined, .reread: true
         case .event(let event): event.type == .ready || event.type == .thumbnailReady
-        case .left, .busEnded: false
+        case .left, .busEnded, .tick: false
         }
     }
 }

@@ -7,8 +7,13 @@ import Synchronization
 /// The server's ``EventRelay``s, one per asset with open events WebSockets: the first socket of
 /// an asset starts its relay (subscribed to the bus at once), the last one to close stops it.
 ///
-/// A `Service`: `run()` holds every relay's task, and ends them on graceful shutdown (which
-/// closes their sockets with 1001).
+/// Every `recheckInterval` it re-reads the assets of all relays, a few hundred per query, and
+/// hands each relay whose asset changed since it last heard the row as it stands (the safety net
+/// for an event lost in transit): one read per relay each time would be a thousand a second
+/// with 5,000 assets watched.
+///
+/// A `Service`: `run()` holds every relay's task and the re-reads, and ends them on graceful
+/// shutdown (which closes their sockets with 1001).
 final class EventRelays: Service, Sendable {
     /// What the relays share, and how sockets are served.
     struct Settings: Sendable {
@@ -38,7 +43,7 @@ final class EventRelays: Service, Sendable {
         self.settings = settings
         self.bus = bus
         self.batches = EventLoopBatches(sendLimit: settings.sendLimit)
-        self.relaySettings = EventRelay.Settings(rendering: rendering, recheckInterval: settings.recheckInterval, logger: logger)
+        self.relaySettings = EventRelay.Settings(rendering: rendering, logger: logger)
         (starts, startContinuation) = AsyncStream.makeStream(of: EventRelay.self)
     }
 
@@ -79,8 +84,46 @@ final class EventRelays: Service, Sendable {
         let starts = starts
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
+                group.addTask { await self.rereadPeriodically() }
                 for await relay in starts {
                     group.addTask { await relay.run() }
+                }
+            }
+        }
+    }
+
+    /// Re-reads the relays' assets every `recheckInterval` until cancelled. A relay hears of its
+    /// asset when the row changed (`updated_at`) since it last heard, or is gone.
+    private func rereadPeriodically() async {
+        let assets = relaySettings.rendering.assets
+        var heard: [ObjectIdentifier: Double] = [:]
+        while true {
+            do { try await Task.sleep(for: settings.recheckInterval) } catch { return }
+            let relays = entries.withLock { $0.map { ($0.key, $0.value.relay) } }
+            let live = Set(relays.map { ObjectIdentifier($0.1) })
+            heard = heard.filter { live.contains($0.key) }
+            var start = 0
+            while start < relays.count {
+                let chunk = relays[start..<min(start + AssetRepository.maxIDsPerRead, relays.count)]
+                start = chunk.endIndex
+                let found: [UUID: Asset]
+                do {
+                    found = Dictionary(try await assets.get(chunk.map(\.0)).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                } catch {
+                    // The database is out of reach: the next round tries again; sockets stay open.
+                    relaySettings.logger.debug("assets re-read failed", metadata: ["error": "\(error)"])
+                    continue
+                }
+                for (id, relay) in chunk {
+                    let key = ObjectIdentifier(relay)
+                    guard let asset = found[id] else {
+                        relay.reread(nil)
+                        continue
+                    }
+                    if heard[key] != asset.updatedAt {
+                        heard[key] = asset.updatedAt
+                        relay.reread(asset)
+                    }
                 }
             }
         }

@@ -61,6 +61,21 @@ public struct AssetRepository: Sendable {
         ).map(Self.asset)
     }
 
+    /// The assets among `ids` that exist and are not being deleted, in one query (at most
+    /// ``maxIDsPerRead`` ids: every id is a bound parameter).
+    public func get(_ ids: [UUID]) async throws -> [Asset] {
+        precondition(ids.count <= Self.maxIDsPerRead, "at most \(Self.maxIDsPerRead) ids per read")
+        guard !ids.isEmpty else { return [] }
+        let placeholders = (1...ids.count).map { "$\($0)" }.joined(separator: ", ")
+        return try await self.database.query(
+            "SELECT \(Self.columns) FROM assets WHERE id IN (\(placeholders)) AND deleting_at IS NULL",
+            ids.map { .text($0.databaseText) }
+        ).map(Self.asset)
+    }
+
+    /// The most ids ``get(_:)-([UUID])`` reads at once (SQLite's oldest limit on bound parameters is 999).
+    public static let maxIDsPerRead = 500
+
     /// The row with this id whatever its state, a deletion in progress included; nil when there
     /// is no row.
     public func row(_ id: UUID) async throws -> Asset? {
