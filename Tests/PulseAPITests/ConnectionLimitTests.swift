@@ -505,6 +505,11 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// Ends this side of the connection (a FIN), keeping the other side open for reading.
+    func shutdownWrite() {
+        _ = shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     /// Sends one final frame as a client must (masked, RFC 6455 5.3), of at most 125 bytes.
     func sendFrame(opcode: UInt8, payload: [UInt8] = []) throws {
         let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]

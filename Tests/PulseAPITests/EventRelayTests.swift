@@ -190,4 +190,20 @@ struct EventRelayTests {
         }
     }
 
+
+    @Test("a client that ends its side of the connection is gone: its socket closes and leaves the relay")
+    func halfClosedClient() async throws {
+        // Pings every 30 s (the default): the half-close alone must end the socket.
+        try await TestServer.with(worker: false) { server in
+            let (id, path) = try await Self.newAsset(server)
+            let leaving = try await RawConnection(server.baseURL).upgraded(path: path)
+            #expect(try await leaving.readFrame()?.opcode == 0x1, "the snapshot first")
+            try await waitUntil("the socket joined") { server.server.eventRelays.watched == [id: 1] }
+            // Nothing unread on the client's side, so the kernel sends a FIN, not a reset.
+            leaving.shutdownWrite()
+            #expect(try await leaving.secondsUntilClosed(within: 10) != nil)
+            try await waitUntil("the socket left its relay") { server.server.eventRelays.watched.isEmpty }
+        }
+    }
+
 }

@@ -24,6 +24,10 @@ import Testing
         }
 
         func subscribe(assetID: UUID) -> AsyncStream<AssetEvent> { base.subscribe(assetID: assetID) }
+
+        func subscribe(assetID: UUID, receive: @escaping @Sendable (AssetEvent?) -> Void) -> EventSubscription {
+            base.subscribe(assetID: assetID, receive: receive)
+        }
     }
 
     @Test(

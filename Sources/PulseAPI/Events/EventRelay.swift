@@ -39,20 +39,24 @@ final class EventRelay: Sendable {
 
     let assetID: UUID
     fileprivate let settings: Settings
-    private let events: AsyncStream<AssetEvent>
+    private let subscription: EventSubscription
     private let inputs: AsyncStream<Input>
     fileprivate let continuation: AsyncStream<Input>.Continuation
     /// Sockets waiting for their snapshot, all taken by the next read of the asset.
     fileprivate let joining = Mutex<[EventSocket]>([])
 
-    /// - Parameter events: the asset's events, subscribed to before any socket's snapshot is
-    ///   read, so an event published in between is delivered rather than lost (at worst it repeats
-    ///   what the snapshot shows, and the filter drops it).
-    init(assetID: UUID, events: AsyncStream<AssetEvent>, settings: Settings) {
+    /// Subscribes to the asset's events at once, before any socket's snapshot is read, so an
+    /// event published in between is delivered rather than lost (at worst it repeats what the
+    /// snapshot shows, and the filter drops it). The bus hands each event straight to the relay's
+    /// inputs: no task of its own.
+    init(assetID: UUID, bus: any EventBus, settings: Settings) {
         self.assetID = assetID
-        self.events = events
         self.settings = settings
-        (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        (self.inputs, self.continuation) = (inputs, continuation)
+        self.subscription = bus.subscribe(assetID: assetID) { event in
+            continuation.yield(event.map(Input.event) ?? .busEnded)
+        }
     }
 
     /// Adds a socket: it gets its snapshot, then the asset's events.
@@ -79,26 +83,18 @@ final class EventRelay: Sendable {
     /// Serves the sockets until ``stop()``, the bus ending (sockets are closed with 1001) or
     /// cancellation (likewise).
     func run() async {
-        let events = events
-        let continuation = continuation
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                for await event in events { continuation.yield(.event(event)) }
-                continuation.yield(.busEnded)
+        defer { subscription.cancel() }
+        var session = RelaySession(relay: self)
+        for await input in inputs {
+            let more: Bool
+            if input.reachesDeep {
+                (session, more) = await Self.inShortTask(consume session) { await $0.handle(input) }
+            } else {
+                more = await session.handle(input)
             }
-            var session = RelaySession(relay: self)
-            for await input in inputs {
-                let more: Bool
-                if input.reachesDeep {
-                    (session, more) = await Self.inShortTask(consume session) { await $0.handle(input) }
-                } else {
-                    more = await session.handle(input)
-                }
-                guard more else { break }
-            }
-            session.end()
-            group.cancelAll()
+            guard more else { break }
         }
+        session.end()
     }
 }
 

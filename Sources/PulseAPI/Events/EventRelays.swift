@@ -55,7 +55,7 @@ final class EventRelays: Service, Sendable {
                 entries[socket.assetID] = entry
                 return (entry.relay, false)
             }
-            let relay = EventRelay(assetID: socket.assetID, events: bus.subscribe(assetID: socket.assetID), settings: relaySettings)
+            let relay = EventRelay(assetID: socket.assetID, bus: bus, settings: relaySettings)
             entries[socket.assetID] = Entry(relay: relay, sockets: 1)
             return (relay, true)
         }

@@ -47,6 +47,16 @@ final class EventSocketReader: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// The client closed its side (the server keeps half-closed connections open for HTTP): a
+    /// socket has nothing to send to a client that is gone.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }

@@ -12,4 +12,10 @@ public protocol EventBus: Sendable {
     /// The asset's events from now on. The stream ends when the consumer stops iterating or its task
     /// is cancelled, which also unsubscribes.
     func subscribe(assetID: UUID) -> AsyncStream<AssetEvent>
+
+    /// The asset's events from now on, each handed to `receive` as the bus gets it, in order and
+    /// on the bus's own thread (so `receive` must only hand it on), then nil once if the bus
+    /// ends. For a consumer that wants no task of its own per subscription; it lasts until the
+    /// subscription is cancelled.
+    func subscribe(assetID: UUID, receive: @escaping @Sendable (AssetEvent?) -> Void) -> EventSubscription
 }

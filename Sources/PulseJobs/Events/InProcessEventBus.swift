@@ -15,4 +15,8 @@ public final class InProcessEventBus: EventBus {
     public func subscribe(assetID: UUID) -> AsyncStream<AssetEvent> {
         self.registry.subscribe(assetID: assetID)
     }
+
+    public func subscribe(assetID: UUID, receive: @escaping @Sendable (AssetEvent?) -> Void) -> EventSubscription {
+        self.registry.subscribe(assetID: assetID, receive: receive)
+    }
 }

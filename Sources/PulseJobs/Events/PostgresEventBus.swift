@@ -48,6 +48,10 @@ public final class PostgresEventBus: EventBus, Service {
         self.registry.subscribe(assetID: assetID)
     }
 
+    public func subscribe(assetID: UUID, receive: @escaping @Sendable (AssetEvent?) -> Void) -> EventSubscription {
+        self.registry.subscribe(assetID: assetID, receive: receive)
+    }
+
     /// Listens until cancelled or graceful shutdown, then ends every subscriber's stream.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
