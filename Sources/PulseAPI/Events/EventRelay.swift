@@ -5,20 +5,25 @@ import PulseJobs
 import PulseSupport
 import Synchronization
 
-/// One asset's events WebSockets, served by one task: it takes the asset's events from the bus
-/// once, renders each message once (per URL base) into one frame, and hands that frame to every
-/// socket that should get it, through each socket's ``EventLoopBatch``. It also sends each new
-/// socket its snapshot (one read of the asset for all sockets that joined meanwhile), brings its
-/// sockets up to the asset as ``EventRelays`` re-reads it (the safety net for an event lost in
-/// transit: a dropped LISTEN connection) and closes sockets whose token expired, on one timer of
-/// its own.
+/// One asset's events WebSockets, served in order by passes that run only while there is work:
+/// it takes the asset's events from the bus once, renders each message once (per URL base) into
+/// one frame, and hands that frame to every socket that should get it, through each socket's
+/// ``EventLoopBatch``. It also sends each new socket its snapshot (one read of the asset for all
+/// sockets that joined meanwhile), brings its sockets up to the asset as ``EventRelays`` re-reads
+/// it (the safety net for an event lost in transit: a dropped LISTEN connection) and closes sockets
+/// whose token expired, on one timer of its own.
+///
+/// Inputs queue here; the first one queued while no pass runs asks ``EventRelays`` for a pass
+/// (`schedule`), a child task that handles everything queued, in order, and ends. An idle relay
+/// is its state alone, no task: a chat keeps thousands of relays open for uploads that are quiet
+/// most of the time.
 ///
 /// Guarantees per socket: the snapshot first; the asset's events in the bus's order, through an
 /// ``EventFilter`` of its own; a terminal event (`ready`, `failed`) followed by the close frame;
 /// close 4401 `ERR_TOKEN_EXPIRED` when its token expires. Everything a socket is sent comes from
-/// this one task, so nothing overtakes.
+/// one pass at a time, in input order, so nothing overtakes.
 final class EventRelay: Sendable {
-    /// What the relay's task reacts to, in the order it happened.
+    /// What the relay reacts to, in the order it happened.
     enum Input: Sendable {
         case event(AssetEvent)
         case busEnded
@@ -29,6 +34,8 @@ final class EventRelay: Sendable {
         case reread(Asset?)
         /// The timer: a token expired.
         case tick
+        /// The last socket left.
+        case stop
     }
 
     /// What every relay of a server shares.
@@ -37,68 +44,107 @@ final class EventRelay: Sendable {
         let logger: Logger
     }
 
+    /// Inputs not handled yet, and the session between passes (taken by the pass that runs).
+    private struct Work {
+        var inputs: [Input] = []
+        var session: RelaySession?
+        var passRunning = false
+        var ended = false
+    }
+
     let assetID: UUID
     fileprivate let settings: Settings
-    private let subscription: EventSubscription
-    private let inputs: AsyncStream<Input>
-    fileprivate let continuation: AsyncStream<Input>.Continuation
+    private let work = Mutex(Work())
+    private let schedule: @Sendable (EventRelay) -> Void
+    private let subscription = Mutex<EventSubscription?>(nil)
     /// Sockets waiting for their snapshot, all taken by the next read of the asset.
     fileprivate let joining = Mutex<[EventSocket]>([])
 
     /// Subscribes to the asset's events at once, before any socket's snapshot is read, so an
     /// event published in between is delivered rather than lost (at worst it repeats what the
-    /// snapshot shows, and the filter drops it). The bus hands each event straight to the relay's
-    /// inputs: no task of its own.
-    init(assetID: UUID, bus: any EventBus, settings: Settings) {
+    /// snapshot shows, and the filter drops it). The bus hands each event straight to the relay.
+    /// - Parameter schedule: runs ``pass()`` soon, in a task of its own.
+    init(assetID: UUID, bus: any EventBus, settings: Settings, schedule: @escaping @Sendable (EventRelay) -> Void) {
         self.assetID = assetID
         self.settings = settings
-        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        (self.inputs, self.continuation) = (inputs, continuation)
-        self.subscription = bus.subscribe(assetID: assetID) { event in
-            continuation.yield(event.map(Input.event) ?? .busEnded)
+        self.schedule = schedule
+        work.withLock { $0.session = RelaySession(relay: self) }
+        let subscription = bus.subscribe(assetID: assetID) { [weak self] event in
+            self?.enqueue(event.map(Input.event) ?? .busEnded)
         }
+        self.subscription.withLock { $0 = subscription }
     }
 
     /// Adds a socket: it gets its snapshot, then the asset's events.
     func join(_ socket: EventSocket) {
         joining.withLock { $0.append(socket) }
-        continuation.yield(.joined)
+        enqueue(.joined)
     }
 
     /// Brings the sockets up to `asset` as just read (nil: the asset is gone).
     func reread(_ asset: Asset?) {
-        continuation.yield(.reread(asset))
+        enqueue(.reread(asset))
     }
 
     /// Forgets a socket whose connection closed.
     func leave(_ socket: EventSocket) {
-        continuation.yield(.left(socketID: socket.id))
+        enqueue(.left(socketID: socket.id))
     }
 
-    /// Ends the task once it has handled what came before (its last socket has gone).
+    /// Ends the relay once it has handled what came before (its last socket has gone).
     func stop() {
-        continuation.finish()
+        enqueue(.stop)
     }
 
-    /// Serves the sockets until ``stop()``, the bus ending (sockets are closed with 1001) or
-    /// cancellation (likewise).
-    func run() async {
-        defer { subscription.cancel() }
-        var session = RelaySession(relay: self)
-        for await input in inputs {
-            let more: Bool
-            if input.reachesDeep {
-                (session, more) = await Self.inShortTask(consume session) { await $0.handle(input) }
-            } else {
-                more = await session.handle(input)
-            }
-            guard more else { break }
+    fileprivate func enqueue(_ input: Input) {
+        let startPass = work.withLock { work -> Bool in
+            guard !work.ended else { return false }
+            work.inputs.append(input)
+            defer { work.passRunning = true }
+            return !work.passRunning
         }
+        if startPass { schedule(self) }
+    }
+
+    /// Handles every input queued, in order, until none is left.
+    func pass() async {
+        guard var session = work.withLock({ $0.session.take() }) else { return }
+        var ended = false
+        while !ended {
+            let inputs = work.withLock { work -> [Input] in
+                defer { work.inputs = [] }
+                if work.inputs.isEmpty {
+                    work.passRunning = false
+                    work.session = session
+                }
+                return work.inputs
+            }
+            if inputs.isEmpty { return }
+            for input in inputs where !ended {
+                ended = await !session.handle(input)
+            }
+        }
+        end(session)
+    }
+
+    /// Closes every socket left with 1001 (the server is shutting down), unless a pass holds the
+    /// session: then it is ending it.
+    func shutDown() {
+        if let session = work.withLock({ $0.session.take() }) { end(session) }
+    }
+
+    private func end(_ session: consuming RelaySession) {
+        var session = session
         session.end()
+        work.withLock { work in
+            work.ended = true
+            work.inputs = []
+        }
+        subscription.withLock { $0.take() }?.cancel()
     }
 }
 
-/// The state of one relay's task: its sockets and what each has been sent.
+/// The state of one relay between and during its passes: its sockets and what each has been sent.
 private struct RelaySession: Sendable {
     private struct Member {
         let socket: EventSocket
@@ -133,7 +179,7 @@ private struct RelaySession: Sendable {
         case .tick:
             timer = nil
             expireTokens()
-        case .busEnded:
+        case .busEnded, .stop:
             return false
         }
         send()
@@ -290,9 +336,9 @@ private struct RelaySession: Sendable {
         }
         if let timer, timer.deadline == deadline { return }
         timer?.scheduled.cancel()
-        let continuation = relay.continuation
+        let relay = self.relay
         let delay = max(0, deadline.timeIntervalSinceNow)
-        let scheduled = loop.scheduleTask(in: .nanoseconds(Int64((delay * 1e9).rounded(.up)))) { _ = continuation.yield(.tick) }
+        let scheduled = loop.scheduleTask(in: .nanoseconds(Int64((delay * 1e9).rounded(.up)))) { relay.enqueue(.tick) }
         timer = (deadline, scheduled)
     }
 }
@@ -319,38 +365,6 @@ private struct FrameCache {
         let frame = EventFrame.text(try await rendering.text(for: event, of: asset, base: base))
         made[key] = frame
         return frame
-    }
-}
-
-extension EventRelay {
-    /// Runs `body` on `session` in a child task that ends with it. A task keeps the stack memory of
-    /// its deepest call for as long as it lives, and a relay's task lives as long as its sockets:
-    /// the work that reaches deep (database reads, renderings that read or sign) runs in a task
-    /// of its own, so that an idle relay holds only its own shallow frames.
-    fileprivate static func inShortTask(
-        _ session: consuming RelaySession, _ body: @escaping @Sendable (inout RelaySession) async -> Bool
-    ) async -> (RelaySession, Bool) {
-        let session = session
-        return await withTaskGroup(of: (RelaySession, Bool).self) { group in
-            group.addTask {
-                var session = session
-                let more = await body(&session)
-                return (session, more)
-            }
-            return await group.next()!
-        }
-    }
-}
-
-extension EventRelay.Input {
-    /// Whether handling it reads the database or renders what may (the snapshot, `ready`, a
-    /// thumbnail's signed URL); the other inputs stay shallow.
-    fileprivate var reachesDeep: Bool {
-        switch self {
-        case .joined, .reread: true
-        case .event(let event): event.type == .ready || event.type == .thumbnailReady
-        case .left, .busEnded, .tick: false
-        }
     }
 }
 

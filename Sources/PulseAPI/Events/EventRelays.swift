@@ -12,8 +12,8 @@ import Synchronization
 /// for an event lost in transit): one read per relay each time would be a thousand a second
 /// with 5,000 assets watched.
 ///
-/// A `Service`: `run()` holds every relay's task and the re-reads, and ends them on graceful
-/// shutdown (which closes their sockets with 1001).
+/// A `Service`: `run()` runs the relays' passes (a child task per pass, while a relay has work)
+/// and the re-reads, and on graceful shutdown closes every socket left with 1001.
 final class EventRelays: Service, Sendable {
     /// What the relays share, and how sockets are served.
     struct Settings: Sendable {
@@ -36,31 +36,32 @@ final class EventRelays: Service, Sendable {
     private let bus: any EventBus
     private let relaySettings: EventRelay.Settings
     private let entries = Mutex<[UUID: Entry]>([:])
-    private let starts: AsyncStream<EventRelay>
-    private let startContinuation: AsyncStream<EventRelay>.Continuation
+    /// Relays with inputs waiting for a pass.
+    private let passes: AsyncStream<EventRelay>
+    private let passContinuation: AsyncStream<EventRelay>.Continuation
 
     init(settings: Settings, bus: any EventBus, rendering: EventRendering, logger: Logger) {
         self.settings = settings
         self.bus = bus
         self.batches = EventLoopBatches(sendLimit: settings.sendLimit)
         self.relaySettings = EventRelay.Settings(rendering: rendering, logger: logger)
-        (starts, startContinuation) = AsyncStream.makeStream(of: EventRelay.self)
+        (passes, passContinuation) = AsyncStream.makeStream(of: EventRelay.self)
     }
 
     /// Hands a socket to its asset's relay, starting one if it is the asset's first.
     func join(_ socket: EventSocket) {
-        let (relay, isNew) = entries.withLock { entries -> (EventRelay, Bool) in
+        let relay = entries.withLock { entries -> EventRelay in
             if var entry = entries[socket.assetID] {
                 entry.sockets += 1
                 entries[socket.assetID] = entry
-                return (entry.relay, false)
+                return entry.relay
             }
-            let relay = EventRelay(assetID: socket.assetID, bus: bus, settings: relaySettings)
+            let passes = passContinuation
+            let relay = EventRelay(assetID: socket.assetID, bus: bus, settings: relaySettings) { passes.yield($0) }
             entries[socket.assetID] = Entry(relay: relay, sockets: 1)
-            return (relay, true)
+            return relay
         }
         relay.join(socket)
-        if isNew { startContinuation.yield(relay) }
     }
 
     /// Takes a closed socket off its relay, stopping the relay with its last socket.
@@ -80,16 +81,20 @@ final class EventRelays: Service, Sendable {
         entries.withLock { $0.mapValues(\.sockets) }
     }
 
+    /// Runs the relays' passes and the re-reads until graceful shutdown, then closes every
+    /// socket left with 1001.
     func run() async throws {
-        let starts = starts
+        let passes = passes
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.rereadPeriodically() }
-                for await relay in starts {
-                    group.addTask { await relay.run() }
+                for await relay in passes {
+                    group.addTask { await relay.pass() }
                 }
             }
         }
+        // No pass runs any more: every relay's session is its own to end.
+        for relay in entries.withLock({ $0.values.map(\.relay) }) { relay.shutDown() }
     }
 
     /// Re-reads the relays' assets every `recheckInterval` until cancelled. A relay hears of its
