@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """WebSocket fan-out in a chat's shape: many assets, few watchers each.
 
-    scripts/bench/fanout_bench.py [--assets 5000] [--per-asset 2] [--rounds 3] [--binary PATH]
+    scripts/bench/fanout_bench.py [--assets 5000] [--per-asset 2] [--rounds 3] [--open-batch N] [--binary PATH]
 
 `pulse-video serve --no-worker` on PostgreSQL (scripts/test-services.sh env gives the URL; a schema
 of its own) and local storage in a temporary folder. The benchmark creates ASSETS assets through the
@@ -42,9 +42,10 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def client_process(urls, expected, opened, results):
+def client_process(urls, expected, opened, results, open_batch=0):
     """One client process: its share of the sockets on one event loop. Each socket reads until it
-    has seen `expected` progress events, or until the run's end."""
+    has seen `expected` progress events, or until the run's end. With `open_batch`, at most that
+    many of its sockets are being opened at once (a chat's pace rather than a reconnect storm)."""
     async def one(url, collected, on_open):
         import websockets
         latencies = []
@@ -73,7 +74,10 @@ def client_process(urls, expected, opened, results):
         tasks = []
         for index, url in enumerate(urls):
             tasks.append(asyncio.create_task(one(url, collected, on_open)))
-            if index % 100 == 99:
+            if open_batch and index % open_batch == open_batch - 1:
+                while count[0] + len(collected) < index + 1:
+                    await asyncio.sleep(0.01)
+            elif index % 100 == 99:
                 await asyncio.sleep(0.05)
         done, pending = await asyncio.wait(tasks, timeout=600)
         for task in pending:
@@ -113,6 +117,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--round-seconds", type=float, default=2.0, help="pause between rounds of events")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--open-batch", type=int, default=0,
+                        help="each client opens at most N sockets at once (default: all as fast as it can, a reconnect storm)")
     parser.add_argument("--idle-http", type=int, default=0, help="measure N plain idle HTTP connections first (their freed memory is then reused by the sockets: run it apart)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "pulse-video"))
     args = parser.parse_args()
@@ -162,7 +168,7 @@ def main():
         urls = [f"{ws_base}/v1/assets/{asset}/events?token={token}" for asset, token in assets for _ in range(args.per_asset)]
         shares = [urls[i::args.clients] for i in range(args.clients)]
         opened, results = multiprocessing.Queue(), multiprocessing.Queue()
-        clients = [multiprocessing.Process(target=client_process, args=(share, args.rounds, opened, results)) for share in shares]
+        clients = [multiprocessing.Process(target=client_process, args=(share, args.rounds, opened, results, args.open_batch)) for share in shares]
         started = time.monotonic()
         for client in clients:
             client.start()
