@@ -63,13 +63,26 @@ final class EventLoopBatch: Sendable {
     }
 }
 
-/// One ``EventLoopBatch`` per event loop, made on first use.
+/// One ``EventLoopBatch`` and one ``EventSocketPinger`` per event loop, made on first use.
 final class EventLoopBatches: Sendable {
     private let batches = Mutex<[ObjectIdentifier: EventLoopBatch]>([:])
+    private let pingers = Mutex<[ObjectIdentifier: EventSocketPinger]>([:])
     let sendLimit: Int
+    let pingInterval: TimeAmount
 
-    init(sendLimit: Int) {
+    init(sendLimit: Int, pingInterval: TimeAmount) {
         self.sendLimit = sendLimit
+        self.pingInterval = pingInterval
+    }
+
+    func pinger(for eventLoop: any EventLoop) -> EventSocketPinger {
+        pingers.withLock { pingers in
+            let key = ObjectIdentifier(eventLoop)
+            if let pinger = pingers[key] { return pinger }
+            let pinger = EventSocketPinger(eventLoop: eventLoop, interval: pingInterval)
+            pingers[key] = pinger
+            return pinger
+        }
     }
 
     /// Sockets closed as slow readers (4408) since the server started, on every loop.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PulseJobs
 import ServiceLifecycle
 import Synchronization
@@ -43,7 +44,7 @@ final class EventRelays: Service, Sendable {
     init(settings: Settings, bus: any EventBus, rendering: EventRendering, logger: Logger) {
         self.settings = settings
         self.bus = bus
-        self.batches = EventLoopBatches(sendLimit: settings.sendLimit)
+        self.batches = EventLoopBatches(sendLimit: settings.sendLimit, pingInterval: TimeAmount(settings.pingInterval))
         self.relaySettings = EventRelay.Settings(rendering: rendering, logger: logger)
         (passes, passContinuation) = AsyncStream.makeStream(of: EventRelay.self)
     }

@@ -38,7 +38,7 @@ final class EventSocket: Sendable {
         let writer = EventSocketWriter(closeGrace: TimeAmount(settings.closeGrace))
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(writer, position: .first)
-        try pipeline.addHandler(EventSocketReader(writer: writer, pingInterval: TimeAmount(settings.pingInterval)))
+        try pipeline.addHandler(EventSocketReader(writer: writer, pinger: batches.pinger(for: channel.eventLoop)))
         if let options = channel.syncOptions {
             try options.setOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: receiveBufferBytes))
             try options.setOption(

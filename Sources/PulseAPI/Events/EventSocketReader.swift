@@ -4,33 +4,30 @@ import NIOWebSocket
 /// The last handler of an upgraded events connection: what the client sends. A client only ever
 /// sends control frames; its data frames are read and dropped. Its pings are answered, its close
 /// is answered with the same status (or, after the relay's own close, ends the connection), and
-/// it is pinged every `pingInterval`: a connection that sent nothing between two pings is a peer
-/// that is gone, and is closed.
+/// it is pinged by its loop's ``EventSocketPinger``: a connection that sent nothing between two
+/// pings is a peer that is gone, and is closed.
 final class EventSocketReader: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
 
     private let writer: EventSocketWriter
-    private let pingInterval: TimeAmount
+    private let pinger: EventSocketPinger
     /// Something arrived since the last ping.
     private var heard = true
-    private var pinger: RepeatedTask?
+    private var channel: (any Channel)?
 
-    init(writer: EventSocketWriter, pingInterval: TimeAmount) {
+    init(writer: EventSocketWriter, pinger: EventSocketPinger) {
         self.writer = writer
-        self.pingInterval = pingInterval
+        self.pinger = pinger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let reader = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let channel = context.channel
-        pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in
-            reader.value.ping(channel)
-        }
+        channel = context.channel
+        pinger.add(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        pinger?.cancel()
-        pinger = nil
+        pinger.remove(self)
+        channel = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -76,9 +73,10 @@ final class EventSocketReader: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func ping(_ channel: any Channel) {
+    /// The pinger's round: a ping, or the end of a connection that did not answer the last one.
+    func ping() {
         guard heard else {
-            channel.close(promise: nil)
+            channel?.close(promise: nil)
             return
         }
         heard = false
