@@ -10,7 +10,8 @@ sends ROUNDS progress events for every asset the way remote workers do: `NOTIFY 
 PostgreSQL, each stamped with the database's clock at sending. Figures:
   - delivery latency (receive time - the event's `emitted_at`) p50 / p99 / max, deliveries counted;
   - server RSS before the sockets and with every socket open and idle: the difference per socket;
-  - server CPU seconds (user + sys, from /proc) while the events were delivered;
+  - server CPU seconds (user + sys, from /proc) while the events were delivered (the sockets stay
+    open until every delivery has arrived; their closing is measured apart);
   - first, RSS per plain idle keep-alive HTTP connection (the part that is not the WebSocket).
 
 Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
@@ -42,11 +43,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def client_process(urls, expected, opened, results, open_batch=0):
+def client_process(urls, expected, opened, received, release, results, open_batch=0):
     """One client process: its share of the sockets on one event loop. Each socket reads until it
-    has seen `expected` progress events, or until the run's end. With `open_batch`, at most that
-    many of its sockets are being opened at once (a chat's pace rather than a reconnect storm)."""
-    async def one(url, collected, on_open):
+    has seen `expected` progress events (the process says so on `received` once all of its sockets
+    have), then stays open until `release` is set, so that the server's CPU while delivering is
+    measured apart from the closing of the sockets. With `open_batch`, at most that many of its
+    sockets are being opened at once (a chat's pace rather than a reconnect storm)."""
+    async def one(url, collected, on_open, on_done, released):
         import websockets
         latencies = []
         try:
@@ -58,30 +61,47 @@ def client_process(urls, expected, opened, results, open_batch=0):
                         latencies.append(time.time() - message["emitted_at"])
                         if len(latencies) >= expected:
                             break
+                on_done()
+                await released.wait()
         except Exception as error:  # a refused or dropped socket is counted, not fatal
+            on_done()
             collected.append(("error", repr(error)[:200]))
             return
         collected.append(("ok", latencies))
 
     async def run():
-        collected, count = [], [0]
+        collected, count, done = [], [0], [0]
+        released = asyncio.Event()
 
         def on_open():
             count[0] += 1
             if count[0] == len(urls):
                 opened.put(len(urls))
 
+        def on_done():
+            done[0] += 1
+            if done[0] == len(urls):
+                received.put(len(urls))
+
+        async def watch_release():
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+            released.set()
+
+        watcher = asyncio.create_task(watch_release())
+
         tasks = []
         for index, url in enumerate(urls):
-            tasks.append(asyncio.create_task(one(url, collected, on_open)))
+            tasks.append(asyncio.create_task(one(url, collected, on_open, on_done, released)))
             if open_batch and index % open_batch == open_batch - 1:
                 while count[0] + len(collected) < index + 1:
                     await asyncio.sleep(0.01)
             elif index % 100 == 99:
                 await asyncio.sleep(0.05)
-        done, pending = await asyncio.wait(tasks, timeout=600)
+        _, pending = await asyncio.wait(tasks, timeout=600)
         for task in pending:
             task.cancel()
+        watcher.cancel()
         return collected
 
     results.put(asyncio.run(run()))
@@ -167,8 +187,10 @@ def main():
 
         urls = [f"{ws_base}/v1/assets/{asset}/events?token={token}" for asset, token in assets for _ in range(args.per_asset)]
         shares = [urls[i::args.clients] for i in range(args.clients)]
-        opened, results = multiprocessing.Queue(), multiprocessing.Queue()
-        clients = [multiprocessing.Process(target=client_process, args=(share, args.rounds, opened, results, args.open_batch)) for share in shares]
+        opened, received, results = multiprocessing.Queue(), multiprocessing.Queue(), multiprocessing.Queue()
+        release = multiprocessing.Event()
+        clients = [multiprocessing.Process(target=client_process, args=(share, args.rounds, opened, received, release, results, args.open_batch))
+                   for share in shares]
         started = time.monotonic()
         for client in clients:
             client.start()
@@ -188,8 +210,13 @@ def main():
             subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", postgres, "-o", "/dev/null"], input=statements,
                            text=True, check=True)
             time.sleep(args.round_seconds)
-        collected = [item for _ in clients for item in results.get(timeout=600)]
+        for _ in clients:
+            received.get(timeout=600)
         cpu_used = cpu_seconds(server.pid) - cpu_start
+        cpu_closing = cpu_seconds(server.pid)
+        release.set()
+        collected = [item for _ in clients for item in results.get(timeout=600)]
+        cpu_closing = cpu_seconds(server.pid) - cpu_closing
         for client in clients:
             client.join(timeout=30)
 
@@ -202,7 +229,8 @@ def main():
               f"(goal < 100), max {max(latencies, default=float('nan')) * 1000:.1f} ms")
         print(f"server RSS: {rss_before / 1024:.1f} MiB before the sockets, {rss_open / 1024:.1f} MiB with them open and idle: "
               f"{(rss_open - rss_before) / max(sockets, 1):.1f} KiB per socket (goal < 20 KiB)")
-        print(f"server CPU while delivering: {cpu_used:.2f} s for {len(latencies)} deliveries")
+        print(f"server CPU while delivering: {cpu_used:.2f} s for {len(latencies)} deliveries "
+              f"({cpu_used / max(1, len(latencies)) * 1e6:.0f} us each); then closing the sockets: {cpu_closing:.2f} s")
         if errors:
             print("first socket errors:", errors[:3])
     finally:
