@@ -201,6 +201,7 @@ def main():
         rss_open = rss_kib(server.pid)
 
         cpu_start = cpu_seconds(server.pid)
+        clients_cpu_start = sum(cpu_seconds(client.pid) for client in clients)
         for round_index in range(args.rounds):
             percent = 10 * (round_index + 1)
             statements = "".join(
@@ -213,6 +214,7 @@ def main():
         for _ in clients:
             received.get(timeout=600)
         cpu_used = cpu_seconds(server.pid) - cpu_start
+        clients_cpu = sum(cpu_seconds(client.pid) for client in clients) - clients_cpu_start
         cpu_closing = cpu_seconds(server.pid)
         release.set()
         collected = [item for _ in clients for item in results.get(timeout=600)]
@@ -231,6 +233,8 @@ def main():
               f"{(rss_open - rss_before) / max(sockets, 1):.1f} KiB per socket (goal < 20 KiB)")
         print(f"server CPU while delivering: {cpu_used:.2f} s for {len(latencies)} deliveries "
               f"({cpu_used / max(1, len(latencies)) * 1e6:.0f} us each); then closing the sockets: {cpu_closing:.2f} s")
+        # The clients share the server's cores: what they spend reading is time the deliveries wait.
+        print(f"client processes' CPU while receiving: {clients_cpu:.2f} s ({clients_cpu / max(1, len(latencies)) * 1e6:.0f} us per message)")
         if errors:
             print("first socket errors:", errors[:3])
     finally:
