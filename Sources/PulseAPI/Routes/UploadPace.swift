@@ -3,22 +3,30 @@ import NIOCore
 import Synchronization
 
 /// The slowest an upload to `/storage/` may arrive and keep its share of the upload allowance:
-/// `bytesPerSecond`, counted over each `window` (`PULSE_UPLOAD_MIN_BYTES_PER_SECOND`). Without
-/// it, a client trickling a byte now and then (fast enough for the idle timeout) would hold its
-/// reservation, up to the allowance of every upload, for as long as it liked.
+/// on average `bytesPerSecond` since its body began, less one `window` of grace
+/// (`PULSE_UPLOAD_MIN_BYTES_PER_SECOND`). Without it, a client trickling a byte now and then (fast
+/// enough for the idle timeout) would hold its reservation, up to the allowance of every upload,
+/// for as long as it liked.
+///
+/// An average, not a count per window: a phone that stalls (a tunnel, a handover) after sending
+/// well keeps the lead it made, and so does an upload whose bytes the server itself was too busy
+/// to read for a while. It costs an abuser nothing more: holding a reservation for `t` seconds
+/// still takes `bytesPerSecond × (t - window)` bytes.
 struct UploadPace: Sendable {
     var bytesPerSecond: Int64
     var window: Duration
 
-    /// The bytes one window must bring.
-    var bytesPerWindow: Int64 {
-        let (seconds, attoseconds) = window.components
+    /// The fewest bytes an upload may have brought `elapsed` after its body began.
+    func bytesDue(after elapsed: Duration) -> Int64 {
+        let owed = elapsed - window
+        guard owed > .zero else { return 0 }
+        let (seconds, attoseconds) = owed.components
         return Int64((Double(seconds) + Double(attoseconds) / 1e18) * Double(bytesPerSecond))
     }
 
     /// Runs `receive`, which counts what arrives into its `UploadProgress`, and cuts it off
-    /// (cancels it and throws `400 ERR_INVALID_REQUEST`) at the end of a window that brought
-    /// fewer than `bytesPerWindow` bytes.
+    /// (cancels it and throws `400 ERR_INVALID_REQUEST`) at the first check, one a window, that
+    /// finds it behind `bytesDue`.
     func enforce(_ receive: @escaping @Sendable (UploadProgress) async throws -> Int64) async throws -> Int64 {
         let progress = UploadProgress()
         return try await withThrowingTaskGroup(of: Int64?.self) { group in
@@ -35,16 +43,15 @@ struct UploadPace: Sendable {
         }
     }
 
-    /// Returns only when cancelled (by throwing); throws the cut-off once a window falls short.
+    /// Returns only when cancelled (by throwing); throws the cut-off once the upload falls behind.
     private func watch(_ progress: UploadProgress) async throws {
-        var counted: Int64 = 0
+        let clock = ContinuousClock()
+        let began = clock.now
         while true {
             try await Task.sleep(for: window)
-            let received = progress.bytes
-            guard received - counted >= bytesPerWindow else {
+            guard progress.bytes >= bytesDue(after: clock.now - began) else {
                 throw APIError(.invalidRequest, "the upload arrived slower than \(bytesPerSecond) bytes per second; send it again")
             }
-            counted = received
         }
     }
 }

@@ -41,10 +41,11 @@ public struct APIConfiguration: Sendable {
     public var eventRecheckInterval: Duration = .seconds(5)
     /// The slowest an upload to `/storage/` may arrive and keep its share of the upload allowance
     /// (`PULSE_UPLOAD_MIN_BYTES_PER_SECOND`), default 2048 (16 kbit/s, below the slowest mobile
-    /// data link a phone uploads on), counted over each `uploadRateWindow`; a slower one is cut off.
+    /// data link a phone uploads on), on average since the body began less one `uploadRateWindow`;
+    /// a slower one is cut off.
     public var uploadMinimumBytesPerSecond: Int64 = 2048
-    /// The span the upload rate is measured over, default 60 s: a phone's stall (up to the idle
-    /// timeout) is made up within it.
+    /// The upload pace's grace and how often it is checked, default 60 s: an upload owes nothing
+    /// in its first window.
     public var uploadRateWindow: Duration = .seconds(60)
 
     /// How long a connection may stay open with no request on it (`PULSE_IDLE_TIMEOUT_SECONDS`),
