@@ -27,9 +27,13 @@ final class SegmentWatcher: Sendable {
     /// Ends `watch` after the scan in progress, if any, has handed its segments over.
     func stop() { stopped.withLock { $0 = true } }
 
+    /// How often ffmpeg's playlists are read. A scan reads a few small files, so it can be often:
+    /// half the interval, on average, is added to the first segment's way to `playable`.
+    static let scanInterval = Duration.milliseconds(25)
+
     func watch() async throws {
         while !stopped.withLock({ $0 }) {
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: Self.scanInterval)
             if stopped.withLock({ $0 }) { return }
             try await scanning.withLock { try await self.scan() }
         }

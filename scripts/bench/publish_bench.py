@@ -47,7 +47,7 @@ async def one_run(binary, path, first_rendition, until="ready", log=None):
     import websockets
     data = tempfile.mkdtemp(prefix="pulse-publish-bench-")
     key = "bench-" + os.urandom(12).hex()
-    env = dict(os.environ, PULSE_API_KEY=key, PULSE_LOG_LEVEL="info" if log else "warning",
+    env = dict(os.environ, PULSE_API_KEY=key, PULSE_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "info") if log else "warning",
                PULSE_FIRST_RENDITION="1" if first_rendition else "0")
     if log:
         env["PULSE_LOG_FORMAT"] = "json"  # its timestamps carry milliseconds
