@@ -10,6 +10,8 @@ alone, as before the first rendition) for the baseline. Prints medians of --runs
 
     python3 scripts/bench/publish_bench.py [--seconds 10 60 300] [--runs 3] [--compare]
         [--binary .build-release/release/pulse-video] [--until playable] [--log-dir DIR]
+
+BENCH_LOG_LEVEL=debug raises the kept logs' level (info by default).
 """
 import argparse
 import asyncio
