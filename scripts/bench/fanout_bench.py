@@ -2,6 +2,7 @@
 """WebSocket fan-out in a chat's shape: many assets, few watchers each.
 
     scripts/bench/fanout_bench.py [--assets 5000] [--per-asset 2] [--rounds 3] [--open-batch N] [--binary PATH]
+        [--client lean|websockets]
 
 `pulse-video serve --no-worker` on PostgreSQL (scripts/test-services.sh env gives the URL; a schema
 of its own) and local storage in a temporary folder. The benchmark creates ASSETS assets through the
@@ -14,7 +15,9 @@ PostgreSQL, each stamped with the database's clock at sending. Figures:
     open until every delivery has arrived; their closing is measured apart);
   - first, RSS per plain idle keep-alive HTTP connection (the part that is not the WebSocket).
 
-Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
+The clients are `lean_ws.py` (default: a message is timed when its bytes are read from the kernel)
+or, with --client websockets, the `websockets` package (about 60 us of Python per message before it
+is timed). Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
 """
 import argparse, asyncio, json, multiprocessing, os, resource, shutil, subprocess, sys, tempfile, time
 
@@ -107,6 +110,30 @@ def client_process(urls, expected, opened, received, release, results, open_batc
     results.put(asyncio.run(run()))
 
 
+def lean_client_process(urls, expected, opened, received, release, results, open_batch=0):
+    """`client_process` with `lean_ws`: each message timed when its bytes are read, before the
+    batch is parsed (open_batch 0: every socket of the process opened at once)."""
+    from lean_ws import LeanClient
+    latencies = [[] for _ in urls]
+    complete = set()
+
+    def on_message(index, message, received_at):
+        if message.get("type") == "progress" and "emitted_at" in message and index not in complete:
+            latencies[index].append(received_at - message["emitted_at"])
+            if len(latencies[index]) >= expected:
+                complete.add(index)
+
+    client = LeanClient(urls, on_message)
+    client.open_all(batch=open_batch)
+    opened.put(len(urls))
+    client.run_until(lambda: len(complete) + sum(1 for s in client.sockets if s.state == "closed") >= len(urls), 600)
+    received.put(len(urls))
+    while not release.is_set():
+        client.step(0.05)
+    client.close_all()
+    results.put([("ok", latencies[s.index]) if s.index in complete else ("error", s.error or "closed early") for s in client.sockets])
+
+
 def idle_http_cost(base, pid, count):
     """What a plain idle keep-alive connection costs the server: RSS per connection, `count` of
     them open after one request each (the part of a WebSocket's cost that is not the WebSocket)."""
@@ -141,6 +168,8 @@ def main():
                         help="each client opens at most N sockets at once (default: all as fast as it can, a reconnect storm)")
     parser.add_argument("--idle-http", type=int, default=0, help="measure N plain idle HTTP connections first (their freed memory is then reused by the sockets: run it apart)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "pulse-video"))
+    parser.add_argument("--client", choices=["lean", "websockets"], default="lean",
+                        help="lean_ws (each message timed as its bytes are read) or the websockets package")
     args = parser.parse_args()
     ensure_tools()
     postgres = os.environ.get("PULSE_TEST_POSTGRES_URL")
@@ -189,7 +218,8 @@ def main():
         shares = [urls[i::args.clients] for i in range(args.clients)]
         opened, received, results = multiprocessing.Queue(), multiprocessing.Queue(), multiprocessing.Queue()
         release = multiprocessing.Event()
-        clients = [multiprocessing.Process(target=client_process, args=(share, args.rounds, opened, received, release, results, args.open_batch))
+        target = lean_client_process if args.client == "lean" else client_process
+        clients = [multiprocessing.Process(target=target, args=(share, args.rounds, opened, received, release, results, args.open_batch))
                    for share in shares]
         started = time.monotonic()
         for client in clients:
