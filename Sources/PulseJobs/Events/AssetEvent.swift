@@ -75,9 +75,48 @@ public struct AssetEvent: Codable, Sendable, Hashable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
-    /// Parses `jsonText()` output.
+    /// Parses `jsonText()` output (and any JSON `Codable` would accept: what the flat reading
+    /// does not take goes to `JSONDecoder`, which gives the same event or the error).
     public init(jsonText: String) throws {
-        self = try JSONDecoder().decode(AssetEvent.self, from: Data(jsonText.utf8))
+        if let flat = FlatJSONObject(jsonText), let event = AssetEvent(flat) {
+            self = event
+        } else {
+            self = try JSONDecoder().decode(AssetEvent.self, from: Data(jsonText.utf8))
+        }
+    }
+
+    /// The event from a flat object; nil where `Codable` could answer differently (a member
+    /// missing or of another type, a value no case has).
+    init?(_ object: FlatJSONObject) {
+        func string(_ key: CodingKeys) -> String?? {
+            switch object[key.stringValue] {
+            case nil, .null?: return .some(nil)
+            case .string(let text)?: return .some(text)
+            default: return nil
+            }
+        }
+        func number(_ key: CodingKeys) -> Double?? {
+            switch object[key.stringValue] {
+            case nil, .null?: return .some(nil)
+            case .number(let value)?: return .some(value)
+            default: return nil
+            }
+        }
+        guard case .string(let id)? = object[CodingKeys.assetID.stringValue], let assetID = UUID(uuidString: id),
+              case .string(let typeName)? = object[CodingKeys.type.stringValue], let type = EventType(rawValue: typeName),
+              case .number(let at)? = object[CodingKeys.at.stringValue],
+              let percent = number(.percent), let etaSeconds = number(.etaSeconds), let speed = number(.speed),
+              let thumbnailKey = string(.thumbnailKey), let placeholder = string(.placeholder),
+              let errorCode = string(.errorCode), let errorMessage = string(.errorMessage), let statusName = string(.status)
+        else { return nil }
+        var status: AssetStatus?
+        if let statusName {
+            guard let known = AssetStatus(rawValue: statusName) else { return nil }
+            status = known
+        }
+        self.init(
+            assetID: assetID, type: type, percent: percent, etaSeconds: etaSeconds, speed: speed, thumbnailKey: thumbnailKey,
+            placeholder: placeholder, errorCode: errorCode.map(FailureCode.init), errorMessage: errorMessage, status: status, at: at)
     }
 
     /// The terminal event of a failed asset: why (`code`), in a message for the person who
