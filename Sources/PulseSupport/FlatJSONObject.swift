@@ -82,7 +82,8 @@ public struct FlatJSONObject: Sendable {
             return true
         }
 
-        /// A number as JSON writes it: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`.
+        /// A number as JSON writes it, `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`, that a
+        /// Double holds.
         private mutating func number() -> Double? {
             let start = at
             if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
@@ -99,7 +100,12 @@ public struct FlatJSONObject: Sendable {
                 guard at < bytes.count, isDigit(bytes[at]) else { return nil }
                 digits()
             }
-            return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self))
+            // Out of range either way is left to JSONDecoder, which refuses it where Double would
+            // say infinity or round to zero or a subnormal.
+            guard let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)),
+                  value.isNormal || (value == 0 && !bytes[start..<at].contains(where: { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }))
+            else { return nil }
+            return value
         }
 
         private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
