@@ -17,7 +17,9 @@ PostgreSQL, each stamped with the database's clock at sending. Figures:
 
 The clients are `lean_ws.py` (default: a message is timed when its bytes are read from the kernel)
 or, with --client websockets, the `websockets` package (about 60 us of Python per message before it
-is timed). Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
+is timed). Without --open-batch the lean clients send every upgrade at once, which overflows the
+listen backlog and so is paced by the kernel's SYN retries: the reconnect-storm figures in
+BENCHMARKS.md are the websockets client's (100 sockets every 50 ms per client process). Needs `websockets` (PyPI) and `psql`; installs `websockets` when missing.
 """
 import argparse, asyncio, json, multiprocessing, os, resource, shutil, subprocess, sys, tempfile, time
 
