@@ -65,7 +65,6 @@ struct EventSocketRoute: Sendable {
     /// refusal for the connection's refusal answer.
     private func decide(_ request: Request, context: EventSocketContext) async -> Response {
         let channel = context.channel
-        ConnectionDeadlines.headArrived(on: channel)
         do {
             let id = try APIDependencies.assetID(context.parameters.get("id"))
             let credential = try dependencies.auth.requireCredential(for: id, request)
