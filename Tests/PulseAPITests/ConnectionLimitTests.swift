@@ -505,6 +505,16 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// The server's next frame that is not a ping, each ping before it answered with its pong
+    /// (pings may come at any moment, even before the first message on a slow machine).
+    func readFrameAnsweringPings() async throws -> (opcode: UInt8, payload: [UInt8])? {
+        while let frame = try await readFrame() {
+            guard frame.opcode == 0x9 else { return frame }
+            try sendFrame(opcode: 0xA, payload: frame.payload)
+        }
+        return nil
+    }
+
     /// Ends this side of the connection (a FIN), keeping the other side open for reading.
     func shutdownWrite() {
         _ = shutdown(descriptor, Int32(SHUT_WR))
