@@ -23,8 +23,8 @@ import NIOHTTPTypes
 /// in flight for good.
 ///
 /// It learns about heads and answers from ``HTTPExchangeObserver`` (after the HTTP codec) and, for
-/// WebSocket upgrade requests, which never reach that observer, from the events route
-/// (``headArrived(on:)``). The route also leaves here the refusal of an upgrade
+/// WebSocket upgrade requests, which never reach that observer, from ``PulseHTTPChannel`` as it
+/// hands the head to the events route (``headArrived(on:)``). The route also leaves here the refusal of an upgrade
 /// (``refuse(_:on:)``), which the observer writes instead of hummingbird-websocket's bare 400.
 final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -58,8 +58,8 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
 
     // MARK: From other parts of the server (any thread)
 
-    /// The events route saw an upgrade request's head (the upgrader consumed it, so the HTTP
-    /// observer never will).
+    /// An upgrade request's head is complete and goes to the events route (the upgrader consumed
+    /// it, so the HTTP observer never will).
     static func headArrived(on channel: any Channel) {
         channel.eventLoop.execute {
             (try? channel.pipeline.syncOperations.handler(type: ConnectionDeadlines.self))?.headParsed()
