@@ -2,17 +2,21 @@
 """WebSocket fan-out in a chat's shape: many assets, few watchers each.
 
     scripts/bench/fanout_bench.py [--assets 5000] [--per-asset 2] [--rounds 3] [--open-batch N] [--binary PATH]
-        [--client lean|websockets]
+        [--client lean|websockets] [--round-spread SECONDS] [--idle-seconds 10]
 
 `pulse-video serve --no-worker` on PostgreSQL (scripts/test-services.sh env gives the URL; a schema
 of its own) and local storage in a temporary folder. The benchmark creates ASSETS assets through the
 API, opens PER-ASSET WebSockets on each with the asset's own token (in 4 client processes), then
 sends ROUNDS progress events for every asset the way remote workers do: `NOTIFY pulse_events` on
-PostgreSQL, each stamped with the database's clock at sending. Figures:
+PostgreSQL, each stamped with the database's clock at sending; a round goes as fast as psql sends
+it (a burst), or with --round-spread S evenly over about S seconds (the progress of assets encoding
+side by side). Figures:
   - delivery latency (receive time - the event's `emitted_at`) p50 / p99 / max, deliveries counted;
   - server RSS before the sockets and with every socket open and idle: the difference per socket;
   - server CPU seconds (user + sys, from /proc) while the events were delivered (the sockets stay
-    open until every delivery has arrived; their closing is measured apart);
+    open until every delivery has arrived; their closing is measured apart), and the same less what
+    the open sockets cost with no event (pings, re-reads: the idle rate, measured for IDLE-SECONDS
+    first) over the delivery window;
   - first, RSS per plain idle keep-alive HTTP connection (the part that is not the WebSocket).
 
 The clients are `lean_ws.py` (default: a message is timed when its bytes are read from the kernel)
@@ -159,13 +163,31 @@ def idle_http_cost(base, pid, count):
     return asyncio.run(run())
 
 
+def round_statements(assets, percent, spread, slices=50):
+    """One round for psql: a progress NOTIFY per asset, each stamped with the database's clock as it
+    is sent; with `spread`, in `slices` even groups with a pause after each, so the round takes about
+    `spread` seconds, as the progress of assets encoding side by side arrives."""
+    def notify(asset):
+        return ("SELECT pg_notify('pulse_events', json_build_object('asset_id', '%s', 'type', 'progress', 'percent', %d, "
+                "'at', extract(epoch from clock_timestamp()))::text);\n" % (asset, percent))
+    if spread <= 0:
+        return "".join(notify(asset) for asset, _ in assets)
+    size = -(-len(assets) // slices)
+    groups = [assets[i:i + size] for i in range(0, len(assets), size)]
+    pause = "SELECT pg_sleep(%f);\n" % (spread / len(groups))
+    return "".join("".join(notify(asset) for asset, _ in group) + pause for group in groups)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--assets", type=int, default=5000)
     parser.add_argument("--per-asset", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--round-seconds", type=float, default=2.0, help="pause between rounds of events")
+    parser.add_argument("--round-spread", type=float, default=0.0,
+                        help="send each round's events evenly over this many seconds (0: as fast as psql sends them, a burst)")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="how long the idle CPU rate is measured")
     parser.add_argument("--open-batch", type=int, default=0,
                         help="each client opens at most N sockets at once (default: all as fast as it can, a reconnect storm)")
     parser.add_argument("--idle-http", type=int, default=0, help="measure N plain idle HTTP connections first (their freed memory is then reused by the sockets: run it apart)")
@@ -231,21 +253,27 @@ def main():
         print(f"opened {sockets} sockets in {time.monotonic() - started:.1f} s")
         time.sleep(5)
         rss_open = rss_kib(server.pid)
+        # What the open sockets cost with no event (pings, re-reads), to take out of the delivery window.
+        idle_start, idle_cpu_start = time.monotonic(), cpu_seconds(server.pid)
+        time.sleep(args.idle_seconds)
+        idle_rate = (cpu_seconds(server.pid) - idle_cpu_start) / (time.monotonic() - idle_start)
 
+        round_durations = []
+        window_start = time.monotonic()
         cpu_start = cpu_seconds(server.pid)
         clients_cpu_start = sum(cpu_seconds(client.pid) for client in clients)
         for round_index in range(args.rounds):
             percent = 10 * (round_index + 1)
-            statements = "".join(
-                "SELECT pg_notify('pulse_events', json_build_object('asset_id', '%s', 'type', 'progress', 'percent', %d, "
-                "'at', extract(epoch from clock_timestamp()))::text);\n" % (asset, percent)
-                for asset, _ in assets)
+            statements = round_statements(assets, percent, args.round_spread)
+            round_started = time.monotonic()
             subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", postgres, "-o", "/dev/null"], input=statements,
                            text=True, check=True)
+            round_durations.append(time.monotonic() - round_started)
             time.sleep(args.round_seconds)
         for _ in clients:
             received.get(timeout=600)
         cpu_used = cpu_seconds(server.pid) - cpu_start
+        window = time.monotonic() - window_start
         clients_cpu = sum(cpu_seconds(client.pid) for client in clients) - clients_cpu_start
         cpu_closing = cpu_seconds(server.pid)
         release.set()
@@ -259,12 +287,16 @@ def main():
         expected = sockets * args.rounds
         print(f"{args.assets} assets x {args.per_asset} sockets = {sockets} sockets, {args.rounds} rounds of one progress "
               f"event per asset (NOTIFY): {len(latencies)} of {expected} deliveries, {len(errors)} sockets failed")
+        print(f"each round sent in {min(round_durations):.2f} to {max(round_durations):.2f} s (--round-spread {args.round_spread})")
         print(f"latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms "
               f"(goal < 100), max {max(latencies, default=float('nan')) * 1000:.1f} ms")
         print(f"server RSS: {rss_before / 1024:.1f} MiB before the sockets, {rss_open / 1024:.1f} MiB with them open and idle: "
               f"{(rss_open - rss_before) / max(sockets, 1):.1f} KiB per socket (goal < 20 KiB)")
         print(f"server CPU while delivering: {cpu_used:.2f} s for {len(latencies)} deliveries "
               f"({cpu_used / max(1, len(latencies)) * 1e6:.0f} us each); then closing the sockets: {cpu_closing:.2f} s")
+        delivering = cpu_used - idle_rate * window
+        print(f"  idle, the sockets open and no event: {idle_rate * 1000:.0f} ms of CPU a second; less that over the "
+              f"{window:.1f} s window: {delivering:.2f} s, {delivering / max(1, len(latencies)) * 1e6:.0f} us per delivery (goal < 30)")
         # The clients share the server's cores: what they spend reading is time the deliveries wait.
         print(f"client processes' CPU while receiving: {clients_cpu:.2f} s ({clients_cpu / max(1, len(latencies)) * 1e6:.0f} us per message)")
         if errors:
