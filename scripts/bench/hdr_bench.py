@@ -45,7 +45,9 @@ FF = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 CONTENT = f"testsrc2=size=1920x1080:rate=30:duration={SECONDS},noise=alls=20:allf=t"
 SDR_TAGS = "format=yuv420p,setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 LINEAR = "zscale=t=linear:npl=100,format=gbrpf32le"
-HEVC = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-b:v", "12M", "-tag:v", "hvc1",
+# A keyframe a second, as the SDR twin has (`-g 30`) and as phones write: with x265's default of 250
+# frames, a chunk starting 6 s in decoded 6 s of HEVC before its first frame, a cost the twin did not pay.
+HEVC = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-g", "30", "-b:v", "12M", "-tag:v", "hvc1",
         "-color_primaries", "bt2020", "-colorspace", "bt2020nc", "-color_range", "tv", "-c:a", "aac", "-b:a", "128k"]
 # The float curve as HLSArguments wrote it for every HDR pass before the LUT (and as ToneMap.exact is).
 FLOAT_CURVE = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
@@ -53,8 +55,8 @@ FLOAT_CURVE = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=t
 
 def sources():
     os.makedirs(MEDIA, exist_ok=True)
-    paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "hlg": os.path.join(MEDIA, "hlg_1080p30.mov"),
-             "pq": os.path.join(MEDIA, "pq_1080p30.mov")}
+    paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "hlg": os.path.join(MEDIA, "hlg_1080p30_g30.mov"),
+             "pq": os.path.join(MEDIA, "pq_1080p30_g30.mov")}
     if not all(os.path.exists(path) for path in paths.values()):
         print("[hdr_bench] making the 20 s sources (a few minutes, once)", flush=True)
         audio = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}"]
@@ -128,6 +130,61 @@ def sample_cube(transfer, yuv, level, path):
     return path
 
 
+def curve_raw(transfer, width, height, planes):
+    """yuv444p16le planes (Y', Cb, Cr lists), read as BT.2020 Y'CbCr of `transfer`, through the float
+    curve; the BT.709 Y'CbCr planes back."""
+    graph = (f"setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=bt2020nc:range=tv,"
+             f"{CURVE},zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le")
+    count = width * height
+    raw = subprocess.run(FF + ["-f", "rawvideo", "-pix_fmt", "yuv444p16le", "-s", f"{width}x{height}", "-i", "-",
+                               "-vf", graph, "-f", "rawvideo", "-pix_fmt", "yuv444p16le", "-"],
+                         input=b"".join(struct.pack(f"<{count}H", *plane) for plane in planes),
+                         check=True, capture_output=True).stdout
+    values = struct.unpack(f"<{3 * count}H", raw)
+    return values[:count], values[count:2 * count], values[2 * count:]
+
+
+def chroma_resolution_tone_map(transfer, folder, width, height, size=64, knots=64):
+    """The tone map with its 3D LUT at chroma resolution (a quarter of the pixels at 4:2:0): each
+    2x2 block's mean Y' with its Cb, Cr through a LUT that gives the block's Cb, Cr and a luma
+    correction; each pixel's Y' through a 1-D curve (the float curve on grey, as a `lut` expression
+    of `knots` segments) plus the block's correction, upscaled. Grey is exact; a colour's luma is
+    right on average over its block. Returns the filter graph, from the decoded frame to yuv420p."""
+    ramp = 1024
+    grey_in = [round(i * 65535 / (ramp - 1)) for i in range(ramp)]
+    grey_out = [value / 65535 for value in curve_raw(transfer, ramp, 1, [grey_in, [32768] * ramp, [32768] * ramp])[0]]
+
+    def grey(y):
+        x = y * (ramp - 1)
+        i = min(int(x), ramp - 2)
+        return grey_out[i] + (grey_out[i + 1] - grey_out[i]) * (x - i)
+
+    axis = [round(i * 65535 / (size - 1)) for i in range(size)]
+    grid = [(axis[g], axis[b], axis[r]) for b in range(size) for g in range(size) for r in range(size)]
+    out_y, out_cb, out_cr = curve_raw(transfer, size * size, size, [[p[0] for p in grid], [p[1] for p in grid], [p[2] for p in grid]])
+    cube = os.path.join(folder, f"chroma-{transfer}.cube")
+    with open(cube, "w") as f:
+        f.write(f"LUT_3D_SIZE {size}\n")
+        for index, (y, _, _) in enumerate(grid):
+            correction = min(max(out_y[index] / 65535 - grey(y / 65535) + 0.5, 0), 1)
+            f.write("%.6f %.6f %.6f\n" % (out_cr[index] / 65535, correction, out_cb[index] / 65535))
+    # The curve as hinges: value 0..1023 (10-bit) scaled to 0..65535 and back.
+    points = [grey(i / knots) * 65535 for i in range(knots + 1)]
+    slopes = [(points[i + 1] - points[i]) * knots / 65535 for i in range(knots)]
+    value = "(val*65535/1023)"
+    terms = [f"{points[0]:.3f}", f"{slopes[0]:+.6f}*{value}"] + [
+        f"{slopes[i] - slopes[i - 1]:+.6f}*max({value}-{i * 65535 / knots:.1f},0)" for i in range(1, knots)]
+    curve = "".join(terms)
+    return (f"split[tmfull][tmhalf];"
+            f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
+            f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];"
+            f"[tmcu]format=gray10le[tmu];[tmcv]format=gray10le[tmv];"
+            f"[tmfull]extractplanes=y,lut=c0='({curve})*1023/65535'[tmly];"
+            f"[tmcy]scale={width}:{height}:flags=bilinear,format=gray10le[tmcorr];"
+            f"[tmly][tmcorr]blend=all_mode=grainmerge[tmy];"
+            f"[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p10le,{SDR_YUV},format=yuv420p")
+
+
 def psnr(path, graph, frames=60):
     """Average PSNR (all planes, dB) of `graph`'s output against the float curve, both as yuv420p."""
     reference = f"{CURVE},zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
@@ -154,6 +211,7 @@ def measure_variants(path, name, runs, folder):
         "RGB float LUT 36": f"zscale,format=gbrpf32le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "YUV 4:4:4 16-bit, relabel only": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{AS_YUV},{SDR_YUV},format=yuv420p",
         "YUV LUT 64 (the ladder's)": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
+        "YUV LUT 64 at chroma resolution": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080),
     }
     costs = {label: [] for label in chains}
     for _ in range(runs):
@@ -162,7 +220,7 @@ def measure_variants(path, name, runs, folder):
     for label, values in costs.items():
         print(f"{name:4s} 1080p {label:34s} CPU-s " + ", ".join(f"{value:.1f}" for value in values)
               + f" (load {os.getloadavg()[0]:.0f})", flush=True)
-    for label in ("RGB 16-bit LUT 36", "YUV LUT 64 (the ladder's)"):
+    for label in ("RGB 16-bit LUT 36", "YUV LUT 64 (the ladder's)", "YUV LUT 64 at chroma resolution"):
         print(f"{name:4s} {label}: PSNR against the float curve {psnr(path, chains[label]):.1f} dB", flush=True)
     yuv36 = sample_cube(TRANSFERS[name], True, 6, os.path.join(folder, "yuv36.cube"))
     graph = chains["YUV LUT 64 (the ladder's)"].replace(yuv_cube, yuv36)
@@ -201,9 +259,17 @@ def main():
           "times from `complete` returning")
     if not args.skip_serve:
         ensure_websockets()
-        for name in ("sdr", "hlg", "pq"):
-            runs = [asyncio.run(one_run(args.binary, paths[name], True)) for _ in range(args.runs)]
-            median = {key: statistics.median(run[key] for run in runs) for key in ("playable", "ready", "cpu")}
+        # Round after round of the three, so that a machine's drift (CPU-s of the same command move
+        # by 15 % here within an hour) reaches all three alike; each round's ratios are paired.
+        runs = {name: [] for name in ("sdr", "hlg", "pq")}
+        for round_index in range(args.runs):
+            for name in runs:
+                runs[name].append(asyncio.run(one_run(args.binary, paths[name], True)))
+            ratios = ", ".join(f"{name} {runs[name][-1]['cpu'] / runs['sdr'][-1]['cpu']:.2f}x CPU "
+                               f"{runs[name][-1]['ready'] / runs['sdr'][-1]['ready']:.2f}x ready" for name in ("hlg", "pq"))
+            print(f"round {round_index + 1}: SDR CPU {runs['sdr'][-1]['cpu']:.1f} s; {ratios}", flush=True)
+        for name, measured in runs.items():
+            median = {key: statistics.median(run[key] for run in measured) for key in ("playable", "ready", "cpu")}
             print(f"{name:4s}: playable {median['playable']:6.2f} s, ready {median['ready']:6.2f} s, "
                   f"CPU (serve + children) {median['cpu']:6.1f} s", flush=True)
     for name in ([] if args.serve_only else ["hlg", "pq"]):
