@@ -29,7 +29,7 @@ enum HLSArguments {
         settings: EncodingSettings,
         staging: String,
         progressPort: Int,
-        toneMapCube: String? = nil
+        toneMapLUT: ToneMapLUT.Made? = nil
     ) -> [String] {
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
@@ -42,7 +42,7 @@ enum HLSArguments {
         arguments += ["-max_muxing_queue_size", "4096"]
 
         if !pass.rungs.isEmpty {
-            arguments += videoOutput(pass: pass, probe: probe, settings: settings, staging: staging, toneMapCube: toneMapCube)
+            arguments += videoOutput(pass: pass, probe: probe, settings: settings, staging: staging, toneMapLUT: toneMapLUT)
         }
         if pass.audio {
             let end = AudioEnd(probe: probe, segmentSeconds: pass.segmentSeconds)
@@ -51,9 +51,9 @@ enum HLSArguments {
         return arguments
     }
 
-    private static func videoOutput(pass: EncodePass, probe: ProbeResult, settings: EncodingSettings, staging: String, toneMapCube: String?) -> [String] {
+    private static func videoOutput(pass: EncodePass, probe: ProbeResult, settings: EncodingSettings, staging: String, toneMapLUT: ToneMapLUT.Made?) -> [String] {
         let rungs = pass.rungs
-        var arguments = ["-filter_complex", filterGraph(probe: probe, rungs: rungs, toneMapCube: toneMapCube)]
+        var arguments = ["-filter_complex", filterGraph(probe: probe, rungs: rungs, toneMapLUT: toneMapLUT)]
         let keyframe = min(settings.keyframeIntervalSeconds, pass.segmentSeconds)
         for (index, rung) in rungs.enumerated() {
             let stream = "v:\(index)"
@@ -127,13 +127,13 @@ enum HLSArguments {
         ]
     }
 
-    /// `[0:v:0]` -> (HDR: `ToneMap.chain`, with the LUT `toneMapCube` when there is one) -> split ->
+    /// `[0:v:0]` -> (HDR: `ToneMap.chain`, with the LUT `toneMapLUT` when there is one) -> split ->
     /// scale (+fps) -> 8-bit 4:2:0 per rung.
     /// Rotation needs no filter: ffmpeg's autorotate applies the display matrix when decoding.
-    static func filterGraph(probe: ProbeResult, rungs: [Rung], toneMapCube: String? = nil) -> String {
+    static func filterGraph(probe: ProbeResult, rungs: [Rung], toneMapLUT: ToneMapLUT.Made? = nil) -> String {
         var pre = ""
         if ToneMap(probe.video) != nil {
-            pre = ToneMap.chain(source: probe.video, rungs: rungs, cube: toneMapCube) + ","
+            pre = ToneMap.chain(source: probe.video, rungs: rungs, lut: toneMapLUT) + ","
         }
         let labels = rungs.indices.map { "[s\($0)]" }.joined()
         var graph = rungs.count == 1 ? "[0:v:0]\(pre)null[s0]" : "[0:v:0]\(pre)split=\(rungs.count)\(labels)"

@@ -169,7 +169,7 @@ public struct HLSEncoder: Sendable {
         let watchdog = Watchdog(timeout: configuration.stallTimeout)
         let watcher = SegmentWatcher(staging: staging, renditions: renditions, onSegment: onSegment)
         let runner = self.runner
-        let toneMapCube = await ToneMapLUT(
+        let toneMapLUT = await ToneMapLUT(
             ffmpegPath: configuration.ffmpegPath, runner: runner, deadline: configuration.probeTimeout, logger: logger
         ).cube(probe: probe, rungs: pass.rungs)
 
@@ -181,7 +181,7 @@ public struct HLSEncoder: Sendable {
         }) { port in
             let arguments = HLSArguments.build(
                 pass: pass, input: input, probe: probe, settings: configuration.encoding, staging: staging, progressPort: port,
-                toneMapCube: toneMapCube)
+                toneMapLUT: toneMapLUT)
             return try await withThrowingTaskGroup(of: ToolOutcome?.self) { group in
                 // Stalls are the watchdog's; this deadline bounds an ffmpeg that crawls for ever.
                 group.addTask { try await runner.run(configuration.ffmpegPath, arguments, deadline: configuration.stallTimeout + .seconds(length * 30)) }

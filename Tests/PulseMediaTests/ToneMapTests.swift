@@ -11,7 +11,7 @@ import Testing
 /// ~0.3 Mb/s) mostly averages out and a colour shift does not. Tolerance over a whole frame: mean
 /// difference <= 3 and 99th percentile <= 11 in the worst channel. Measured: the float path (first
 /// rendition) 2.3-2.6 / 8-9, the LUT path (ladder) 2.2-2.7 / 8-10.5 with an RGB LUT: the encode is
-/// most of it; the Y'CbCr LUT adds up to 0.3 to the mean (BENCHMARKS.md). A frame
+/// most of it; the Y'CbCr LUT at chroma resolution stays within that (BENCHMARKS.md). A frame
 /// whose BT.2020 HLG pixels were shown as BT.709 (washed out, no tone map) is far outside it
 /// (checked below, so the comparison can fail).
 @Suite("Tone map", .serialized)
@@ -71,20 +71,51 @@ struct ToneMapTests {
         #expect(!sdrGraph.contains("zscale") && !sdrGraph.contains("lut3d"))
         video.colorTransfer = "arib-std-b67"
         let rungs = LadderPlanner.plan(for: video)
-        let ladder = HLSArguments.filterGraph(probe: probe(video), rungs: rungs, toneMapCube: "/tmp/x.cube")
+        let lut = ToneMapLUT.Made(cube: "/tmp/x.cube", curve: [0.1, 0.5, 0.9])
+        let ladder = HLSArguments.filterGraph(probe: probe(video), rungs: rungs, toneMapLUT: lut)
         #expect(ladder.components(separatedBy: "lut3d=file=/tmp/x.cube").count == 2)
-        #expect(ladder.range(of: "lut3d")!.lowerBound < ladder.range(of: "split=")!.lowerBound)
+        #expect(ladder.range(of: "lut3d")!.lowerBound < ladder.range(of: "split=\(rungs.count)")!.lowerBound)
         #expect(!ladder.contains("tonemap="))
+        // The LUT at chroma resolution (half each way), the curve on every pixel's luma.
+        #expect(ladder.hasPrefix("[0:v:0]scale=1920:1080:flags=bicubic,format=yuv420p10le,split[tmfull][tmhalf]"))
+        #expect(ladder.contains("[tmhalf]scale=960:540:flags=area") && ladder.contains("[tmcorrection]scale=1920:1080"))
+        #expect(ladder.contains("lut=c0='\(ToneMap.greyCurve(lut.curve))'"))
         // A 4K source is scaled to the top rung (1080p) before the tone map.
         video.displayWidth = 3840
         video.displayHeight = 2160
-        let large = HLSArguments.filterGraph(probe: probe(video), rungs: Array(rungs.prefix(2)), toneMapCube: "/tmp/x.cube")
-        #expect(large.hasPrefix("[0:v:0]scale=1920:1080:flags=bicubic,zscale=f=bilinear,format=yuv444p16le,\(ToneMap.yuvAsRGB),lut3d"))
+        let large = HLSArguments.filterGraph(probe: probe(video), rungs: Array(rungs.prefix(2)), toneMapLUT: lut)
+        #expect(large.hasPrefix("[0:v:0]scale=1920:1080:flags=bicubic,format=yuv420p10le,split[tmfull][tmhalf];[tmhalf]scale=960:540"))
         // The LUT works on the Y'CbCr planes: no RGB matrix in the ladder's chain.
         #expect(!ladder.contains("gbrpf32le") && !ladder.contains("zscale=m="))
+        // A frame of odd size cannot be halved evenly at 4:2:0: the float curve.
+        video.displayWidth = 1000
+        video.displayHeight = 563
+        var top = rungs[0]
+        (top.width, top.height) = (1000, 563)
+        let odd = HLSArguments.filterGraph(probe: probe(video), rungs: [top] + rungs.suffix(2), toneMapLUT: lut)
+        #expect(odd.hasPrefix("[0:v:0]\(ToneMap.exact),split=3"))
         // One small rung: scaled first, then the float curve.
         let first = HLSArguments.filterGraph(probe: probe(video), rungs: [rungs[3]])
         #expect(first.hasPrefix("[0:v:0]scale=\(rungs[3].width):\(rungs[3].height):flags=bicubic,\(ToneMap.exact)"))
+    }
+
+    @Test func theCurveOnGreyJoinsItsPointsWithStraightLines() throws {
+        let curve = [0.0, 0.25, 1.0]
+        let expression = ToneMap.greyCurve(curve)
+        // Evaluated by ffmpeg itself: a 10-bit grey ramp through `lut` with the expression.
+        let path = NSTemporaryDirectory() + "pulse-curve-\(UUID().uuidString).raw"
+        defer { FileSystem.remove(path) }
+        let run = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:s=1024x1:d=1,format=gray10le,geq=lum='X'",
+                                       "-frames:v", "1", "-vf", "lut=c0='\(expression)'", "-f", "rawvideo", "-pix_fmt", "gray10le", path])
+        try #require(run.status == 0, "ffmpeg: \(run.err)")
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let values = stride(from: 0, to: bytes.count - 1, by: 2).map { Int(bytes[$0]) | Int(bytes[$0 + 1]) << 8 }
+        try #require(values.count == 1024)
+        // Knots at 0, 511.5 and 1023.
+        for (input, expected) in [(100, 0.25 * 100 / 511.5), (400, 0.25 * 400 / 511.5), (700, 0.25 + 0.75 * (700 - 511.5) / 511.5)] {
+            let want = expected * 1023
+            #expect(abs(Double(values[input]) - want) <= 1, "val \(input): \(values[input]), expected \(want)")
+        }
     }
 
     @Test(arguments: ToneMap.Transfer.allCases)
@@ -92,24 +123,28 @@ struct ToneMapTests {
         let folder = temporaryDirectory("pulse-tonemap")
         defer { FileSystem.remove(folder) }
         let lut = ToneMapLUT(folder: folder, ffmpegPath: "ffmpeg", runner: ToolRunner(logger: TestServices.logger), deadline: .seconds(60), logger: TestServices.logger)
-        let path = try await lut.cube(for: ToneMap(transfer: transfer))
+        let made = try await lut.cube(for: ToneMap(transfer: transfer))
+        let path = made.cube
         let text = try #require(FileSystem.read(path))
         let lines = text.split(separator: "\n")
         let size = ToneMap.cubeSize
         #expect(lines.first == "LUT_3D_SIZE \(size)")
         #expect(lines.count == 1 + size * size * size)
         // Along Y' (the LUT's green axis) at the grid points next to neutral Cb and Cr (blue, red): the
-        // output stays near grey (PQ's steep curve turns the grid's slight tint into up to 0.05) and
-        // gets brighter, so the planes are read and written in the order `ToneMap.lookup` uses.
+        // output stays near grey (PQ's steep curve turns the grid's slight tint into up to 0.05), and
+        // its luma is the curve on grey's, so the correction stays near none (0.5). The curve gets
+        // brighter along Y'. So the planes are read and written in the order `ToneMap.lookup` uses.
         let middle = size / 2
         let greys = (size / 8..<size * 7 / 8).map { y in
             lines[1 + middle + y * size + middle * size * size].split(separator: " ").compactMap { Double($0) }
         }
-        #expect(greys.allSatisfy { $0.count == 3 && abs($0[0] - 0.5) < 0.1 && abs($0[2] - 0.5) < 0.1 }, "\(greys)")
-        #expect(zip(greys, greys.dropFirst()).allSatisfy { $0[1] < $1[1] })
+        #expect(greys.allSatisfy { $0.count == 3 && abs($0[0] - 0.5) < 0.1 && abs($0[1] - 0.5) < 0.05 && abs($0[2] - 0.5) < 0.1 }, "\(greys)")
+        #expect(made.curve.count == size)
+        let rising = made.curve[size / 8..<size * 7 / 8]
+        #expect(zip(rising, rising.dropFirst()).allSatisfy { $0 < $1 }, "\(made.curve)")
         // Made once: a second call finds the file and leaves it as it is.
         let modified = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
-        #expect(try await lut.cube(for: ToneMap(transfer: transfer)) == path)
+        #expect(try await lut.cube(for: ToneMap(transfer: transfer)) == made)
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == modified)
     }
 

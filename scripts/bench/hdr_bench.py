@@ -4,14 +4,15 @@
 as publish_bench.py runs it): playable and ready after `complete`, CPU of serve and its children.
 Then the tone map's own cost, ffmpeg alone on the HLG and PQ sources (CPU-s, user + system of the
 ffmpeg child): the float curve at 1080p (what every HDR pass ran before), the LUT from Y'CbCr to
-Y'CbCr at 1080p (the ladder's way now) and the float curve after the scale to 360p (the first
+Y'CbCr at 1080p run at chroma resolution (the ladder's way now) and the float curve after the scale to 360p (the first
 rendition's way now), each minus the same run without the tone map; and what the first rendition's
 decode without the loop filter saves at 360p (negative: less CPU).
 
 `--variants`: the 1080p tone map's ways measured against each other, each LUT sampled here from the
 float curve (no service needed): the LUT in 16-bit RGB between zimg's matrices (the ladder's way
 before), the same LUT on float RGB, and a LUT from BT.2020 (Y', Cb, Cr) straight to BT.709 (Y', Cb,
-Cr) applied to the 4:4:4 planes relabelled as RGB (`mergeplanes`), so no matrix runs at all (the
+Cr) applied to the 4:4:4 planes relabelled as RGB (`mergeplanes`), so no matrix runs at all, on
+every pixel and at chroma resolution with the luma through the curve on grey plus a correction (the
 ladder's way now); each with its conversions alone, in alternating rounds; then each LUT's PSNR
 against the float curve (60 frames). And the thumbnail's cost (1 s into the source, as
 `Thumbnailer` makes it) for each source.
@@ -22,6 +23,7 @@ linear light from the SDR picture (SDR white at 100 cd/m2). The LUT is sampled h
 curve the way `ToneMap.samplingGraph` samples it.
 
     python3 scripts/bench/hdr_bench.py [--runs 1] [--binary .build/debug/pulse-video] [--skip-serve | --serve-only]
+    (--runs N: N rounds of SDR, HLG and PQ in turn, each round's HDR/SDR ratios printed)
     python3 scripts/bench/hdr_bench.py --variants [--runs 2]
 """
 import argparse
@@ -85,11 +87,9 @@ def ffmpeg_cpu(path, graph, decode=()):
 def tone_map_costs(path, name):
     small = "scale=640:360:flags=bicubic"
     decode = ffmpeg_cpu(path, None)
-    # The ladder's LUT as ToneMap samples it: Y'CbCr to Y'CbCr, 64 points, no matrices.
+    # The ladder's LUT as ToneMap runs it: Y'CbCr to Y'CbCr, 64 points, at chroma resolution.
     with tempfile.TemporaryDirectory(prefix="pulse-hdr-lut-") as folder:
-        cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(folder, "yuv64.cube"))
-        lut = f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},lut3d=file={cube}:interp=tetrahedral,{AS_YUV},{SDR_YUV},format=yuv420p"
-        lut_cost = ffmpeg_cpu(path, lut) - decode
+        lut_cost = ffmpeg_cpu(path, chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080)) - decode
     return {
         "decode": decode,
         "float 1080p": ffmpeg_cpu(path, FLOAT_CURVE) - decode,
@@ -210,8 +210,8 @@ def measure_variants(path, name, runs, folder):
         "RGB 16-bit LUT 36": f"zscale,format=gbrp16le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "RGB float LUT 36": f"zscale,format=gbrpf32le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "YUV 4:4:4 16-bit, relabel only": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{AS_YUV},{SDR_YUV},format=yuv420p",
-        "YUV LUT 64 (the ladder's)": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
-        "YUV LUT 64 at chroma resolution": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080),
+        "YUV LUT 64, every pixel": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
+        "YUV LUT 64 at chroma resolution (the ladder's)": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080),
     }
     costs = {label: [] for label in chains}
     for _ in range(runs):
@@ -220,10 +220,10 @@ def measure_variants(path, name, runs, folder):
     for label, values in costs.items():
         print(f"{name:4s} 1080p {label:34s} CPU-s " + ", ".join(f"{value:.1f}" for value in values)
               + f" (load {os.getloadavg()[0]:.0f})", flush=True)
-    for label in ("RGB 16-bit LUT 36", "YUV LUT 64 (the ladder's)", "YUV LUT 64 at chroma resolution"):
+    for label in ("RGB 16-bit LUT 36", "YUV LUT 64, every pixel", "YUV LUT 64 at chroma resolution (the ladder's)"):
         print(f"{name:4s} {label}: PSNR against the float curve {psnr(path, chains[label]):.1f} dB", flush=True)
     yuv36 = sample_cube(TRANSFERS[name], True, 6, os.path.join(folder, "yuv36.cube"))
-    graph = chains["YUV LUT 64 (the ladder's)"].replace(yuv_cube, yuv36)
+    graph = chains["YUV LUT 64, every pixel"].replace(yuv_cube, yuv36)
     print(f"{name:4s} YUV LUT 36: PSNR against the float curve {psnr(path, graph):.1f} dB", flush=True)
 
 
