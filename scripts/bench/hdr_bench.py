@@ -110,9 +110,10 @@ SDR_RGB = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=gbr:range=
 SDR_YUV = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 
 
-def sample_cube(transfer, yuv, level, path):
-    """A .cube file of the float curve: an identity Hald CLUT of `level` through CURVE, as
-    ToneMapLUT samples it (RGB), or with its planes read as BT.2020 Y'CbCr in and BT.709 out (YUV)."""
+def sample_values(transfer, yuv, level):
+    """The float curve sampled on an identity Hald CLUT of `level`: (r, g, b) 16-bit triples, red
+    fastest, as ToneMapLUT samples it (RGB), or with its planes read as BT.2020 Y'CbCr in and BT.709
+    out (YUV: (r, g, b) are (Cr, Y', Cb))."""
     size = level * level
     hald = f"haldclutsrc=level={level}:rate=1:duration=1,format=rgb48le"
     if yuv:
@@ -123,63 +124,46 @@ def sample_cube(transfer, yuv, level, path):
     raw = subprocess.run(FF + ["-f", "lavfi", "-i", graph, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb48le", "-"],
                          check=True, capture_output=True).stdout
     values = struct.unpack(f"<{size ** 3 * 3}H", raw)
+    return [values[index:index + 3] for index in range(0, len(values), 3)]
+
+
+def write_cube(triples, size, path):
     with open(path, "w") as f:
         f.write(f"LUT_3D_SIZE {size}\n")
-        for index in range(0, len(values), 3):
-            f.write("%.6f %.6f %.6f\n" % tuple(value / 65535 for value in values[index:index + 3]))
+        for triple in triples:
+            f.write("%.6f %.6f %.6f\n" % tuple(value / 65535 for value in triple))
     return path
 
 
-def curve_raw(transfer, width, height, planes):
-    """yuv444p16le planes (Y', Cb, Cr lists), read as BT.2020 Y'CbCr of `transfer`, through the float
-    curve; the BT.709 Y'CbCr planes back."""
-    graph = (f"setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=bt2020nc:range=tv,"
-             f"{CURVE},zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le")
-    count = width * height
-    raw = subprocess.run(FF + ["-f", "rawvideo", "-pix_fmt", "yuv444p16le", "-s", f"{width}x{height}", "-i", "-",
-                               "-vf", graph, "-f", "rawvideo", "-pix_fmt", "yuv444p16le", "-"],
-                         input=b"".join(struct.pack(f"<{count}H", *plane) for plane in planes),
-                         check=True, capture_output=True).stdout
-    values = struct.unpack(f"<{3 * count}H", raw)
-    return values[:count], values[count:2 * count], values[2 * count:]
+def sample_cube(transfer, yuv, level, path):
+    """A .cube file of the float curve (`sample_values`)."""
+    return write_cube(sample_values(transfer, yuv, level), level * level, path)
 
 
-def chroma_resolution_tone_map(transfer, folder, width, height, size=64, knots=64):
-    """The tone map with its 3D LUT at chroma resolution (a quarter of the pixels at 4:2:0): each
-    2x2 block's mean Y' with its Cb, Cr through a LUT that gives the block's Cb, Cr and a luma
-    correction; each pixel's Y' through a 1-D curve (the float curve on grey, as a `lut` expression
-    of `knots` segments) plus the block's correction, upscaled. Grey is exact; a colour's luma is
-    right on average over its block. Returns the filter graph, from the decoded frame to yuv420p."""
-    ramp = 1024
-    grey_in = [round(i * 65535 / (ramp - 1)) for i in range(ramp)]
-    grey_out = [value / 65535 for value in curve_raw(transfer, ramp, 1, [grey_in, [32768] * ramp, [32768] * ramp])[0]]
-
-    def grey(y):
-        x = y * (ramp - 1)
-        i = min(int(x), ramp - 2)
-        return grey_out[i] + (grey_out[i + 1] - grey_out[i]) * (x - i)
-
-    axis = [round(i * 65535 / (size - 1)) for i in range(size)]
-    grid = [(axis[g], axis[b], axis[r]) for b in range(size) for g in range(size) for r in range(size)]
-    out_y, out_cb, out_cr = curve_raw(transfer, size * size, size, [[p[0] for p in grid], [p[1] for p in grid], [p[2] for p in grid]])
-    cube = os.path.join(folder, f"chroma-{transfer}.cube")
-    with open(cube, "w") as f:
-        f.write(f"LUT_3D_SIZE {size}\n")
-        for index, (y, _, _) in enumerate(grid):
-            correction = min(max(out_y[index] / 65535 - grey(y / 65535) + 0.5, 0), 1)
-            f.write("%.6f %.6f %.6f\n" % (out_cr[index] / 65535, correction, out_cb[index] / 65535))
-    # The curve as hinges: value 0..1023 (10-bit) scaled to 0..65535 and back.
-    points = [grey(i / knots) * 65535 for i in range(knots + 1)]
-    slopes = [(points[i + 1] - points[i]) * knots / 65535 for i in range(knots)]
-    value = "(val*65535/1023)"
-    terms = [f"{points[0]:.3f}", f"{slopes[0]:+.6f}*{value}"] + [
-        f"{slopes[i] - slopes[i - 1]:+.6f}*max({value}-{i * 65535 / knots:.1f},0)" for i in range(1, knots)]
-    curve = "".join(terms)
+def chroma_resolution_tone_map(transfer, folder, width, height, level=8):
+    """The tone map with its 3D LUT at chroma resolution, as ToneMap.lookup and ToneMapLUT make it:
+    each 2x2 block's mean Y' with its Cb, Cr through a LUT that gives the block's Cb, Cr and a luma
+    correction; each pixel's Y' through the curve on grey (the LUT's Y' out between the four grid
+    points around neutral Cb, Cr, joined by straight lines in a `lut` expression) plus the block's
+    correction, upscaled. Returns the filter graph, from the decoded frame to yuv420p."""
+    size = level * level
+    triples = sample_values(transfer, True, level)
+    low, high = size // 2 - 1, size // 2
+    curve = [sum(triples[(blue * size + green) * size + red][1] for red in (low, high) for blue in (low, high)) / 4 / 65535
+             for green in range(size)]
+    corrected = [(cr, min(max(y - curve[index // size % size] * 65535 + 32767.5, 0), 65535), cb)
+                 for index, (cr, y, cb) in enumerate(triples)]
+    cube = write_cube(corrected, size, os.path.join(folder, f"chroma-{transfer}.cube"))
+    # ToneMap.greyCurve: hinges at the grid points, over 10-bit `val`.
+    step = 1023 / (size - 1)
+    slopes = [(curve[i + 1] - curve[i]) * 1023 / step for i in range(size - 1)]
+    expression = f"{curve[0] * 1023:.4f}{slopes[0]:+.7f}*val" + "".join(
+        f"{slopes[i] - slopes[i - 1]:+.7f}*max(val-{i * step:.4f},0)" for i in range(1, size - 1))
     return (f"split[tmfull][tmhalf];"
             f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
             f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];"
             f"[tmcu]format=gray10le[tmu];[tmcv]format=gray10le[tmv];"
-            f"[tmfull]extractplanes=y,lut=c0='({curve})*1023/65535'[tmly];"
+            f"[tmfull]extractplanes=y,lut=c0='{expression}'[tmly];"
             f"[tmcy]scale={width}:{height}:flags=bilinear,format=gray10le[tmcorr];"
             f"[tmly][tmcorr]blend=all_mode=grainmerge[tmy];"
             f"[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p10le,{SDR_YUV},format=yuv420p")
