@@ -24,8 +24,9 @@ import NIOHTTPTypes
 ///
 /// It learns about heads and answers from ``HTTPExchangeObserver`` (after the HTTP codec) and, for
 /// WebSocket upgrade requests, which never reach that observer, from ``PulseHTTPChannel`` as it
-/// hands the head to the events route (``headArrived(on:)``). The route also leaves here the refusal of an upgrade
-/// (``refuse(_:on:)``), which the observer writes instead of hummingbird-websocket's bare 400.
+/// hands the head to the events route (``headArrived(on:)``). The route also leaves here the
+/// refusal of an upgrade (``refuse(_:on:)``), which the observer writes instead of
+/// hummingbird-websocket's bare 400.
 final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
