@@ -7,10 +7,10 @@
 /// - `lookup(_:width:height:)`: a 3D LUT sampled from the same curve (`ToneMapLUT`), from BT.2020
 ///   (Y', Cb, Cr) straight to BT.709 (Y', Cb, Cr), run at chroma resolution: each 2x2 block's mean
 ///   Y' with the block's Cb, Cr gives the block's new Cb, Cr and a luma correction; each pixel's Y'
-///   goes through the curve on grey (a 1-D `lut`) plus its block's correction. Grey is exact, and
-///   a colour's luma is right on average over its block. A quarter of the pixels go through the
-///   LUT: at 1080p it costs about 7 CPU-s per 20 s over the decode, against 9.5 for the LUT on
-///   every pixel and 22 for the float curve. The ladder applies it once, at the top rung's size,
+///   goes through the curve on grey plus its block's correction, in one `lut2`. Grey is exact,
+///   and a colour's luma is right on average over its block. A quarter of the pixels go through
+///   the LUT: at 1080p it costs about 4.5 CPU-s per 20 s over the decode, against 9.5 for the LUT
+///   on every pixel and 22 for the float curve. The ladder applies it once, at the top rung's size,
 ///   before the split to every rung.
 struct ToneMap: Sendable, Equatable {
     /// The HDR transfers, as ffprobe names them.
@@ -43,31 +43,46 @@ struct ToneMap: Sendable, Equatable {
     static let rgbAsYUV = "mergeplanes=0x000102:yuv444p16le"
 
     /// The LUT path for `width` x `height` frames (both even), from a decoded frame to SDR
-    /// `yuv420p`, in 10-bit 4:2:0 until the end. The blend's `grainmerge` is top + bottom - half, and
-    /// the LUT's correction is centred on half. The planes are tagged as what they now are before
-    /// the conversion to 8 bits.
+    /// `yuv420p`. The LUT runs on the 2x2 blocks in 16 bits; its Cb, Cr and upscaled luma correction
+    /// come down to 8 bits, and one `lut2` per pixel makes the output Y' from the source's 10-bit Y'
+    /// and the correction, so no full-size plane is converted or blended on its own. swscale's
+    /// plain copy from 16 to 8 bits truncates (its dither leans low too): without dither, the half
+    /// step the cube adds to Cb and Cr (`ToneMapLUT`) makes it round.
     static func lookup(_ lut: ToneMapLUT.Made, width: Int, height: Int) -> String {
         "format=yuv420p10le,split[tmfull][tmhalf];"
             + "[tmhalf]scale=\(width / 2):\(height / 2):flags=area,format=yuv444p16le,\(yuvAsRGB),"
             + "lut3d=file=\(lut.cube):interp=tetrahedral,\(rgbAsYUV),extractplanes=y+u+v[tmcorrection][tmcb][tmcr];"
-            + "[tmcb]format=gray10le[tmu];[tmcr]format=gray10le[tmv];"
-            + "[tmfull]extractplanes=y,lut=c0='\(greyCurve(lut.curve))'[tmluma];"
-            + "[tmcorrection]scale=\(width):\(height):flags=bilinear,format=gray10le[tmupscaled];"
-            + "[tmluma][tmupscaled]blend=all_mode=grainmerge[tmy];"
-            + "[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p10le,"
-            + "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv,format=yuv420p"
+            + "[tmcb]scale=sws_dither=none,format=gray[tmu];[tmcr]scale=sws_dither=none,format=gray[tmv];"
+            + "[tmcorrection]scale=\(width):\(height):flags=bilinear,format=gray[tmupscaled];"
+            + "[tmfull]extractplanes=y[tmluma];"
+            + "[tmupscaled][tmluma]lut2=c0='\(correctedLuma(lut.curve))':d=8[tmy];"
+            + "[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p,"
+            + "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
     }
 
-    /// The curve on grey as a `lut` expression over 10-bit `val`: `curve` holds its values (0...1)
-    /// at the LUT's grid points along Y', joined by straight lines, written as a sum of hinges
-    /// (`max(val - knot, 0)`) so the expression stays flat however many points it has.
-    static func greyCurve(_ curve: [Double]) -> String {
-        guard curve.count > 1 else { return "val" }
-        let step = 1023 / Double(curve.count - 1)
-        let slopes = zip(curve, curve.dropFirst()).map { ($1 - $0) * 1023 / step }
-        var expression = String(format: "%.4f%+.7f*val", curve[0] * 1023, slopes[0])
+    /// The `lut2` expression for the output's 8-bit Y': `x` is the block's correction (8 bits,
+    /// centred on 128), `y` the source's 10-bit Y'. `lut2` fills its table row by row of `y`,
+    /// starting each row at `x` = 0, so the curve is evaluated once per row and kept in register 0;
+    /// it truncates, so half a step is added to round.
+    static func correctedLuma(_ curve: [Double]) -> String {
+        "ifnot(x,st(0,\(greyCurve(curve, variable: "y"))));clip(ld(0)/4+x-127.5,0,255)"
+    }
+
+    /// The curve on grey as an expression over a 10-bit `variable`, in 10-bit units: `curve` holds
+    /// its values at the LUT's grid points along Y' as fractions of the 16-bit range, joined by
+    /// straight lines, written as a sum of hinges (`max(variable - knot, 0)`) so the expression
+    /// stays flat however many points it has. Limited range keeps its levels across bit depths as
+    /// shifts (8-bit 16 is 10-bit 64 and 16-bit 4096), so 16-bit full scale is 65535 / 64 in
+    /// 10-bit units, not 1023.
+    static func greyCurve(_ curve: [Double], variable: String) -> String {
+        guard curve.count > 1 else { return variable }
+        let unit = 65535.0 / 64
+        let step = unit / Double(curve.count - 1)
+        let slopes = zip(curve, curve.dropFirst()).map { ($1 - $0) * unit / step }
+        var expression = String(format: "%.4f%+.7f*", curve[0] * unit, slopes[0]) + variable
         for index in 1..<slopes.count {
-            expression += String(format: "%+.7f*max(val-%.4f,0)", slopes[index] - slopes[index - 1], Double(index) * step)
+            let knot = String(format: "-%.4f,0)", Double(index) * step)
+            expression += String(format: "%+.7f*max(", slopes[index] - slopes[index - 1]) + variable + knot
         }
         return expression
     }

@@ -13,7 +13,7 @@ struct ToneMapLUT: Sendable {
     }
 
     /// Changes whenever what the files hold changes, so an older file is never read as a newer one.
-    static let recipe = "Y'CbCr LUT with a luma correction to the curve on grey"
+    static let recipe = "Y'CbCr LUT with a luma correction to the curve on grey, Cb and Cr up half an 8-bit step"
 
     /// Where the files are kept (shared by every process on the machine).
     var folder: String = NSTemporaryDirectory() + "pulse-video-tonemap"
@@ -83,7 +83,8 @@ struct ToneMapLUT: Sendable {
     /// `ToneMap.samplingGraph` makes them: (Cr, Y', Cb) in and out. The curve on grey is the Y' out
     /// between the four grid points around neutral Cb, Cr at each Y'; each sample's Y' out becomes
     /// its difference from that curve, centred on 0.5. So the LUT gives a block's luma correction,
-    /// and grey gets none.
+    /// and grey gets none. Cb and Cr out are raised by half an 8-bit step (128 of 65535): the ladder
+    /// takes them to 8 bits by a shift that truncates.
     static func cubeText(rgb48 data: Data, size: Int) throws -> (text: String, curve: [Double]) {
         let count = size * size * size
         guard data.count == count * 6 else {
@@ -101,12 +102,14 @@ struct ToneMapLUT: Sendable {
             let corners = [(low, low), (high, low), (low, high), (high, high)].map { luma(red: $0.0, green: green, blue: $0.1) }
             return corners.reduce(0, +) / 4
         }
+        let halfStep = 128.0 / 65535
         var text = "LUT_3D_SIZE \(size)\n"
         text.reserveCapacity(count * 27)
         for index in 0..<count {
             let green = index / size % size
             let correction = min(1, max(0, samples[index * 3 + 1] - curve[green] + 0.5))
-            text += String(format: "%.6f %.6f %.6f\n", samples[index * 3], correction, samples[index * 3 + 2])
+            let (cr, cb) = (samples[index * 3] + halfStep, samples[index * 3 + 2] + halfStep)
+            text += String(format: "%.6f %.6f %.6f\n", min(1, cr), correction, min(1, cb))
         }
         return (text, curve)
     }

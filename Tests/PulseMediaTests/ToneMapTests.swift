@@ -79,7 +79,7 @@ struct ToneMapTests {
         // The LUT at chroma resolution (half each way), the curve on every pixel's luma.
         #expect(ladder.hasPrefix("[0:v:0]scale=1920:1080:flags=bicubic,format=yuv420p10le,split[tmfull][tmhalf]"))
         #expect(ladder.contains("[tmhalf]scale=960:540:flags=area") && ladder.contains("[tmcorrection]scale=1920:1080"))
-        #expect(ladder.contains("lut=c0='\(ToneMap.greyCurve(lut.curve))'"))
+        #expect(ladder.contains("lut2=c0='\(ToneMap.correctedLuma(lut.curve))':d=8"))
         // A 4K source is scaled to the top rung (1080p) before the tone map.
         video.displayWidth = 3840
         video.displayHeight = 2160
@@ -99,22 +99,32 @@ struct ToneMapTests {
         #expect(first.hasPrefix("[0:v:0]scale=\(rungs[3].width):\(rungs[3].height):flags=bicubic,\(ToneMap.exact)"))
     }
 
-    @Test func theCurveOnGreyJoinsItsPointsWithStraightLines() throws {
+    @Test func theLumaIsTheCurveOnGreyPlusTheCorrection() throws {
         let curve = [0.0, 0.25, 1.0]
-        let expression = ToneMap.greyCurve(curve)
-        // Evaluated by ffmpeg itself: a 10-bit grey ramp through `lut` with the expression.
-        let path = NSTemporaryDirectory() + "pulse-curve-\(UUID().uuidString).raw"
+        // Evaluated by ffmpeg itself, as the ladder runs it: `lut2` over rows of one 8-bit
+        // correction each (x) and a 10-bit grey ramp (y).
+        let corrections = [128, 100, 200]
+        let path = NSTemporaryDirectory() + "pulse-luma-\(UUID().uuidString).raw"
         defer { FileSystem.remove(path) }
-        let run = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:s=1024x1:d=1,format=gray10le,geq=lum='X'",
-                                       "-frames:v", "1", "-vf", "lut=c0='\(expression)'", "-f", "rawvideo", "-pix_fmt", "gray10le", path])
+        let rows = corrections.enumerated().map { "eq(Y,\($0.offset))*\($0.element)" }.joined(separator: "+")
+        let graph = "color=black:s=1024x3:d=1,format=gray,geq=lum='\(rows)'[x];"
+            + "color=black:s=1024x3:d=1,format=gray10le,geq=lum='X'[y];"
+            + "[x][y]lut2=c0='\(ToneMap.correctedLuma(curve))':d=8"
+        let run = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-filter_complex", graph,
+                                       "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", path])
         try #require(run.status == 0, "ffmpeg: \(run.err)")
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        let values = stride(from: 0, to: bytes.count - 1, by: 2).map { Int(bytes[$0]) | Int(bytes[$0 + 1]) << 8 }
-        try #require(values.count == 1024)
-        // Knots at 0, 511.5 and 1023.
-        for (input, expected) in [(100, 0.25 * 100 / 511.5), (400, 0.25 * 400 / 511.5), (700, 0.25 + 0.75 * (700 - 511.5) / 511.5)] {
-            let want = expected * 1023
-            #expect(abs(Double(values[input]) - want) <= 1, "val \(input): \(values[input]), expected \(want)")
+        let values = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        try #require(values.count == 1024 * 3)
+        // The curve's values are fractions of the 16-bit range: knots at 0, half and all of it
+        // (1023.98 in 10-bit units, 255.996 in 8-bit ones), shifted by the correction, in range.
+        let (knot, full) = (65535.0 / 128, 65535.0 / 256)
+        func onGrey(_ input: Double) -> Double { (input <= knot ? 0.25 * input / knot : 0.25 + 0.75 * (input - knot) / knot) * full }
+        for (row, correction) in corrections.enumerated() {
+            for input in [0, 100, 400, 700, 1000, 1023] {
+                let want = min(max((onGrey(Double(input)) + Double(correction - 128)).rounded(), 0), 255)
+                let got = Double(values[row * 1024 + input])
+                #expect(abs(got - want) <= 0.5, "y \(input), correction \(correction): \(got), expected \(want)")
+            }
         }
     }
 

@@ -142,31 +142,35 @@ def sample_cube(transfer, yuv, level, path):
 
 def chroma_resolution_tone_map(transfer, folder, width, height, level=8):
     """The tone map with its 3D LUT at chroma resolution, as ToneMap.lookup and ToneMapLUT make it:
-    each 2x2 block's mean Y' with its Cb, Cr through a LUT that gives the block's Cb, Cr and a luma
-    correction; each pixel's Y' through the curve on grey (the LUT's Y' out between the four grid
-    points around neutral Cb, Cr, joined by straight lines in a `lut` expression) plus the block's
+    each 2x2 block's mean Y' with its Cb, Cr through a LUT that gives the block's Cb, Cr (raised by
+    half an 8-bit step, so the truncating shift to 8 bits rounds) and a luma correction; each
+    pixel's 8-bit Y' from one `lut2` of its 10-bit Y' through the curve on grey (the LUT's Y' out
+    between the four grid points around neutral Cb, Cr, joined by straight lines) and the block's
     correction, upscaled. Returns the filter graph, from the decoded frame to yuv420p."""
     size = level * level
     triples = sample_values(transfer, True, level)
     low, high = size // 2 - 1, size // 2
     curve = [sum(triples[(blue * size + green) * size + red][1] for red in (low, high) for blue in (low, high)) / 4 / 65535
              for green in range(size)]
-    corrected = [(cr, min(max(y - curve[index // size % size] * 65535 + 32767.5, 0), 65535), cb)
+    corrected = [(min(cr + 128, 65535), min(max(y - curve[index // size % size] * 65535 + 32767.5, 0), 65535), min(cb + 128, 65535))
                  for index, (cr, y, cb) in enumerate(triples)]
     cube = write_cube(corrected, size, os.path.join(folder, f"chroma-{transfer}.cube"))
-    # ToneMap.greyCurve: hinges at the grid points, over 10-bit `val`.
-    step = 1023 / (size - 1)
-    slopes = [(curve[i + 1] - curve[i]) * 1023 / step for i in range(size - 1)]
-    expression = f"{curve[0] * 1023:.4f}{slopes[0]:+.7f}*val" + "".join(
-        f"{slopes[i] - slopes[i - 1]:+.7f}*max(val-{i * step:.4f},0)" for i in range(1, size - 1))
+    # ToneMap.greyCurve: hinges at the grid points, in 10-bit units (16-bit full scale is 65535 / 64).
+    unit = 65535 / 64
+    step = unit / (size - 1)
+    slopes = [(curve[i + 1] - curve[i]) * unit / step for i in range(size - 1)]
+    grey = f"{curve[0] * unit:.4f}{slopes[0]:+.7f}*y" + "".join(
+        f"{slopes[i] - slopes[i - 1]:+.7f}*max(y-{i * step:.4f},0)" for i in range(1, size - 1))
+    luma = f"ifnot(x,st(0,{grey}));clip(ld(0)/4+x-127.5,0,255)"
+    to8 = "scale=sws_dither=none,format=gray"
     return (f"split[tmfull][tmhalf];"
             f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
             f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];"
-            f"[tmcu]format=gray10le[tmu];[tmcv]format=gray10le[tmv];"
-            f"[tmfull]extractplanes=y,lut=c0='{expression}'[tmly];"
-            f"[tmcy]scale={width}:{height}:flags=bilinear,format=gray10le[tmcorr];"
-            f"[tmly][tmcorr]blend=all_mode=grainmerge[tmy];"
-            f"[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p10le,{SDR_YUV},format=yuv420p")
+            f"[tmcu]{to8}[tmu];[tmcv]{to8}[tmv];"
+            f"[tmcy]scale={width}:{height}:flags=bilinear,format=gray[tmcorr];"
+            f"[tmfull]extractplanes=y[tmly];"
+            f"[tmcorr][tmly]lut2=c0='{luma}':d=8[tmy];"
+            f"[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p,{SDR_YUV}")
 
 
 def psnr(path, graph, frames=60):
