@@ -19,11 +19,16 @@ against the float curve (60 frames). And the thumbnail's cost (1 s into the sour
 
 The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): the
 moving pattern with temporal noise of gen-bench-media.sh, 12 Mb/s, the HDR ones converted in
-linear light from the SDR picture (SDR white at 100 cd/m2). The LUT is sampled here from the float
-curve the way `ToneMap.samplingGraph` samples it.
+linear light from the SDR picture (SDR white at 100 cd/m2). A second SDR twin is the HLG source's
+own picture in SDR (the float curve), encoded as the first twin is: the tone map darkens the picture
+(hable puts SDR white at about 55 % grey), and x264 spends more on the darker picture, so against
+the first twin the ladder's encodes differ as well as the decode and the tone map; the encoders
+alone on each picture are measured too. The LUT is sampled here from the float curve the way
+`ToneMap.samplingGraph` samples it.
 
     python3 scripts/bench/hdr_bench.py [--runs 1] [--binary .build/debug/pulse-video] [--skip-serve | --serve-only]
-    (--runs N: N rounds of SDR, HLG and PQ in turn, each round's HDR/SDR ratios printed)
+    (--runs N: N rounds of the four sources in turn, each round's HDR/SDR ratios printed against
+    both SDR twins)
     python3 scripts/bench/hdr_bench.py --variants [--runs 2]
 """
 import argparse
@@ -57,9 +62,9 @@ FLOAT_CURVE = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=t
 
 def sources():
     os.makedirs(MEDIA, exist_ok=True)
-    paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "hlg": os.path.join(MEDIA, "hlg_1080p30_g30.mov"),
-             "pq": os.path.join(MEDIA, "pq_1080p30_g30.mov")}
-    if not all(os.path.exists(path) for path in paths.values()):
+    paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "sdr_hlg_picture": os.path.join(MEDIA, "sdr_hlg_picture_1080p30.mp4"),
+             "hlg": os.path.join(MEDIA, "hlg_1080p30_g30.mov"), "pq": os.path.join(MEDIA, "pq_1080p30_g30.mov")}
+    if not all(os.path.exists(paths[name]) for name in ("sdr", "hlg", "pq")):
         print("[hdr_bench] making the 20 s sources (a few minutes, once)", flush=True)
         audio = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}"]
         subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT] + audio + [
@@ -71,6 +76,15 @@ def sources():
         subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT] + audio + ["-filter_complex", split,
             "-map", "[hlg]", "-map", "1:a"] + HEVC + ["-color_trc", "arib-std-b67", paths["hlg"],
             "-map", "[pq]", "-map", "1:a"] + HEVC + ["-color_trc", "smpte2084", paths["pq"]], check=True)
+    if not os.path.exists(paths["sdr_hlg_picture"]):
+        # The HLG twin's own picture in SDR (the float curve), encoded as the SDR twin is: the
+        # ladder's encoders then get the same picture from both, and only the decode and the tone
+        # map differ. hable puts the SDR twin's white at about 55 % grey, so the SDR twin's picture
+        # is brighter and its encodes cost less (`encoder_costs`).
+        subprocess.run(FF + ["-i", paths["hlg"], "-map", "0:v:0", "-map", "0:a:0", "-vf", FLOAT_CURVE, "-c:v", "libx264",
+                             "-preset", "veryfast", "-profile:v", "high", "-pix_fmt", "yuv420p", "-g", "30", "-b:v", "12M",
+                             "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
+                             "-c:a", "copy", paths["sdr_hlg_picture"]], check=True)
     return paths
 
 
@@ -140,13 +154,15 @@ def sample_cube(transfer, yuv, level, path):
     return write_cube(sample_values(transfer, yuv, level), level * level, path)
 
 
-def chroma_resolution_tone_map(transfer, folder, width, height, level=8):
+def chroma_resolution_tone_map(transfer, folder, width, height, level=8, fused=True):
     """The tone map with its 3D LUT at chroma resolution, as ToneMap.lookup and ToneMapLUT make it:
     each 2x2 block's mean Y' with its Cb, Cr through a LUT that gives the block's Cb, Cr (raised by
     half an 8-bit step, so the truncating shift to 8 bits rounds) and a luma correction; each
     pixel's 8-bit Y' from one `lut2` of its 10-bit Y' through the curve on grey (the LUT's Y' out
     between the four grid points around neutral Cb, Cr, joined by straight lines) and the block's
-    correction, upscaled. Returns the filter graph, from the decoded frame to yuv420p."""
+    correction, upscaled. Returns the filter graph, from the decoded frame to yuv420p. `fused=False`:
+    the ladder's luma path before (a 10-bit `lut`, a `blend` with the correction, the whole frame
+    converted to 8 bits at the end), for comparison."""
     size = level * level
     triples = sample_values(transfer, True, level)
     low, high = size // 2 - 1, size // 2
@@ -163,6 +179,15 @@ def chroma_resolution_tone_map(transfer, folder, width, height, level=8):
         f"{slopes[i] - slopes[i - 1]:+.7f}*max(y-{i * step:.4f},0)" for i in range(1, size - 1))
     luma = f"ifnot(x,st(0,{grey}));clip(ld(0)/4+x-127.5,0,255)"
     to8 = "scale=sws_dither=none,format=gray"
+    if not fused:
+        return (f"split[tmfull][tmhalf];"
+                f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
+                f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];"
+                f"[tmcu]format=gray10le[tmu];[tmcv]format=gray10le[tmv];"
+                f"[tmfull]extractplanes=y,lut=c0='{grey.replace('y', 'val')}'[tmly];"
+                f"[tmcy]scale={width}:{height}:flags=bilinear,format=gray10le[tmcorr];"
+                f"[tmly][tmcorr]blend=all_mode=grainmerge[tmy];"
+                f"[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p10le,{SDR_YUV},format=yuv420p")
     return (f"split[tmfull][tmhalf];"
             f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
             f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];"
@@ -199,6 +224,7 @@ def measure_variants(path, name, runs, folder):
         "RGB float LUT 36": f"zscale,format=gbrpf32le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "YUV 4:4:4 16-bit, relabel only": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{AS_YUV},{SDR_YUV},format=yuv420p",
         "YUV LUT 64, every pixel": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
+        "YUV LUT 64 at chroma resolution, lut + blend": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080, fused=False),
         "YUV LUT 64 at chroma resolution (the ladder's)": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080),
     }
     costs = {label: [] for label in chains}
@@ -206,13 +232,42 @@ def measure_variants(path, name, runs, folder):
         for label, graph in chains.items():
             costs[label].append(ffmpeg_cpu(path, graph))
     for label, values in costs.items():
-        print(f"{name:4s} 1080p {label:34s} CPU-s " + ", ".join(f"{value:.1f}" for value in values)
+        print(f"{name:4s} 1080p {label:46s} CPU-s " + ", ".join(f"{value:.1f}" for value in values)
               + f" (load {os.getloadavg()[0]:.0f})", flush=True)
     for label in ("RGB 16-bit LUT 36", "YUV LUT 64, every pixel", "YUV LUT 64 at chroma resolution (the ladder's)"):
         print(f"{name:4s} {label}: PSNR against the float curve {psnr(path, chains[label]):.1f} dB", flush=True)
     yuv36 = sample_cube(TRANSFERS[name], True, 6, os.path.join(folder, "yuv36.cube"))
     graph = chains["YUV LUT 64, every pixel"].replace(yuv_cube, yuv36)
     print(f"{name:4s} YUV LUT 36: PSNR against the float curve {psnr(path, graph):.1f} dB", flush=True)
+
+
+# The ladder's encoders for a 1080p source as HLSArguments writes them (x264, its rungs' caps).
+LADDER_RUNGS = [(1920, 1080, "5000000", "4.0"), (1280, 720, "2800000", "3.1"), (854, 480, "1400000", "3.1"), (426, 240, "400000", "3.0")]
+
+
+def encoder_costs(paths, seconds=6):
+    """CPU-s of the ladder's four x264 encodes alone, from each source's SDR picture (decoded, and
+    for HDR through the float curve) written raw first: what the picture itself costs to encode."""
+    split = f"split={len(LADDER_RUNGS)}" + "".join(f"[s{i}]" for i in range(len(LADDER_RUNGS))) + ";" + ";".join(
+        f"[s{i}]scale={w}:{h}:flags=bicubic,format=yuv420p[v{i}]" for i, (w, h, _, _) in enumerate(LADDER_RUNGS))
+    encode = []
+    for i, (_, _, rate, level) in enumerate(LADDER_RUNGS):
+        encode += ["-map", f"[v{i}]", f"-c:v:{i}", "libx264", f"-preset:v:{i}", "veryfast", f"-crf:v:{i}", "23", f"-refs:v:{i}", "2",
+                   f"-maxrate:v:{i}", rate, f"-bufsize:v:{i}", str(2 * int(rate)), f"-profile:v:{i}", "high", f"-level:v:{i}", level,
+                   f"-g:v:{i}", "120", f"-force_key_frames:v:{i}", "expr:gte(t,n_forced*2)"]
+    costs = {}
+    with tempfile.TemporaryDirectory(prefix="pulse-hdr-encode-") as folder:
+        for name, path in paths.items():
+            raw = os.path.join(folder, f"{name}.yuv")
+            picture = FLOAT_CURVE if name in TRANSFERS else "format=yuv420p"
+            subprocess.run(FF + ["-i", path, "-t", str(seconds), "-an", "-vf", picture, "-f", "rawvideo", raw], check=True)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(FF + ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1920x1080", "-r", "30", "-i", raw,
+                                 "-filter_complex", f"[0:v]{split}"] + encode + ["-f", "null", "-"], check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            costs[name] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            os.remove(raw)
+    return costs
 
 
 def thumbnail_cpu(path, hdr):
@@ -240,7 +295,7 @@ def main():
         for name in ("hlg", "pq"):
             tone_map_variants(paths[name], name, args.runs)
         for name, path in paths.items():
-            costs = [thumbnail_cpu(path, name != "sdr") for _ in range(3)]
+            costs = [thumbnail_cpu(path, name in TRANSFERS) for _ in range(3)]
             print(f"{name:4s} thumbnail at 1 s, CPU-s: " + ", ".join(f"{cost:.2f}" for cost in costs), flush=True)
         return
     print(f"binary {args.binary}; {os.cpu_count()} cores; {SECONDS} s 1080p30; median of {args.runs} runs; "
@@ -249,17 +304,22 @@ def main():
         ensure_websockets()
         # Round after round of the three, so that a machine's drift (CPU-s of the same command move
         # by 15 % here within an hour) reaches all three alike; each round's ratios are paired.
-        runs = {name: [] for name in ("sdr", "hlg", "pq")}
+        runs = {name: [] for name in ("sdr", "sdr_hlg_picture", "hlg", "pq")}
         for round_index in range(args.runs):
             for name in runs:
                 runs[name].append(asyncio.run(one_run(args.binary, paths[name], True)))
-            ratios = ", ".join(f"{name} {runs[name][-1]['cpu'] / runs['sdr'][-1]['cpu']:.2f}x CPU "
-                               f"{runs[name][-1]['ready'] / runs['sdr'][-1]['ready']:.2f}x ready" for name in ("hlg", "pq"))
-            print(f"round {round_index + 1}: SDR CPU {runs['sdr'][-1]['cpu']:.1f} s; {ratios}", flush=True)
+            for twin in ("sdr", "sdr_hlg_picture"):
+                ratios = ", ".join(f"{name} {runs[name][-1]['cpu'] / runs[twin][-1]['cpu']:.2f}x CPU "
+                                   f"{runs[name][-1]['ready'] / runs[twin][-1]['ready']:.2f}x ready" for name in ("hlg", "pq"))
+                print(f"round {round_index + 1}: {twin} CPU {runs[twin][-1]['cpu']:.1f} s; {ratios}", flush=True)
         for name, measured in runs.items():
             median = {key: statistics.median(run[key] for run in measured) for key in ("playable", "ready", "cpu")}
             print(f"{name:4s}: playable {median['playable']:6.2f} s, ready {median['ready']:6.2f} s, "
                   f"CPU (serve + children) {median['cpu']:6.1f} s", flush=True)
+    if not args.serve_only:
+        costs = encoder_costs(paths)
+        print("the ladder's x264 encodes alone on 6 s of each source's SDR picture, CPU-s: "
+              + ", ".join(f"{name} {cost:.1f}" for name, cost in costs.items()), flush=True)
     for name in ([] if args.serve_only else ["hlg", "pq"]):
         costs = tone_map_costs(paths[name], name)
         print(f"{name:4s} ffmpeg alone, CPU-s: " + ", ".join(f"{key} {value:.1f}" for key, value in costs.items()), flush=True)
