@@ -52,6 +52,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds():
+    """CPU-s every core of the machine has spent busy (all processes, the kernel's interrupts)."""
+    with open("/proc/stat") as f:
+        fields = [int(value) for value in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """CPU-s of this process's children that have ended (here: the rounds' psql runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def client_process(urls, expected, opened, received, release, results, open_batch=0):
     """One client process: its share of the sockets on one event loop. Each socket reads until it
     has seen `expected` progress events (the process says so on `received` once all of its sockets
@@ -262,14 +276,23 @@ def main():
         window_start = time.monotonic()
         cpu_start = cpu_seconds(server.pid)
         clients_cpu_start = sum(cpu_seconds(client.pid) for client in clients)
+        # What each party spends in each round, up to the end of the pause after it: on one
+        # machine the server, the clients, PostgreSQL and psql share the cores while a round's
+        # events go out, so the round's last deliveries wait for all of them.
+        shares = []
         for round_index in range(args.rounds):
             percent = 10 * (round_index + 1)
             statements = round_statements(assets, percent, args.round_spread)
+            before = (cpu_seconds(server.pid), sum(cpu_seconds(client.pid) for client in clients), children_cpu_seconds(),
+                      machine_busy_seconds())
             round_started = time.monotonic()
             subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", postgres, "-o", "/dev/null"], input=statements,
                            text=True, check=True)
             round_durations.append(time.monotonic() - round_started)
             time.sleep(args.round_seconds)
+            after = (cpu_seconds(server.pid), sum(cpu_seconds(client.pid) for client in clients), children_cpu_seconds(),
+                     machine_busy_seconds())
+            shares.append([b - a for a, b in zip(before, after)])
         for _ in clients:
             received.get(timeout=600)
         cpu_used = cpu_seconds(server.pid) - cpu_start
@@ -299,6 +322,11 @@ def main():
               f"{window:.1f} s window: {delivering:.2f} s, {delivering / max(1, len(latencies)) * 1e6:.0f} us per delivery (goal < 30)")
         # The clients share the server's cores: what they spend reading is time the deliveries wait.
         print(f"client processes' CPU while receiving: {clients_cpu:.2f} s ({clients_cpu / max(1, len(latencies)) * 1e6:.0f} us per message)")
+        for index, (server_share, clients_share, psql_share, machine) in enumerate(shares):
+            rest = machine - server_share - clients_share - psql_share
+            print(f"round {index + 1} (sent in {round_durations[index]:.2f} s, {os.cpu_count()} cores), CPU-s up to the end of the "
+                  f"pause after it: server {server_share:.2f}, clients {clients_share:.2f}, psql {psql_share:.2f}, "
+                  f"the rest of the machine (PostgreSQL, the kernel's interrupts) {rest:.2f}")
         if errors:
             print("first socket errors:", errors[:3])
     finally:
