@@ -1,5 +1,6 @@
 """What the service benchmarks share: HTTP calls, percentiles, the `websockets` client package."""
 import json
+import resource
 import subprocess
 import sys
 import urllib.request
@@ -29,3 +30,9 @@ def request(method, url, key=None, body=None, data=None, headers=None):
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def children_cpu_seconds():
+    """CPU-s (user + system) of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -27,7 +27,7 @@ BENCHMARKS.md are the websockets client's (100 sockets every 50 ms per client pr
 """
 import argparse, asyncio, json, multiprocessing, os, resource, shutil, subprocess, sys, tempfile, time
 
-from bench_common import ensure_websockets, percentile, request
+from bench_common import children_cpu_seconds, ensure_websockets, percentile, request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -58,12 +58,6 @@ def machine_busy_seconds():
         fields = [int(value) for value in f.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle, iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_seconds():
-    """CPU-s of this process's children that have ended (here: the rounds' psql runs)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def client_process(urls, expected, opened, received, release, results, open_batch=0):

@@ -34,7 +34,6 @@ alone on each picture are measured too. The LUT is sampled here from the float c
 import argparse
 import asyncio
 import os
-import resource
 import statistics
 import struct
 import subprocess
@@ -42,7 +41,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import ensure_websockets
+from bench_common import children_cpu_seconds, ensure_websockets
 from publish_bench import one_run
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -88,14 +87,17 @@ def sources():
     return paths
 
 
+def cpu_of(arguments):
+    """Runs `arguments` and returns its CPU-s (user + system)."""
+    before = children_cpu_seconds()
+    subprocess.run(arguments, check=True)
+    return children_cpu_seconds() - before
+
+
 def ffmpeg_cpu(path, graph, decode=()):
     """CPU-s (user + system) of one ffmpeg decoding `path` (with the input options `decode`) through
     `graph` (None: decode only)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    arguments = FF + list(decode) + ["-i", path, "-an"] + (["-filter_complex", f"[0:v:0]{graph}"] if graph else []) + ["-f", "null", "-"]
-    subprocess.run(arguments, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu_of(FF + list(decode) + ["-i", path, "-an"] + (["-filter_complex", f"[0:v:0]{graph}"] if graph else []) + ["-f", "null", "-"])
 
 
 def tone_map_costs(path, name):
@@ -175,23 +177,23 @@ def chroma_resolution_tone_map(transfer, folder, width, height, level=8, fused=T
     unit = 65535 / 64
     step = unit / (size - 1)
     slopes = [(curve[i + 1] - curve[i]) * unit / step for i in range(size - 1)]
-    grey = f"{curve[0] * unit:.4f}{slopes[0]:+.7f}*y" + "".join(
-        f"{slopes[i] - slopes[i - 1]:+.7f}*max(y-{i * step:.4f},0)" for i in range(1, size - 1))
-    luma = f"ifnot(x,st(0,{grey}));clip(ld(0)/4+x-127.5,0,255)"
-    to8 = "scale=sws_dither=none,format=gray"
+
+    def grey(variable):
+        return f"{curve[0] * unit:.4f}{slopes[0]:+.7f}*{variable}" + "".join(
+            f"{slopes[i] - slopes[i - 1]:+.7f}*max({variable}-{i * step:.4f},0)" for i in range(1, size - 1))
+
+    half = (f"split[tmfull][tmhalf];"
+            f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
+            f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];")
     if not fused:
-        return (f"split[tmfull][tmhalf];"
-                f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
-                f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];"
-                f"[tmcu]format=gray10le[tmu];[tmcv]format=gray10le[tmv];"
-                f"[tmfull]extractplanes=y,lut=c0='{grey.replace('y', 'val')}'[tmly];"
+        return (half + f"[tmcu]format=gray10le[tmu];[tmcv]format=gray10le[tmv];"
+                f"[tmfull]extractplanes=y,lut=c0='{grey('val')}'[tmly];"
                 f"[tmcy]scale={width}:{height}:flags=bilinear,format=gray10le[tmcorr];"
                 f"[tmly][tmcorr]blend=all_mode=grainmerge[tmy];"
                 f"[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p10le,{SDR_YUV},format=yuv420p")
-    return (f"split[tmfull][tmhalf];"
-            f"[tmhalf]scale={width // 2}:{height // 2}:flags=area,format=yuv444p16le,{AS_RGB},"
-            f"lut3d=file={cube}:interp=tetrahedral,{AS_YUV},extractplanes=y+u+v[tmcy][tmcu][tmcv];"
-            f"[tmcu]{to8}[tmu];[tmcv]{to8}[tmv];"
+    luma = f"ifnot(x,st(0,{grey('y')}));clip(ld(0)/4+x-127.5,0,255)"
+    to8 = "scale=sws_dither=none,format=gray"
+    return (half + f"[tmcu]{to8}[tmu];[tmcv]{to8}[tmv];"
             f"[tmcy]scale={width}:{height}:flags=bilinear,format=gray[tmcorr];"
             f"[tmfull]extractplanes=y[tmly];"
             f"[tmcorr][tmly]lut2=c0='{luma}':d=8[tmy];"
@@ -261,11 +263,8 @@ def encoder_costs(paths, seconds=6):
             raw = os.path.join(folder, f"{name}.yuv")
             picture = FLOAT_CURVE if name in TRANSFERS else "format=yuv420p"
             subprocess.run(FF + ["-i", path, "-t", str(seconds), "-an", "-vf", picture, "-f", "rawvideo", raw], check=True)
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            subprocess.run(FF + ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1920x1080", "-r", "30", "-i", raw,
-                                 "-filter_complex", f"[0:v]{split}"] + encode + ["-f", "null", "-"], check=True)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            costs[name] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            costs[name] = cpu_of(FF + ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1920x1080", "-r", "30", "-i", raw,
+                                       "-filter_complex", f"[0:v]{split}"] + encode + ["-f", "null", "-"])
             os.remove(raw)
     return costs
 
@@ -274,12 +273,9 @@ def thumbnail_cpu(path, hdr):
     """CPU-s of one thumbnail as Thumbnailer makes it: 1 s in, scaled, the float curve for HDR."""
     scale = "scale='min(1280,iw)':-2:flags=bicubic"
     graph = f"{scale},{FLOAT_CURVE},format=yuvj420p" if hdr else f"{scale},format=yuvj420p"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run(FF + ["-ss", "1", "-i", path, "-map", "0:v:0", "-frames:v", "1", "-vf", graph, "-c:v", "mjpeg", "-q:v", "3",
-                             "-f", "image2", "-update", "1", os.path.join(folder, "t.jpg")], check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return cpu_of(FF + ["-ss", "1", "-i", path, "-map", "0:v:0", "-frames:v", "1", "-vf", graph, "-c:v", "mjpeg", "-q:v", "3",
+                            "-f", "image2", "-update", "1", os.path.join(folder, "t.jpg")])
 
 
 def main():
