@@ -1,6 +1,8 @@
-/// Where segments begin, the same for every rung: a lead-in of three short segments (one
-/// keyframe interval each), then segments of the target length. The first segment is what a
-/// player waits for: a short one is out of the encoder in a fraction of a second.
+/// Where segments begin, the same for every rung: a lead-in of short segments three keyframe
+/// intervals long (6 s by default, in segments of 1 s), then segments of the target length. The
+/// first segment is what a player waits for: a short one is out of the encoder in a fraction of a
+/// second. The lead-in lasts long enough for the first full-length segment to be encoded before
+/// a player that started on the first one reaches it.
 public struct SegmentSchedule: Codable, Sendable, Equatable {
     /// Length of each lead-in segment (the keyframe interval).
     public var leadInSegmentSeconds: Double
@@ -15,9 +17,12 @@ public struct SegmentSchedule: Codable, Sendable, Equatable {
         self.segmentSeconds = segmentSeconds
     }
 
-    /// The schedule for `settings`: 3 lead-in segments of one keyframe interval each.
+    /// The schedule for `settings`: a lead-in of three keyframe intervals, in segments of
+    /// `leadInSegmentSeconds` (at most one interval).
     public init(settings: EncodingSettings) {
-        self.init(leadInSegmentSeconds: settings.effectiveKeyframeInterval, leadInCount: 3, segmentSeconds: settings.segmentSeconds)
+        let interval = settings.effectiveKeyframeInterval
+        let segment = min(settings.leadInSegmentSeconds, interval)
+        self.init(leadInSegmentSeconds: segment, leadInCount: Int((3 * interval / segment).rounded(.up)), segmentSeconds: settings.segmentSeconds)
     }
 
     /// Uniform segments, no lead-in (a plan without a first rendition).

@@ -51,7 +51,7 @@ struct AppleHLSRulesTests {
                 let data = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(range.uri)"))
                 let piece = scratch + "/frame.ts"
                 try data.subdata(in: range.offset..<(range.offset + range.length)).write(to: URL(fileURLWithPath: piece))
-                let frames = try shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "frame=key_frame,pict_type", "-of", "csv=p=0", piece])
+                let frames = try await shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "frame=key_frame,pict_type", "-of", "csv=p=0", piece])
                 // key_frame,pict_type per frame (the first frame of a file may add an empty field).
                 let decoded = frames.out.split(separator: "\n").map { $0.split(separator: ",").prefix(2).joined(separator: ",") }
                 #expect(decoded == ["1,I"], "\(uri) \(range): \(frames.out) \(frames.err)")

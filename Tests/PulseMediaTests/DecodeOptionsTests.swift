@@ -50,17 +50,17 @@ struct DecodeOptionsTests {
     /// The 360p picture of 1080p HEVC (1 s of the project's moving noisy pattern, made here)
     /// decoded without the loop filter, against the same decoded with it: SSIM of the luma over
     /// every frame at least 0.99 (measured 0.996 here, 0.999 on the 20 s HLG bench source).
-    @Test func aThirdOfTheSizeLooksTheSameWithoutTheLoopFilter() throws {
+    @Test func aThirdOfTheSizeLooksTheSameWithoutTheLoopFilter() async throws {
         let folder = temporaryDirectory("pulse-loopfilter")
         defer { FileSystem.remove(folder) }
         let source = folder + "/hevc_1080p.mp4"
-        let make = try shell("ffmpeg", [
+        let make = try await shell("ffmpeg", [
             "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=1,noise=alls=20:allf=t",
             "-pix_fmt", "yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
             "-b:v", "12M", source,
         ])
         try #require(make.status == 0, "ffmpeg: \(make.err.suffix(500))")
-        let run = try shell("ffmpeg", [
+        let run = try await shell("ffmpeg", [
             "-nostdin", "-hide_banner", "-i", source] + DecodeOptions.arguments(rungs: [rung360], source: probe(1920, 1080).video) + ["-i", source,
             "-filter_complex", "[0:v]scale=640:360:flags=bicubic[a];[1:v]scale=640:360:flags=bicubic[b];[a][b]ssim",
             "-an", "-f", "null", "-",

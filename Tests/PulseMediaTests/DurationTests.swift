@@ -127,7 +127,7 @@ struct DurationTests {
         let folder = temporaryDirectory("pulse-longaudio")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/long-audio.mp4"
-        let made = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
+        let made = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
                                         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
                                         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags", "+faststart", path])
         try #require(made.status == 0, "\(made.err)")

@@ -39,7 +39,7 @@ struct ProgressTests {
     @Test func listenerReceivesReports() async throws {
         let received = ReportBox()
         try await ProgressListener.withListener(onReport: { received.append($0) }) { port in
-            let result = try shell("ffmpeg", [
+            let result = try await shell("ffmpeg", [
                 "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10", "-t", "1",
                 "-progress", "tcp://127.0.0.1:\(port)", "-f", "null", "-",
             ])

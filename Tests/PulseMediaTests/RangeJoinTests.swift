@@ -26,25 +26,25 @@ struct RangeJoinTests {
             #expect(zip(a, b).allSatisfy { abs($0.duration - $1.duration) < 0.001 })
 
             // Timestamps across every join: strictly increasing DTS, one frame apart at most.
-            let all = try b.flatMap { try packets("\(joined)/\(rung.name)/\($0.uri)") }
+            let all = try await packets(of: b, in: "\(joined)/\(rung.name)")
             let dts = all.map(\.dts)
             let frame = 1 / rung.frameRate
             for (previous, next) in zip(dts, dts.dropFirst()) {
                 #expect(next > previous && next - previous < frame * 1.5, "DTS \(previous) -> \(next)")
             }
             // The same instants as the whole-file encode.
-            let reference = try a.flatMap { try packets("\(whole)/\(rung.name)/\($0.uri)") }.map(\.pts).sorted()
+            let reference = try await packets(of: a, in: "\(whole)/\(rung.name)").map(\.pts).sorted()
             #expect(reference.count == all.count)
             #expect(zip(reference, all.map(\.pts).sorted()).allSatisfy { abs($0 - $1) < 0.001 })
 
             // The joined playlist decodes without a single error.
-            let decoded = try shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(joined)/\(rung.name)/index.m3u8", "-f", "null", "-"])
+            let decoded = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(joined)/\(rung.name)/index.m3u8", "-f", "null", "-"])
             #expect(decoded.status == 0 && decoded.err.isEmpty, "\(decoded.err)")
         }
 
         // Audio is one continuous rendition: no gap, no overlap between packets.
         let audioSegments = try mediaSegments("\(joined)/audio/index.m3u8")
-        let audio = try audioSegments.flatMap { try packets("\(joined)/audio/\($0.uri)", stream: "a") }
+        let audio = try await packets(of: audioSegments, in: "\(joined)/audio", stream: "a")
         let aacFrame = 1024.0 / 48_000
         for (previous, next) in zip(audio, audio.dropFirst()) {
             #expect(abs(next.pts - previous.pts - aacFrame) < 0.0005, "audio \(previous.pts) -> \(next.pts)")
@@ -52,7 +52,7 @@ struct RangeJoinTests {
         let audioLength = Double(audio.count) * aacFrame
         #expect(abs(audioLength - 7) < 0.1)
         // Audio and video share one timeline: both start at the same base.
-        let firstVideo = try packets("\(joined)/\(wholeResult.rungs[0].name)/seg_00000.ts").map(\.pts).min()!
+        let firstVideo = try await packets("\(joined)/\(wholeResult.rungs[0].name)/seg_00000.ts").map(\.pts).min()!
         #expect(abs(audio[0].pts - firstVideo) < 0.05)
     }
 }
@@ -75,17 +75,17 @@ extension RangeJoinTests {
         for rung in result.rungs {
             let segments = try mediaSegments("\(root)/\(rung.name)/index.m3u8")
             boundaries.append(segments.map { String(format: "%.3f", $0.duration) })
-            let all = try segments.flatMap { try packets("\(root)/\(rung.name)/\($0.uri)") }
+            let all = try await packets(of: segments, in: "\(root)/\(rung.name)")
             let frame = 1 / rung.frameRate
             for (previous, next) in zip(all.map(\.dts), all.map(\.dts).dropFirst()) {
                 #expect(next > previous && next - previous < frame * 1.5, "\(rung.name) DTS \(previous) -> \(next)")
             }
-            let decoded = try shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(root)/\(rung.name)/index.m3u8", "-f", "null", "-"])
+            let decoded = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(root)/\(rung.name)/index.m3u8", "-f", "null", "-"])
             #expect(decoded.status == 0 && decoded.err.isEmpty, "\(decoded.err)")
         }
         #expect(boundaries.first?.prefix(4) == ["1.000", "1.000", "1.000", "2.000"], "\(boundaries)")
         #expect(Set(boundaries.map { $0.joined(separator: ",") }).count == 1, "rungs disagree on segment boundaries: \(boundaries)")
-        let decoded = try shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(root)/master.m3u8", "-map", "0", "-f", "null", "-"])
+        let decoded = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-i", "\(root)/master.m3u8", "-map", "0", "-f", "null", "-"])
         #expect(decoded.status == 0 && decoded.err.isEmpty, "\(decoded.err)")
     }
 }

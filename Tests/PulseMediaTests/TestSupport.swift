@@ -4,8 +4,14 @@ import PulseMedia
 import PulseTestSupport
 import Testing
 
-/// Runs a command and returns its stdout, stderr and exit status (for ffprobe checks).
-func shell(_ executable: String, _ arguments: [String]) throws -> (out: String, err: String, status: Int32) {
+/// Runs a command to its end and returns its stdout, stderr and exit status, on a thread of its own (`onOwnThread`): a test waiting for ffmpeg
+/// must not hold one of the cooperative pool's two threads, which the servers of the tests running
+/// beside it need.
+func shell(_ executable: String, _ arguments: [String]) async throws -> (out: String, err: String, status: Int32) {
+    try await onOwnThread { try shellBlocking(executable, arguments) }
+}
+
+private func shellBlocking(_ executable: String, _ arguments: [String]) throws -> (out: String, err: String, status: Int32) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
@@ -22,13 +28,20 @@ func shell(_ executable: String, _ arguments: [String]) throws -> (out: String, 
 }
 
 /// ffprobe a file's packets of one stream type: (pts, dts, key flag).
-func packets(_ path: String, stream: String = "v") throws -> [(pts: Double, dts: Double, key: Bool)] {
-    let result = try shell("ffprobe", ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", path])
+func packets(_ path: String, stream: String = "v") async throws -> [(pts: Double, dts: Double, key: Bool)] {
+    let result = try await shell("ffprobe", ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", path])
     return result.out.split(separator: "\n").compactMap { line in
         let fields = line.split(separator: ",", omittingEmptySubsequences: false)
         guard fields.count >= 3, let pts = Double(fields[0]), let dts = Double(fields[1]) else { return nil }
         return (pts, dts, fields[2].hasPrefix("K"))
     }
+}
+
+/// Every packet of the `segments` of a playlist in `folder`, in the playlist's order.
+func packets(of segments: [(duration: Double, uri: String)], in folder: String, stream: String = "v") async throws -> [(pts: Double, dts: Double, key: Bool)] {
+    var all: [(pts: Double, dts: Double, key: Bool)] = []
+    for segment in segments { all += try await packets("\(folder)/\(segment.uri)", stream: stream) }
+    return all
 }
 
 func testConfiguration(segmentSeconds: Double = 10) -> MediaConfiguration {

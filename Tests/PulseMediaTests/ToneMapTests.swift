@@ -8,12 +8,12 @@ import Testing
 ///
 /// Colour is compared on the average of each 8x8 block, per RGB channel in 8-bit units, so that the
 /// x264 encode's own loss (fine detail, at CRF 23 and the rung's rate cap, here the clips' own
-/// ~0.3 Mb/s) mostly averages out and a colour shift does not. Tolerance over a whole frame: mean
-/// difference <= 3 and 99th percentile <= 11 in the worst channel. Measured: the float path (first
-/// rendition) 2.3-2.6 / 8-9, the LUT path (ladder) 2.2-2.7 / 8-10.5 with an RGB LUT: the encode is
-/// most of it; the Y'CbCr LUT at chroma resolution stays within that (BENCHMARKS.md). A frame
-/// whose BT.2020 HLG pixels were shown as BT.709 (washed out, no tone map) is far outside it
-/// (checked below, so the comparison can fail).
+/// ~0.3 Mb/s) mostly averages out and a colour shift does not. A rendition is compared at five
+/// instants half a second apart, pooled: the encode's loss on one frame depends on where the frame
+/// falls in its keyframe interval (from 1.4 to 3.7 mean on the same clip), a colour shift does not.
+/// Tolerance: mean difference <= 3 and 99th percentile <= 11 in the worst channel. A frame whose
+/// BT.2020 HLG pixels were shown as BT.709 (washed out, no tone map) is far outside it (checked
+/// below, so the comparison can fail). Measured figures are in BENCHMARKS.md.
 @Suite("Tone map", .serialized)
 struct ToneMapTests {
     static let meanTolerance = 3.0
@@ -28,8 +28,8 @@ struct ToneMapTests {
         defer { FileSystem.remove(root) }
         #expect(result.rungs.count > 1)
         let rung = try #require(result.rungs.first)
-        try expectSDRTags("\(root)/\(rung.name)/seg_00000.ts")
-        let difference = try compare(rendition: "\(root)/\(rung.name)/index.m3u8", source: source, rung: rung)
+        try await expectSDRTags("\(root)/\(rung.name)/seg_00000.ts")
+        let difference = try await compare(rendition: "\(root)/\(rung.name)/index.m3u8", source: source, rung: rung)
         #expect(difference.mean <= Self.meanTolerance, "\(name) \(rung.name): \(difference)")
         #expect(difference.p99 <= Self.p99Tolerance, "\(name) \(rung.name): \(difference)")
     }
@@ -41,26 +41,26 @@ struct ToneMapTests {
         let (root, result, _) = try await transcode(source, firstRendition: true)
         defer { FileSystem.remove(root) }
         for rung in result.rungs {
-            try expectSDRTags("\(root)/\(rung.name)/seg_00000.ts")
-            let difference = try compare(rendition: "\(root)/\(rung.name)/index.m3u8", source: source, rung: rung)
+            try await expectSDRTags("\(root)/\(rung.name)/seg_00000.ts")
+            let difference = try await compare(rendition: "\(root)/\(rung.name)/index.m3u8", source: source, rung: rung)
             #expect(difference.mean <= Self.meanTolerance, "\(name) \(rung.name): \(difference)")
             #expect(difference.p99 <= Self.p99Tolerance, "\(name) \(rung.name): \(difference)")
         }
         // The thumbnail (full-range JPEG at 1 s) is the same picture.
         let width = result.probe.video.displayWidth, height = result.probe.video.displayHeight
         // Read with the BT.709 coefficients the pipeline writes into it (full range).
-        let thumbnail = try rgbFrame(["-i", "\(root)/thumbnail.jpg"], filter: "scale=in_color_matrix=bt709:in_range=pc,format=rgb24", width: width, height: height)
-        let reference = try rgbFrame(["-ss", "1", "-i", source], filter: "\(ToneMap.exact),\(toRGB)", width: width, height: height)
+        let thumbnail = try await rgbFrame(["-i", "\(root)/thumbnail.jpg"], filter: "scale=in_color_matrix=bt709:in_range=pc,format=rgb24", width: width, height: height)
+        let reference = try await rgbFrame(["-ss", "1", "-i", source], filter: "\(ToneMap.exact),\(toRGB)", width: width, height: height)
         let difference = FrameDifference(thumbnail, reference, width: width)
         #expect(difference.mean <= Self.meanTolerance && difference.p99 <= Self.p99Tolerance, "\(name) thumbnail: \(difference)")
     }
 
-    @Test func withoutTheToneMapTheColoursAreOutsideTheTolerance() throws {
+    @Test func withoutTheToneMapTheColoursAreOutsideTheTolerance() async throws {
         let source = try TestMedia.path("hdr_hlg_portrait.mov")
         let (width, height) = (360, 640)
-        let reference = try rgbFrame(["-ss", "1.02", "-i", source], filter: "\(ToneMap.exact),\(toRGB)", width: width, height: height)
+        let reference = try await rgbFrame(["-ss", "1.02", "-i", source], filter: "\(ToneMap.exact),\(toRGB)", width: width, height: height)
         // The BT.2020 HLG pixels shown as if they were BT.709: washed out.
-        let untouched = try rgbFrame(["-ss", "1.02", "-i", source], filter: "scale=in_color_matrix=bt2020:in_range=tv,format=rgb24", width: width, height: height)
+        let untouched = try await rgbFrame(["-ss", "1.02", "-i", source], filter: "scale=in_color_matrix=bt2020:in_range=tv,format=rgb24", width: width, height: height)
         let difference = FrameDifference(untouched, reference, width: width)
         #expect(difference.mean > Self.meanTolerance * 2, "\(difference)")
     }
@@ -99,7 +99,7 @@ struct ToneMapTests {
         #expect(first.hasPrefix("[0:v:0]scale=\(rungs[3].width):\(rungs[3].height):flags=bicubic,\(ToneMap.exact)"))
     }
 
-    @Test func theLumaIsTheCurveOnGreyPlusTheCorrection() throws {
+    @Test func theLumaIsTheCurveOnGreyPlusTheCorrection() async throws {
         let curve = [0.0, 0.25, 1.0]
         // Evaluated by ffmpeg itself, as the ladder runs it: `lut2` over rows of one 8-bit
         // correction each (x) and a 10-bit grey ramp (y).
@@ -110,7 +110,7 @@ struct ToneMapTests {
         let graph = "color=black:s=1024x3:d=1,format=gray,geq=lum='\(rows)'[x];"
             + "color=black:s=1024x3:d=1,format=gray10le,geq=lum='X'[y];"
             + "[x][y]lut2=c0='\(ToneMap.correctedLuma(curve))':d=8"
-        let run = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-filter_complex", graph,
+        let run = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-filter_complex", graph,
                                        "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", path])
         try #require(run.status == 0, "ffmpeg: \(run.err)")
         let values = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -172,28 +172,33 @@ struct ToneMapTests {
         ProbeResult(container: "mov", duration: 20, video: video)
     }
 
-    /// One frame of `rendition` at 1.02 s against the float reference of the same source frame.
-    private func compare(rendition: String, source: String, rung: Rung) throws -> FrameDifference {
-        let output = try rgbFrame(["-ss", "1.02", "-i", rendition], filter: toRGB, width: rung.width, height: rung.height)
-        let reference = try rgbFrame(
-            ["-ss", "1.02", "-i", source],
-            filter: "\(ToneMap.exact),scale=\(rung.width):\(rung.height):flags=bicubic,\(toRGB)",
-            width: rung.width, height: rung.height)
-        return FrameDifference(output, reference, width: rung.width)
+    /// Frames of `rendition` at five instants of the 3 s clips against the float reference of the
+    /// same source frames, pooled.
+    private func compare(rendition: String, source: String, rung: Rung) async throws -> FrameDifference {
+        var pairs: [([UInt8], [UInt8])] = []
+        for time in ["0.52", "1.02", "1.52", "2.02", "2.52"] {
+            let output = try await rgbFrame(["-ss", time, "-i", rendition], filter: toRGB, width: rung.width, height: rung.height)
+            let reference = try await rgbFrame(
+                ["-ss", time, "-i", source],
+                filter: "\(ToneMap.exact),scale=\(rung.width):\(rung.height):flags=bicubic,\(toRGB)",
+                width: rung.width, height: rung.height)
+            pairs.append((output, reference))
+        }
+        return FrameDifference(pairs, width: rung.width)
     }
 
-    private func rgbFrame(_ input: [String], filter: String, width: Int, height: Int) throws -> [UInt8] {
+    private func rgbFrame(_ input: [String], filter: String, width: Int, height: Int) async throws -> [UInt8] {
         let path = NSTemporaryDirectory() + "pulse-frame-\(UUID().uuidString).rgb"
         defer { FileSystem.remove(path) }
-        let run = try shell("ffmpeg", ["-nostdin", "-v", "error", "-y"] + input + ["-frames:v", "1", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "rgb24", path])
+        let run = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y"] + input + ["-frames:v", "1", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "rgb24", path])
         try #require(run.status == 0, "ffmpeg: \(run.err)")
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         try #require(bytes.count == width * height * 3, "frame of \(bytes.count) bytes, expected \(width)x\(height) RGB")
         return bytes
     }
 
-    private func expectSDRTags(_ segment: String) throws {
-        let run = try shell("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
+    private func expectSDRTags(_ segment: String) async throws {
+        let run = try await shell("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
                                         "stream=pix_fmt,color_primaries,color_transfer,color_space,color_range", "-of", "default=noprint_wrappers=1", segment])
         for tag in ["pix_fmt=yuv420p", "color_primaries=bt709", "color_transfer=bt709", "color_space=bt709", "color_range=tv"] {
             #expect(run.out.contains(tag), "\(segment): \(run.out)")
@@ -201,31 +206,24 @@ struct ToneMapTests {
     }
 }
 
-/// Per-channel absolute differences of two RGB frames' 8x8 block averages: the worst channel's mean
-/// and 99th percentile.
+/// Per-channel absolute differences of RGB frames' 8x8 block averages, over every block of every
+/// pair of frames: the worst channel's mean and 99th percentile.
 struct FrameDifference: CustomStringConvertible {
     static let block = 8
     var mean: Double
     var p99: Double
 
     init(_ a: [UInt8], _ b: [UInt8], width: Int) {
-        let height = min(a.count, b.count) / 3 / width
-        let (columns, rows) = (width / Self.block, height / Self.block)
+        self.init([(a, b)], width: width)
+    }
+
+    init(_ pairs: [([UInt8], [UInt8])], width: Int) {
         var means: [Double] = []
         var p99s: [Double] = []
         for channel in 0..<3 {
             var differences: [Double] = []
-            for row in 0..<rows {
-                for column in 0..<columns {
-                    var sum = 0
-                    for y in row * Self.block..<(row + 1) * Self.block {
-                        for x in column * Self.block..<(column + 1) * Self.block {
-                            let index = (y * width + x) * 3 + channel
-                            sum += Int(a[index]) - Int(b[index])
-                        }
-                    }
-                    differences.append(abs(Double(sum)) / Double(Self.block * Self.block))
-                }
+            for (a, b) in pairs {
+                Self.blockDifferences(a, b, width: width, channel: channel, into: &differences)
             }
             differences.sort()
             means.append(differences.reduce(0, +) / Double(max(differences.count, 1)))
@@ -233,6 +231,23 @@ struct FrameDifference: CustomStringConvertible {
         }
         mean = means.max() ?? 0
         p99 = p99s.max() ?? 0
+    }
+
+    private static func blockDifferences(_ a: [UInt8], _ b: [UInt8], width: Int, channel: Int, into differences: inout [Double]) {
+        let height = min(a.count, b.count) / 3 / width
+        let (columns, rows) = (width / Self.block, height / Self.block)
+        for row in 0..<rows {
+            for column in 0..<columns {
+                var sum = 0
+                for y in row * Self.block..<(row + 1) * Self.block {
+                    for x in column * Self.block..<(column + 1) * Self.block {
+                        let index = (y * width + x) * 3 + channel
+                        sum += Int(a[index]) - Int(b[index])
+                    }
+                }
+                differences.append(abs(Double(sum)) / Double(Self.block * Self.block))
+            }
+        }
     }
 
     var description: String { String(format: "mean %.2f, p99 %.1f (8x8 blocks, 8-bit units, worst channel)", mean, p99) }

@@ -28,7 +28,7 @@ struct TranscodeFinishingTests {
         #expect(layout.cues.last?.endMilliseconds == Int((result.probe.duration * 1000).rounded()))
         #expect(zip(layout.cues, layout.cues.dropFirst()).allSatisfy { $0.endMilliseconds == $1.startMilliseconds })
         for sheet in 0..<layout.sheetCount {
-            let size = try imageSize(root + "/" + StoryboardLayout.sheetName(sheet))
+            let size = try await imageSize(root + "/" + StoryboardLayout.sheetName(sheet))
             #expect(size.width == layout.tileWidth * layout.columns && size.height == layout.tileHeight * layout.rows)
         }
         // Nothing of the work is left beside the output.

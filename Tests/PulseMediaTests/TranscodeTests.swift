@@ -19,16 +19,16 @@ struct TranscodeTests {
                 #expect(variant.attributes[key] != nil, "\(rung.name) lacks \(key)")
             }
             #expect(variant.attributes["RESOLUTION"] == "\(rung.width)x\(rung.height)")
-            let peak = try peakSegmentBitRate(root + "/" + rung.name) + peakSegmentBitRate(root + "/audio")
+            let peak = try await peakSegmentBitRate(root + "/" + rung.name) + peakSegmentBitRate(root + "/audio")
             let bandwidth = Int(variant.attributes["BANDWIDTH"] ?? "") ?? 0
             #expect(bandwidth >= peak, "\(rung.name): BANDWIDTH \(bandwidth) below the peak \(peak)")
             #expect(Int(variant.attributes["AVERAGE-BANDWIDTH"] ?? "")! <= bandwidth)
-            try expectValidVariant(root: root, rung: rung, codecs: variant.attributes["CODECS"] ?? "")
+            try await expectValidVariant(root: root, rung: rung, codecs: variant.attributes["CODECS"] ?? "")
         }
-        try expectAlignedSegments(root: root, rungs: result.rungs)
+        try await expectAlignedSegments(root: root, rungs: result.rungs)
 
         // Thumbnail: a JPEG at most 1280 wide, upright.
-        let size = try imageSize(root + "/thumbnail.jpg")
+        let size = try await imageSize(root + "/thumbnail.jpg")
         #expect(size.width == 1280 && size.height == 720)
 
         // Progress: announced thumbnail first, monotonic, ends at 100.
@@ -45,9 +45,9 @@ struct TranscodeTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(result.rungs.map(\.name) == ["360p", "240p"])
         #expect(result.rungs.allSatisfy { $0.height > $0.width })
-        let size = try imageSize(root + "/thumbnail.jpg")
+        let size = try await imageSize(root + "/thumbnail.jpg")
         #expect(size.height > size.width)
-        let stream = try shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "stream=width,height", "-of", "csv=p=0", root + "/360p/seg_00000.ts"])
+        let stream = try await shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "stream=width,height", "-of", "csv=p=0", root + "/360p/seg_00000.ts"])
         #expect(firstLine(stream.out) == "360,640")
     }
 
@@ -74,12 +74,12 @@ struct TranscodeTests {
         let variants = masterVariants(try String(contentsOfFile: root + "/master.m3u8", encoding: .utf8))
         #expect(variants.count == result.rungs.count)
         for (variant, rung) in zip(variants, result.rungs) {
-            try expectValidVariant(root: root, rung: rung, codecs: variant.attributes["CODECS"] ?? "")
+            try await expectValidVariant(root: root, rung: rung, codecs: variant.attributes["CODECS"] ?? "")
         }
         if result.probe.audio != nil {
-            let decoded = try shell("ffmpeg", ["-nostdin", "-v", "error", "-i", root + "/audio/index.m3u8", "-f", "null", "-"])
+            let decoded = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-i", root + "/audio/index.m3u8", "-f", "null", "-"])
             #expect(decoded.status == 0 && decoded.err.isEmpty, "audio: \(decoded.err)")
-            let channels = try shell("ffprobe", ["-v", "error", "-select_streams", "a", "-show_entries", "stream=channels,sample_rate", "-of", "csv=p=0", root + "/audio/seg_00000.ts"])
+            let channels = try await shell("ffprobe", ["-v", "error", "-select_streams", "a", "-show_entries", "stream=channels,sample_rate", "-of", "csv=p=0", root + "/audio/seg_00000.ts"])
             #expect(firstLine(channels.out) == "48000,2")
         }
     }
@@ -87,8 +87,8 @@ struct TranscodeTests {
     @Test func sixtyFpsHalvedOnLowRungs() async throws {
         let (root, _, _) = try await transcode(TestMedia.path("fps60_720p.mp4"))
         defer { try? FileManager.default.removeItem(atPath: root) }
-        #expect(try frameRate(root + "/720p/seg_00000.ts") == "60/1")
-        #expect(try frameRate(root + "/480p/seg_00000.ts") == "30/1")
+        #expect(try await frameRate(root + "/720p/seg_00000.ts") == "60/1")
+        #expect(try await frameRate(root + "/480p/seg_00000.ts") == "30/1")
     }
 
     @Test func errorsLeaveNothingBehind() async throws {
@@ -103,18 +103,18 @@ struct TranscodeTests {
     }
 }
 
-func frameRate(_ path: String) throws -> String {
-    firstLine(try shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "stream=r_frame_rate", "-of", "csv=p=0", path]).out)
+func frameRate(_ path: String) async throws -> String {
+    firstLine(try await shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "stream=r_frame_rate", "-of", "csv=p=0", path]).out)
 }
 
-func imageSize(_ path: String) throws -> (width: Int, height: Int) {
-    let out = try shell("ffprobe", ["-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0", path]).out
+func imageSize(_ path: String) async throws -> (width: Int, height: Int) {
+    let out = try await shell("ffprobe", ["-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0", path]).out
     let parts = firstLine(out).split(separator: ",").compactMap { Int($0) }
     try #require(parts.count == 2)
     return (parts[0], parts[1])
 }
 
-func peakSegmentBitRate(_ folder: String) throws -> Int {
+func peakSegmentBitRate(_ folder: String) async throws -> Int {
     guard FileManager.default.fileExists(atPath: folder) else { return 0 }
     return try mediaSegments(folder + "/index.m3u8").map { segment in
         let bytes = try FileManager.default.attributesOfItem(atPath: folder + "/" + segment.uri)[.size] as! NSNumber
@@ -124,7 +124,7 @@ func peakSegmentBitRate(_ folder: String) throws -> Int {
 
 /// A variant: VOD playlist with ENDLIST, no segment over target + 0.5 s, an IDR first in every
 /// segment, the stated size and H.264 level, and it decodes without an error.
-func expectValidVariant(root: String, rung: Rung, codecs: String) throws {
+func expectValidVariant(root: String, rung: Rung, codecs: String) async throws {
     let playlistPath = "\(root)/\(rung.name)/index.m3u8"
     let text = try String(contentsOfFile: playlistPath, encoding: .utf8)
     #expect(text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.hasSuffix("#EXT-X-ENDLIST\n"))
@@ -134,28 +134,30 @@ func expectValidVariant(root: String, rung: Rung, codecs: String) throws {
     for segment in segments {
         #expect(segment.duration <= target + 0.5)
         let path = "\(root)/\(rung.name)/\(segment.uri)"
-        let frames = try shell("ffprobe", ["-v", "error", "-select_streams", "v", "-read_intervals", "%+#1",
+        let frames = try await shell("ffprobe", ["-v", "error", "-select_streams", "v", "-read_intervals", "%+#1",
                                            "-show_entries", "frame=key_frame,pict_type,width,height", "-of", "csv=p=0", path])
         #expect(frames.out.hasPrefix("1,\(rung.width),\(rung.height),I"), "\(path): first frame \(frames.out)")
-        let level = try shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "stream=profile,level", "-of", "csv=p=0", path])
+        let level = try await shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "stream=profile,level", "-of", "csv=p=0", path])
         let parts = firstLine(level.out).split(separator: ",")
         #expect(parts.first == "High")
         if let idc = parts.last.flatMap({ Int($0) }) {
             #expect(codecs.hasPrefix("avc1.6400" + String(format: "%02X", idc)), "\(rung.name): \(codecs) vs level \(idc)")
         }
     }
-    let decoded = try shell("ffmpeg", ["-nostdin", "-v", "error", "-i", playlistPath, "-f", "null", "-"])
+    let decoded = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-i", playlistPath, "-f", "null", "-"])
     #expect(decoded.status == 0 && decoded.err.isEmpty, "\(rung.name): \(decoded.err)")
 }
 
 /// Segment k starts at the same instant in every rung.
-func expectAlignedSegments(root: String, rungs: [Rung]) throws {
+func expectAlignedSegments(root: String, rungs: [Rung]) async throws {
     var starts: [[Double]] = []
     for rung in rungs {
         let segments = try mediaSegments("\(root)/\(rung.name)/index.m3u8")
-        starts.append(try segments.map { segment in
-            try #require(try packets("\(root)/\(rung.name)/\(segment.uri)").map(\.pts).min())
-        })
+        var rungStarts: [Double] = []
+        for segment in segments {
+            rungStarts.append(try #require(await packets("\(root)/\(rung.name)/\(segment.uri)").map(\.pts).min()))
+        }
+        starts.append(rungStarts)
     }
     for other in starts.dropFirst() {
         #expect(other.count == starts[0].count)
