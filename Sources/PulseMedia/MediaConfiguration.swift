@@ -84,7 +84,7 @@ public struct EncodingSettings: Sendable {
     public var keyframeIntervalSeconds: Double = 2
     /// Length of the lead-in's segments (`SegmentSchedule`), at most one keyframe interval. A
     /// player starts on the first segment, so its length is time to playable: a 1 s segment of a
-    /// 1080p phone video is out of the encoder about 0.35 s sooner than a 2 s one (BENCHMARKS.md).
+    /// 1080p HDR phone video is out of the encoder about 0.35 s sooner than a 2 s one (BENCHMARKS.md).
     public var leadInSegmentSeconds: Double = 1
     /// x264 preset.
     public var preset: String = "veryfast"

@@ -4,7 +4,7 @@
 /// second. The lead-in lasts long enough for the first full-length segment to be encoded before
 /// a player that started on the first one reaches it.
 public struct SegmentSchedule: Codable, Sendable, Equatable {
-    /// Length of each lead-in segment (the keyframe interval).
+    /// Length of each lead-in segment (at most one keyframe interval).
     public var leadInSegmentSeconds: Double
     /// Lead-in segments; 0 when every segment has the target length.
     public var leadInCount: Int
