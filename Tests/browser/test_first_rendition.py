@@ -73,7 +73,7 @@ def test_a_player_sees_valid_playlists_of_the_whole_video_and_stable_segments():
             assert kind == "VOD" and ended and target == 10, (rendition, kind, ended, target)
             assert abs(sum(d for d, _ in segments) - 40) < 0.1, f"{rendition} does not list the whole video: {segments}"
             early[rendition] = segments
-        assert [d for d, _ in early["360p"]][:4] == [2.0, 2.0, 2.0, 10.0]
+        assert [d for d, _ in early["360p"]][:7] == [1.0] * 6 + [10.0]
         # Every segment can be fetched now: those not encoded yet are waited for.
         fetched = {}
         for rendition, segments in early.items():
