@@ -128,7 +128,7 @@ struct DurationTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/long-audio.mp4"
         let made = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
-                                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
+                                              "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
                                         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags", "+faststart", path])
         try #require(made.status == 0, "\(made.err)")
         let probe = try await Prober(configuration: testConfiguration(), logger: TestServices.logger).probe(.file(path))

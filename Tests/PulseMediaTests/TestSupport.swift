@@ -4,9 +4,9 @@ import PulseMedia
 import PulseTestSupport
 import Testing
 
-/// Runs a command to its end and returns its stdout, stderr and exit status, on a thread of its own (`onOwnThread`): a test waiting for ffmpeg
-/// must not hold one of the cooperative pool's two threads, which the servers of the tests running
-/// beside it need.
+/// Runs a command to its end and returns its stdout, stderr and exit status, on a thread of its own
+/// (`onOwnThread`): a test waiting for ffmpeg must not hold one of the cooperative pool's two
+/// threads, which the servers of the tests running beside it need.
 func shell(_ executable: String, _ arguments: [String]) async throws -> (out: String, err: String, status: Int32) {
     try await onOwnThread { try shellBlocking(executable, arguments) }
 }

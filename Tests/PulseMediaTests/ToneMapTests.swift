@@ -111,7 +111,7 @@ struct ToneMapTests {
             + "color=black:s=1024x3:d=1,format=gray10le,geq=lum='X'[y];"
             + "[x][y]lut2=c0='\(ToneMap.correctedLuma(curve))':d=8"
         let run = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-filter_complex", graph,
-                                       "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", path])
+                                             "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", path])
         try #require(run.status == 0, "ffmpeg: \(run.err)")
         let values = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         try #require(values.count == 1024 * 3)
@@ -199,7 +199,7 @@ struct ToneMapTests {
 
     private func expectSDRTags(_ segment: String) async throws {
         let run = try await shell("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
-                                        "stream=pix_fmt,color_primaries,color_transfer,color_space,color_range", "-of", "default=noprint_wrappers=1", segment])
+                                              "stream=pix_fmt,color_primaries,color_transfer,color_space,color_range", "-of", "default=noprint_wrappers=1", segment])
         for tag in ["pix_fmt=yuv420p", "color_primaries=bt709", "color_transfer=bt709", "color_space=bt709", "color_range=tv"] {
             #expect(run.out.contains(tag), "\(segment): \(run.out)")
         }

@@ -19,7 +19,7 @@ struct TranscodeTests {
                 #expect(variant.attributes[key] != nil, "\(rung.name) lacks \(key)")
             }
             #expect(variant.attributes["RESOLUTION"] == "\(rung.width)x\(rung.height)")
-            let peak = try await peakSegmentBitRate(root + "/" + rung.name) + peakSegmentBitRate(root + "/audio")
+            let peak = try peakSegmentBitRate(root + "/" + rung.name) + peakSegmentBitRate(root + "/audio")
             let bandwidth = Int(variant.attributes["BANDWIDTH"] ?? "") ?? 0
             #expect(bandwidth >= peak, "\(rung.name): BANDWIDTH \(bandwidth) below the peak \(peak)")
             #expect(Int(variant.attributes["AVERAGE-BANDWIDTH"] ?? "")! <= bandwidth)
@@ -114,7 +114,7 @@ func imageSize(_ path: String) async throws -> (width: Int, height: Int) {
     return (parts[0], parts[1])
 }
 
-func peakSegmentBitRate(_ folder: String) async throws -> Int {
+func peakSegmentBitRate(_ folder: String) throws -> Int {
     guard FileManager.default.fileExists(atPath: folder) else { return 0 }
     return try mediaSegments(folder + "/index.m3u8").map { segment in
         let bytes = try FileManager.default.attributesOfItem(atPath: folder + "/" + segment.uri)[.size] as! NSNumber
@@ -135,7 +135,7 @@ func expectValidVariant(root: String, rung: Rung, codecs: String) async throws {
         #expect(segment.duration <= target + 0.5)
         let path = "\(root)/\(rung.name)/\(segment.uri)"
         let frames = try await shell("ffprobe", ["-v", "error", "-select_streams", "v", "-read_intervals", "%+#1",
-                                           "-show_entries", "frame=key_frame,pict_type,width,height", "-of", "csv=p=0", path])
+                                                 "-show_entries", "frame=key_frame,pict_type,width,height", "-of", "csv=p=0", path])
         #expect(frames.out.hasPrefix("1,\(rung.width),\(rung.height),I"), "\(path): first frame \(frames.out)")
         let level = try await shell("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "stream=profile,level", "-of", "csv=p=0", path])
         let parts = firstLine(level.out).split(separator: ",")
