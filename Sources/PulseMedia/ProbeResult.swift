@@ -54,4 +54,15 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         public var sampleRate: Int
         public var bitRate: Int?
     }
+
+    /// Input options for a read that needs the header's streams only (one frame at an instant, a
+    /// list of packets): ffmpeg's stream analysis, which decodes frames ahead of the read, is
+    /// skipped for MP4 and QuickTime, whose `moov` states every stream, its codec and every
+    /// sample's duration. It is most of a 1080p H.264 thumbnail's time (0.28 s -> 0.16 s, the same
+    /// JPEG). Other containers keep it: MPEG program streams and FLV make streams as their packets
+    /// come (one could be missed or numbered otherwise), and Matroska's audio packets have no
+    /// duration without it.
+    var headerReadOptions: [String] {
+        container.split(separator: ",").contains("mov") ? ["-nofind_stream_info"] : []
+    }
 }

@@ -89,7 +89,7 @@ public struct Prober: Sendable {
         let start = probe.startTime ?? 0
         let tail = probe.declaredDuration.map { max(0, start + $0 - 10) } ?? 999_999_999
         let passes: [([String], Duration)] = [
-            (["-read_intervals", String(format: "%.3f%%", tail)], configuration.probeTimeout),
+            (probe.headerReadOptions + ["-read_intervals", String(format: "%.3f%%", tail)], configuration.probeTimeout),
             ([], configuration.probeTimeout * 10),
         ]
         for (intervals, deadline) in passes {

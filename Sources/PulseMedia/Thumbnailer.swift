@@ -32,7 +32,7 @@ public struct Thumbnailer: Sendable {
         }
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-        ] + input.inputOptions()
+        ] + input.inputOptions() + probe.headerReadOptions
         if time > 0 { arguments += ["-ss", HLSArguments.seconds(time)] }
         arguments += [
             "-i", input.location,

@@ -22,6 +22,43 @@ struct DurationTests {
         }
     }
 
+    /// Reads that need only the header's streams skip ffmpeg's stream analysis in MP4 and
+    /// QuickTime, and read the same: the tail's packets, and the thumbnail's frame.
+    @Test(arguments: ["phone_1080p30_30s.mp4", "portrait_rotated.mp4", "hdr_hlg_portrait.mov"])
+    func aHeaderOnlyReadSkipsTheStreamAnalysisAndReadsTheSame(_ name: String) async throws {
+        let path = try TestMedia.path(name)
+        let configuration = testConfiguration()
+        let probe = try await Prober(configuration: configuration, logger: TestServices.logger).header(.file(path))
+        #expect(probe.headerReadOptions == ["-nofind_stream_info"], "\(probe.container)")
+        let listing = ["-v", "error", "-read_intervals", "2%", "-show_entries", "packet=stream_index,pts_time,dts_time,duration_time", "-of", "csv=p=0", path]
+        let skipped = try await shell("ffprobe", probe.headerReadOptions + listing)
+        let analysed = try await shell("ffprobe", listing)
+        #expect(skipped.status == 0 && !skipped.out.isEmpty && skipped.out == analysed.out)
+
+        let folder = temporaryDirectory("pulse-header-read")
+        defer { FileSystem.remove(folder) }
+        try await Thumbnailer(configuration: configuration, logger: TestServices.logger)
+            .makeThumbnail(input: .file(path), probe: probe, to: folder + "/ours.jpg")
+        let filter = ToneMap(probe.video) == nil
+            ? "scale='min(1280,iw)':-2:flags=bicubic,format=yuvj420p"
+            : "scale='min(1280,iw)':-2:flags=bicubic,\(ToneMap.exact),format=yuvj420p"
+        let reference = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-ss", "1", "-i", path, "-map", "0:v:0", "-frames:v", "1",
+                                                   "-vf", filter, "-c:v", "mjpeg", "-q:v", "3", "-f", "image2", "-update", "1", folder + "/analysed.jpg"])
+        #expect(reference.status == 0, "\(reference.err)")
+        #expect(FileManager.default.contentsEqual(atPath: folder + "/ours.jpg", andPath: folder + "/analysed.jpg"))
+    }
+
+    @Test func streamsThatComeWithTheirPacketsKeepTheAnalysis() {
+        var probe = ProbeResult(container: "mov,mp4,m4a,3gp,3g2,mj2", duration: 1, video: ProbeResult.Video(
+            codec: "h264", pixelFormat: "yuv420p", bitDepth: 8, codedWidth: 16, codedHeight: 16, displayWidth: 16, displayHeight: 16, rotation: 0, frameRate: 30))
+        #expect(probe.headerReadOptions == ["-nofind_stream_info"])
+        // Matroska too: its audio packets have no duration without the analysis.
+        for container in ["matroska,webm", "mpeg", "flv", "mpegts", "avi", "asf", "ogg", "mxf"] {
+            probe.container = container
+            #expect(probe.headerReadOptions.isEmpty, "\(container)")
+        }
+    }
+
     /// The plan, the encode and the reported duration all follow the measurement.
     @Test func aLyingHeaderEncodesWhatWasMeasured() async throws {
         let (root, result, _) = try await transcode(TestMedia.path("lying_duration.mkv"), chunkSeconds: 20)
