@@ -1,5 +1,6 @@
 """What the service benchmarks share: HTTP calls, percentiles, the `websockets` client package."""
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -36,3 +37,12 @@ def children_cpu_seconds():
     """CPU-s (user + system) of this process's children that have ended and been waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds(pid, children=False):
+    """CPU-s (user + system) of process `pid`, from /proc; with `children`, plus those of its
+    children that have ended and been waited for (a `serve` and its ffmpeg runs)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15 if children else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")

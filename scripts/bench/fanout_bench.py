@@ -27,7 +27,7 @@ BENCHMARKS.md are the websockets client's (100 sockets every 50 ms per client pr
 """
 import argparse, asyncio, json, multiprocessing, os, resource, shutil, subprocess, sys, tempfile, time
 
-from bench_common import children_cpu_seconds, ensure_websockets, percentile, request
+from bench_common import children_cpu_seconds, cpu_seconds, ensure_websockets, percentile, request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -44,12 +44,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds():

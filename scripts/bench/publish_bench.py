@@ -25,10 +25,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import ensure_websockets, request
+from bench_common import cpu_seconds, ensure_websockets, request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def source(seconds):
@@ -36,13 +35,6 @@ def source(seconds):
                    check=True, stdout=subprocess.DEVNULL)
     name = "phone_1080p30_17mbps.mp4" if seconds == 30 else f"phone_1080p30_17mbps_{seconds}s.mp4"
     return os.path.join(ROOT, "BenchMedia", name)
-
-
-def cpu_seconds(pid):
-    """utime + stime + cutime + cstime of `pid`: its own CPU and that of its waited-for children."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
 
 
 async def one_run(binary, path, first_rendition, until="ready", log=None):
@@ -61,7 +53,7 @@ async def one_run(binary, path, first_rendition, until="ready", log=None):
         asset, token, upload = created["id"], created["token"], created["upload"]
         with open(path, "rb") as f:
             request("PUT", upload["url"], data=f.read(), headers=upload.get("headers") or {})
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before = cpu_seconds(server.pid, children=True)
         times = {}
         url = base.replace("http://", "ws://") + f"/v1/assets/{asset}/events?token={token}"
         async with websockets.connect(url, max_queue=None) as socket:
@@ -77,7 +69,7 @@ async def one_run(binary, path, first_rendition, until="ready", log=None):
                     times[kind] = time.monotonic() - started
         if until == "ready":
             time.sleep(0.5)  # let the last ffmpeg be reaped into the counters
-            times["cpu"] = cpu_seconds(server.pid) - cpu_before
+            times["cpu"] = cpu_seconds(server.pid, children=True) - cpu_before
         return times
     finally:
         server.terminate()

@@ -12,14 +12,9 @@ with every run.
 """
 import argparse, os, shutil, subprocess, tempfile, time
 
-from bench_common import request
+from bench_common import cpu_seconds, request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(binary, source, runs, seconds):
