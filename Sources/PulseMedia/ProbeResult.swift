@@ -65,4 +65,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     var headerReadOptions: [String] {
         container.split(separator: ",").contains("mov") ? ["-nofind_stream_info"] : []
     }
+
+    /// Where `-ss` points for `time` seconds into the source in a read with `headerReadOptions`:
+    /// without the analysis ffmpeg does not know where the timestamps start, and counts from 0.
+    func headerReadSeek(to time: Double) -> Double {
+        headerReadOptions.isEmpty ? time : time + (startTime ?? 0)
+    }
 }

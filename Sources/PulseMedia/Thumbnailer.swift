@@ -33,7 +33,7 @@ public struct Thumbnailer: Sendable {
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
         ] + input.inputOptions() + probe.headerReadOptions
-        if time > 0 { arguments += ["-ss", HLSArguments.seconds(time)] }
+        if time > 0 { arguments += ["-ss", HLSArguments.seconds(probe.headerReadSeek(to: time))] }
         arguments += [
             "-i", input.location,
             "-map", "0:v:0", "-frames:v", "1", "-vf", filter,

@@ -24,12 +24,25 @@ struct DurationTests {
 
     /// Reads that need only the header's streams skip ffmpeg's stream analysis in MP4 and
     /// QuickTime, and read the same: the tail's packets, and the thumbnail's frame.
-    @Test(arguments: ["phone_1080p30_30s.mp4", "portrait_rotated.mp4", "hdr_hlg_portrait.mov"])
+    /// `starting_at_3s.mp4` is made here: its timestamps start at 3 s, and the thumbnail is
+    /// still the frame 1 s into it.
+    @Test(arguments: ["phone_1080p30_30s.mp4", "portrait_rotated.mp4", "hdr_hlg_portrait.mov", "starting_at_3s.mp4"])
     func aHeaderOnlyReadSkipsTheStreamAnalysisAndReadsTheSame(_ name: String) async throws {
-        let path = try TestMedia.path(name)
+        let made = temporaryDirectory("pulse-late-start")
+        defer { FileSystem.remove(made) }
+        let path: String
+        if name == "starting_at_3s.mp4" {
+            path = made + "/" + name
+            let make = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=6",
+                                                  "-output_ts_offset", "3", "-c:v", "libx264", "-preset", "ultrafast", path])
+            try #require(make.status == 0, "\(make.err)")
+        } else {
+            path = try TestMedia.path(name)
+        }
         let configuration = testConfiguration()
         let probe = try await Prober(configuration: configuration, logger: TestServices.logger).header(.file(path))
         #expect(probe.headerReadOptions == ["-nofind_stream_info"], "\(probe.container)")
+        if name == "starting_at_3s.mp4" { #expect(abs((probe.startTime ?? 0) - 3) < 0.01, "\(probe.startTime ?? -1)") }
         let listing = ["-v", "error", "-read_intervals", "2%", "-show_entries", "packet=stream_index,pts_time,dts_time,duration_time", "-of", "csv=p=0", path]
         let skipped = try await shell("ffprobe", probe.headerReadOptions + listing)
         let analysed = try await shell("ffprobe", listing)
