@@ -235,7 +235,9 @@ def test_put_after_ready_is_refused_and_recreates_no_original(service):
     assert service.put(created, clip("sd_480p.mp4").read_bytes())[0] == 200
     assert service.complete(created)[0] == 202
     assert service.wait_terminal(created["id"])["status"] == "ready"
-    assert not [key for key in service.stored(created["id"]) if key.startswith("uploads/")]
+    # The original goes after `ready` is recorded and announced (the finalize deletes it next).
+    service.wait("the original to be deleted after ready",
+                 lambda: not [key for key in service.stored(created["id"]) if key.startswith("uploads/")], timeout=30)
     status, body = service.put(created, clip("sd_480p.mp4").read_bytes())
     assert (status, error_code(body)) == (409, "ERR_CONFLICT"), body
     assert not [key for key in service.stored(created["id"]) if key.startswith("uploads/")], "the original came back"
