@@ -28,11 +28,11 @@ struct DurationTests {
     /// still the frame 1 s into it.
     @Test(arguments: ["phone_1080p30_30s.mp4", "portrait_rotated.mp4", "hdr_hlg_portrait.mov", "starting_at_3s.mp4"])
     func aHeaderOnlyReadSkipsTheStreamAnalysisAndReadsTheSame(_ name: String) async throws {
-        let made = temporaryDirectory("pulse-late-start")
-        defer { FileSystem.remove(made) }
+        let folder = temporaryDirectory("pulse-header-read")
+        defer { FileSystem.remove(folder) }
         let path: String
         if name == "starting_at_3s.mp4" {
-            path = made + "/" + name
+            path = folder + "/" + name
             let make = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=6",
                                                   "-output_ts_offset", "3", "-c:v", "libx264", "-preset", "ultrafast", path])
             try #require(make.status == 0, "\(make.err)")
@@ -48,8 +48,6 @@ struct DurationTests {
         let analysed = try await shell("ffprobe", listing)
         #expect(skipped.status == 0 && !skipped.out.isEmpty && skipped.out == analysed.out)
 
-        let folder = temporaryDirectory("pulse-header-read")
-        defer { FileSystem.remove(folder) }
         try await Thumbnailer(configuration: configuration, logger: TestServices.logger)
             .makeThumbnail(input: .file(path), probe: probe, to: folder + "/ours.jpg")
         let filter = ToneMap(probe.video) == nil
@@ -179,7 +177,7 @@ struct DurationTests {
         let path = folder + "/long-audio.mp4"
         let made = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
                                               "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
-                                        "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags", "+faststart", path])
+                                              "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags", "+faststart", path])
         try #require(made.status == 0, "\(made.err)")
         let probe = try await Prober(configuration: testConfiguration(), logger: TestServices.logger).probe(.file(path))
         #expect(abs(probe.duration - 3) < 0.1, "video \(probe.duration)")
