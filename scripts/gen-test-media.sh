@@ -311,13 +311,14 @@ gen_hdr_pq() {
 # The phone-HDR cases share one piece of content: 3 s of the real Big Buck Bunny clip (fetched
 # before any case is made) at 640x360 25 fps, mastered as SDR BT.709 and converted, in linear light,
 # to BT.2020 with the HLG or the PQ transfer; so a tone map back to SDR can be compared with the
-# SDR twin and with a float reference. SDR white lands at 100 cd/m2 (zscale's npl=100).
+# SDR twin and with a float reference. SDR white lands at HDR reference white, 203 cd/m2 (BT.2408's
+# placing of SDR in HDR, and where phones put diffuse white: HLG 75 %).
 HDR_SECONDS=3
 hdr_content() { # TRANSFER (bt709 | arib-std-b67 | smpte2084): the filter for -vf
     local f="scale=640:360:flags=bicubic,fps=25,format=yuv420p"
     f+=",setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
     if [ "$1" != bt709 ]; then
-        f+=",zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t=$1:m=bt2020nc:r=tv,format=yuv420p10le"
+        f+=",zscale=t=linear,format=gbrpf32le,zscale=npl=203:p=bt2020:t=$1:m=bt2020nc:r=tv,format=yuv420p10le"
     fi
     printf '%s' "$f"
 }

@@ -132,8 +132,8 @@ enum HLSArguments {
     /// Rotation needs no filter: ffmpeg's autorotate applies the display matrix when decoding.
     static func filterGraph(probe: ProbeResult, rungs: [Rung], toneMapLUT: ToneMapLUT.Made? = nil) -> String {
         var pre = ""
-        if ToneMap(probe.video) != nil {
-            pre = ToneMap.chain(source: probe.video, rungs: rungs, lut: toneMapLUT) + ","
+        if let toneMap = ToneMap(probe.video) {
+            pre = toneMap.chain(source: probe.video, rungs: rungs, lut: toneMapLUT) + ","
         }
         let labels = rungs.indices.map { "[s\($0)]" }.joined()
         var graph = rungs.count == 1 ? "[0:v:0]\(pre)null[s0]" : "[0:v:0]\(pre)split=\(rungs.count)\(labels)"

@@ -26,9 +26,9 @@ public struct Thumbnailer: Sendable {
         let temporary = path + ".tmp.jpg"
         defer { FileSystem.remove(temporary) }
         var filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,format=yuvj420p"
-        if ToneMap(probe.video) != nil {
+        if let toneMap = ToneMap(probe.video) {
             // Scaled first: the float curve costs per pixel, and one frame needs no LUT.
-            filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,\(ToneMap.exact),format=yuvj420p"
+            filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,\(toneMap.exact),format=yuvj420p"
         }
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",

@@ -1,7 +1,12 @@
 /// How an HDR source (BT.2020 with the PQ or the HLG transfer) becomes SDR: BT.709 primaries and
-/// transfer, 8-bit 4:2:0, limited range. One curve: zimg to linear light (1.0 = 100 cd/m2), BT.2020
-/// to BT.709 primaries in linear light (no washed-out colours), `hable` (highlights roll off, never
-/// clip), the BT.709 transfer. It is applied one of two ways that give the same colours:
+/// transfer, 8-bit 4:2:0, limited range. One curve: zimg to linear light with 1.0 at HDR reference
+/// white (203 cd/m2, BT.2408: where phones put diffuse white, HLG 75 %, and where SDR white lands
+/// when SDR is placed in HDR), BT.2020 to BT.709 primaries in linear light (no washed-out colours),
+/// `mobius` (light up to 0.3 of reference white is kept as it is; above it, up to the transfer's
+/// peak, rolls off smoothly to SDR white, so no highlight clips; reference white lands at 84 %
+/// of the SDR range), the BT.709 transfer. Not `hable`: a filmic curve, it darkens the SDR range
+/// too (SDR content placed in HLG comes back with a mean Y' of 85 against its own 126).
+/// It is applied one of two ways that give the same colours:
 /// - `exact`: the curve in 32-bit float per pixel. It costs per pixel, so it runs after the scale to
 ///   the output's size: the first rendition's one small rung and the thumbnail.
 /// - `lookup(_:width:height:)`: a 3D LUT sampled from the same curve (`ToneMapLUT`), from BT.2020
@@ -29,13 +34,30 @@ struct ToneMap: Sendable, Equatable {
         self.transfer = transfer
     }
 
+    /// HDR reference white in cd/m2 (BT.2408), linear light's 1.0 here.
+    static let referenceWhite = 203
+    /// The brightest light the transfer carries, in cd/m2, which the curve brings to SDR white:
+    /// HLG's reference display (BT.2100), and the top of PQ's range, so no PQ value clips. Fixed
+    /// per transfer, not read from a file's metadata: one LUT serves every file of a transfer.
+    var peakLuminance: Int {
+        switch transfer {
+        case .hlg: 1000
+        case .pq: 10000
+        }
+    }
+
     /// Tagged non-linear BT.2020 to linear light in float, as `tonemap` needs.
-    static let toLinear = "zscale=t=linear:npl=100,format=gbrpf32le"
-    /// Linear BT.2020 to linear BT.709, tone mapped. `desat=0`: colours keep their saturation.
-    static let curve = "zscale=p=bt709,tonemap=tonemap=hable:desat=0"
+    static let toLinear = "zscale=t=linear:npl=\(referenceWhite),format=gbrpf32le"
+    /// Linear BT.2020 to linear BT.709, tone mapped. `peak` is given in reference whites: left out,
+    /// `tonemap` would guess it in units of 100 cd/m2, or from a frame's metadata, and the LUT and
+    /// the float path would part. `desat=0`: colours keep their saturation.
+    var curve: String {
+        "zscale=p=bt709,tonemap=tonemap=mobius:param=0.3:desat=0:peak="
+            + String(format: "%.6f", Double(peakLuminance) / Double(Self.referenceWhite))
+    }
 
     /// The float path, from a decoded frame to SDR `yuv420p`.
-    static let exact = "\(toLinear),\(curve),zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+    var exact: String { "\(Self.toLinear),\(curve),zscale=t=bt709:m=bt709:r=tv,format=yuv420p" }
 
     /// `lut3d` takes RGB formats only: the 4:4:4 planes Y', Cb, Cr are handed to it as G, B, R (and
     /// taken back the same way), so the LUT's (r, g, b) axes are (Cr, Y', Cb), in and out.
@@ -90,7 +112,7 @@ struct ToneMap: Sendable, Equatable {
     /// The chain in front of the split to `rungs`: a scale to the largest rung's size when the
     /// source is larger (the tone map costs per pixel), then the LUT, or the float curve without one
     /// (or for a frame of odd size, which 4:2:0 cannot halve evenly).
-    static func chain(source: ProbeResult.Video, rungs: [Rung], lut: ToneMapLUT.Made?) -> String {
+    func chain(source: ProbeResult.Video, rungs: [Rung], lut: ToneMapLUT.Made?) -> String {
         var (width, height) = (source.displayWidth, source.displayHeight)
         let top = rungs.max { $0.width * $0.height < $1.width * $1.height }
         let scales = top.map { $0.width * $0.height < width * height } ?? false
@@ -100,7 +122,7 @@ struct ToneMap: Sendable, Equatable {
         }
         // Always scaled to the size the LUT's halves are cut for (a no-op when the frame has it
         // already): a source with non-square pixels decodes at another size than it displays.
-        return "scale=\(width):\(height):flags=bicubic," + lookup(lut, width: width, height: height)
+        return "scale=\(width):\(height):flags=bicubic," + Self.lookup(lut, width: width, height: height)
     }
 
     /// Output options that tag every encoded video stream as SDR BT.709, limited range.
@@ -121,6 +143,6 @@ struct ToneMap: Sendable, Equatable {
     var samplingGraph: String {
         "haldclutsrc=level=\(Self.haldLevel):rate=1:duration=1,format=rgb48le,format=gbrp16le,\(Self.rgbAsYUV),"
             + "setparams=color_primaries=bt2020:color_trc=\(transfer.rawValue):colorspace=bt2020nc:range=tv,"
-            + "\(Self.toLinear),\(Self.curve),zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le,\(Self.yuvAsRGB),format=rgb48le"
+            + "\(Self.toLinear),\(curve),zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le,\(Self.yuvAsRGB),format=rgb48le"
     }
 }
