@@ -130,19 +130,24 @@ struct ToneMap: Sendable, Equatable {
         "-color_primaries:v", "bt709", "-color_trc:v", "bt709", "-colorspace:v", "bt709", "-color_range:v", "tv",
     ]
 
-    /// Points per axis of the LUT: an identity Hald CLUT of level 8 (64 x 64 x 64). Valid Y'CbCr
-    /// fills only part of the cube, so it needs more points than an RGB LUT: at 36 the colour test's
-    /// frames moved twice as far from the float curve (PSNR 46 dB against 50 at 64).
-    static let haldLevel = 8
-    static var cubeSize: Int { haldLevel * haldLevel }
+    /// Points per axis of the LUT. Odd, so that neutral Cb and Cr (16-bit 32768) are grid points:
+    /// the curve scales a colour by its largest RGB channel, which has a kink at grey, and a grid
+    /// that straddled grey made bright greys up to 16 8-bit steps too dark (interpolated from
+    /// tinted neighbours). Valid Y'CbCr fills only part of the cube, so it needs more points than
+    /// an RGB LUT: at 36 the colour test's frames moved twice as far from the float curve (PSNR 46 dB
+    /// against 50 at 64).
+    static let cubeSize = 65
 
-    /// The identity Hald CLUT through the curve, as raw `rgb48le` (red fastest, then green, then
-    /// blue: a `.cube` file's order). Its planes are read as this transfer's limited-range BT.2020
-    /// Y'CbCr, and the result's BT.709 Y'CbCr planes are written back as RGB (`ToneMapLUT` turns
-    /// the Y' into the correction `lookup` adds).
+    /// The identity grid through the curve, as raw `rgb48le`: `cubeSize` x `cubeSize`^2 pixels, red
+    /// fastest, then green, then blue (a `.cube` file's order), each at k / (cubeSize - 1) of the
+    /// 16-bit range. Its planes are read as this transfer's limited-range BT.2020 Y'CbCr, and the
+    /// result's BT.709 Y'CbCr planes are written back as RGB (`ToneMapLUT` turns the Y' into the
+    /// correction `lookup` adds).
     var samplingGraph: String {
-        "haldclutsrc=level=\(Self.haldLevel):rate=1:duration=1,format=rgb48le,format=gbrp16le,\(Self.rgbAsYUV),"
-            + "setparams=color_primaries=bt2020:color_trc=\(transfer.rawValue):colorspace=bt2020nc:range=tv,"
+        let (size, last) = (Self.cubeSize, Self.cubeSize - 1)
+        return "color=black:s=\(size)x\(size * size):d=1:r=1,format=gbrp16le,"
+            + "geq=r='round(X*65535/\(last))':g='round((Y-\(size)*floor(Y/\(size)))*65535/\(last))':b='round(floor(Y/\(size))*65535/\(last))',"
+            + "\(Self.rgbAsYUV),setparams=color_primaries=bt2020:color_trc=\(transfer.rawValue):colorspace=bt2020nc:range=tv,"
             + "\(Self.toLinear),\(curve),zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le,\(Self.yuvAsRGB),format=rgb48le"
     }
 }

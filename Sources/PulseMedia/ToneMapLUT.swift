@@ -81,7 +81,7 @@ struct ToneMapLUT: Sendable {
 
     /// A `.cube` file of `size`^3 samples given as little-endian 16-bit RGB, red fastest, as
     /// `ToneMap.samplingGraph` makes them: (Cr, Y', Cb) in and out. The curve on grey is the Y' out
-    /// between the four grid points around neutral Cb, Cr at each Y'; each sample's Y' out becomes
+    /// at the grid points of neutral Cb, Cr (the middle of an odd grid); each sample's Y' out becomes
     /// its difference from that curve, centred on 0.5. So the LUT gives a block's luma correction,
     /// and grey gets none. Cb and Cr out are raised by half an 8-bit step (128 of 65535): the ladder
     /// takes them to 8 bits by a shift that truncates.
@@ -97,11 +97,8 @@ struct ToneMapLUT: Sendable {
             }
         }
         func luma(red: Int, green: Int, blue: Int) -> Double { samples[((blue * size + green) * size + red) * 3 + 1] }
-        let (low, high) = (size / 2 - 1, size / 2)
-        let curve = (0..<size).map { green -> Double in
-            let corners = [(low, low), (high, low), (low, high), (high, high)].map { luma(red: $0.0, green: green, blue: $0.1) }
-            return corners.reduce(0, +) / 4
-        }
+        let neutral = size / 2
+        let curve = (0..<size).map { luma(red: neutral, green: $0, blue: neutral) }
         let halfStep = 128.0 / 65535
         var text = "LUT_3D_SIZE \(size)\n"
         text.reserveCapacity(count * 27)

@@ -19,11 +19,13 @@ against the float curve (60 frames). And the thumbnail's cost (1 s into the sour
 
 The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): the
 moving pattern with temporal noise of gen-bench-media.sh, 12 Mb/s, the HDR ones converted in
-linear light from the SDR picture (SDR white at 100 cd/m2). A second SDR twin is the HLG source's
-own picture in SDR (the float curve), encoded as the first twin is: the tone map darkens the picture
-(hable puts SDR white at about 55 % grey), and x264 spends more on the darker picture, so against
-the first twin the ladder's encodes differ as well as the decode and the tone map; the encoders
-alone on each picture are measured too. The LUT is sampled here from the float curve the way
+linear light from the SDR picture with SDR white at HDR reference white (203 cd/m2, as BT.2408
+places SDR in HDR). A second SDR twin is the HLG source's own picture in SDR (the float curve),
+encoded as the first twin is: against the first twin the ladder's encodes differ as well as the
+decode and the tone map (x265 keeps more of the pattern's temporal noise than x264 at the same
+rate, and the curve rolls off the highlights); the encoders alone on each picture are measured too,
+and each source's SDR picture is described (mean Y', mean change from frame to frame) so the
+twins can be compared. The LUT is sampled here from the float curve the way
 `ToneMap.samplingGraph` samples it.
 
     python3 scripts/bench/hdr_bench.py [--runs 1] [--binary .build/debug/pulse-video] [--skip-serve | --serve-only]
@@ -50,19 +52,30 @@ SECONDS = 20
 FF = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 CONTENT = f"testsrc2=size=1920x1080:rate=30:duration={SECONDS},noise=alls=20:allf=t"
 SDR_TAGS = "format=yuv420p,setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
-LINEAR = "zscale=t=linear:npl=100,format=gbrpf32le"
+LINEAR = "zscale=t=linear,format=gbrpf32le"
 # A keyframe a second, as the SDR twin has (`-g 30`) and as phones write: with x265's default of 250
 # frames, a chunk starting 6 s in decoded 6 s of HEVC before its first frame, a cost the twin did not pay.
 HEVC = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-g", "30", "-b:v", "12M", "-tag:v", "hvc1",
         "-color_primaries", "bt2020", "-colorspace", "bt2020nc", "-color_range", "tv", "-c:a", "aac", "-b:a", "128k"]
-# The float curve as HLSArguments wrote it for every HDR pass before the LUT (and as ToneMap.exact is).
-FLOAT_CURVE = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+# ToneMap's curve: zimg to linear light with 1.0 at reference white (203 cd/m2), BT.2020 to BT.709,
+# mobius up to the transfer's peak (ToneMap.toLinear and ToneMap.curve).
+PEAK = {"hlg": 1000, "pq": 10000}
+
+
+def curve(name):
+    return (f"zscale=t=linear:npl=203,format=gbrpf32le,zscale=p=bt709,"
+            f"tonemap=tonemap=mobius:param=0.3:desat=0:peak={PEAK[name] / 203:.6f}")
+
+
+def float_curve(name):
+    """The float path to SDR yuv420p, as ToneMap.exact."""
+    return f"{curve(name)},zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
 
 
 def sources():
     os.makedirs(MEDIA, exist_ok=True)
-    paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "sdr_hlg_picture": os.path.join(MEDIA, "sdr_hlg_picture_1080p30.mp4"),
-             "hlg": os.path.join(MEDIA, "hlg_1080p30_g30.mov"), "pq": os.path.join(MEDIA, "pq_1080p30_g30.mov")}
+    paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "sdr_hlg_picture": os.path.join(MEDIA, "sdr_hlg_picture_mobius_1080p30.mp4"),
+             "hlg": os.path.join(MEDIA, "hlg_1080p30_203.mov"), "pq": os.path.join(MEDIA, "pq_1080p30_203.mov")}
     if not all(os.path.exists(paths[name]) for name in ("sdr", "hlg", "pq")):
         print("[hdr_bench] making the 20 s sources (a few minutes, once)", flush=True)
         audio = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}"]
@@ -70,17 +83,16 @@ def sources():
             "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-pix_fmt", "yuv420p", "-g", "30",
             "-b:v", "12M", "-c:a", "aac", "-b:a", "128k", paths["sdr"]], check=True)
         split = (f"[0:v]{SDR_TAGS},{LINEAR},split[a][b];"
-                 f"[a]zscale=p=bt2020:t=arib-std-b67:m=bt2020nc:r=tv,format=yuv420p10le[hlg];"
-                 f"[b]zscale=p=bt2020:t=smpte2084:m=bt2020nc:r=tv,format=yuv420p10le[pq]")
+                 f"[a]zscale=npl=203:p=bt2020:t=arib-std-b67:m=bt2020nc:r=tv,format=yuv420p10le[hlg];"
+                 f"[b]zscale=npl=203:p=bt2020:t=smpte2084:m=bt2020nc:r=tv,format=yuv420p10le[pq]")
         subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT] + audio + ["-filter_complex", split,
             "-map", "[hlg]", "-map", "1:a"] + HEVC + ["-color_trc", "arib-std-b67", paths["hlg"],
             "-map", "[pq]", "-map", "1:a"] + HEVC + ["-color_trc", "smpte2084", paths["pq"]], check=True)
     if not os.path.exists(paths["sdr_hlg_picture"]):
         # The HLG twin's own picture in SDR (the float curve), encoded as the SDR twin is: the
         # ladder's encoders then get the same picture from both, and only the decode and the tone
-        # map differ. hable puts the SDR twin's white at about 55 % grey, so the SDR twin's picture
-        # is brighter and its encodes cost less (`encoder_costs`).
-        subprocess.run(FF + ["-i", paths["hlg"], "-map", "0:v:0", "-map", "0:a:0", "-vf", FLOAT_CURVE, "-c:v", "libx264",
+        # map differ.
+        subprocess.run(FF + ["-i", paths["hlg"], "-map", "0:v:0", "-map", "0:a:0", "-vf", float_curve("hlg"), "-c:v", "libx264",
                              "-preset", "veryfast", "-profile:v", "high", "-pix_fmt", "yuv420p", "-g", "30", "-b:v", "12M",
                              "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
                              "-c:a", "copy", paths["sdr_hlg_picture"]], check=True)
@@ -103,14 +115,14 @@ def ffmpeg_cpu(path, graph, decode=()):
 def tone_map_costs(path, name):
     small = "scale=640:360:flags=bicubic"
     decode = ffmpeg_cpu(path, None)
-    # The ladder's LUT as ToneMap runs it: Y'CbCr to Y'CbCr, 64 points, at chroma resolution.
+    # The ladder's LUT as ToneMap runs it: Y'CbCr to Y'CbCr, 65 points, at chroma resolution.
     with tempfile.TemporaryDirectory(prefix="pulse-hdr-lut-") as folder:
         lut_cost = ffmpeg_cpu(path, chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080)) - decode
     return {
         "decode": decode,
-        "float 1080p": ffmpeg_cpu(path, FLOAT_CURVE) - decode,
+        "float 1080p": ffmpeg_cpu(path, float_curve(name)) - decode,
         "LUT 1080p": lut_cost,
-        "float 360p": ffmpeg_cpu(path, f"{small},{FLOAT_CURVE}") - ffmpeg_cpu(path, f"{small},format=yuv420p"),
+        "float 360p": ffmpeg_cpu(path, f"{small},{float_curve(name)}") - ffmpeg_cpu(path, f"{small},format=yuv420p"),
         # The first rendition's decode (DecodeOptions) against the loop-filtered one, both to 360p.
         "360p no loop filter": ffmpeg_cpu(path, f"{small},format=yuv420p", ["-skip_loop_filter", "all"])
         - ffmpeg_cpu(path, f"{small},format=yuv420p"),
@@ -118,25 +130,26 @@ def tone_map_costs(path, name):
 
 
 TRANSFERS = {"hlg": "arib-std-b67", "pq": "smpte2084"}
-# zimg to linear light, BT.2020 to BT.709, hable: ToneMap.toLinear and ToneMap.curve.
-CURVE = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0"
+NAMES = {transfer: name for name, transfer in TRANSFERS.items()}
 # The 4:4:4 planes Y', Cb, Cr read as G, B, R (and back): lut3d takes RGB formats only.
 AS_RGB, AS_YUV = "mergeplanes=0x000102:gbrp16le", "mergeplanes=0x000102:yuv444p16le"
 SDR_RGB = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=gbr:range=pc"
 SDR_YUV = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 
 
-def sample_values(transfer, yuv, level):
-    """The float curve sampled on an identity Hald CLUT of `level`: (r, g, b) 16-bit triples, red
-    fastest, as ToneMapLUT samples it (RGB), or with its planes read as BT.2020 Y'CbCr in and BT.709
-    out (YUV: (r, g, b) are (Cr, Y', Cb))."""
-    size = level * level
-    hald = f"haldclutsrc=level={level}:rate=1:duration=1,format=rgb48le"
+def sample_values(transfer, yuv, size):
+    """The float curve sampled on an identity grid of `size` points per axis (each at k / (size - 1)
+    of the 16-bit range, as ToneMap.samplingGraph makes it): (r, g, b) 16-bit triples, red fastest,
+    in RGB, or with its planes read as BT.2020 Y'CbCr in and BT.709 out (YUV: (r, g, b) are (Cr, Y',
+    Cb))."""
+    last = size - 1
+    grid = (f"color=black:s={size}x{size * size}:d=1:r=1,format=gbrp16le,geq=r='round(X*65535/{last})'"
+            f":g='round((Y-{size}*floor(Y/{size}))*65535/{last})':b='round(floor(Y/{size})*65535/{last})'")
     if yuv:
-        graph = (f"{hald},format=gbrp16le,{AS_YUV},setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=bt2020nc:range=tv,"
-                 f"{CURVE},zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le,{AS_RGB},format=rgb48le")
+        graph = (f"{grid},{AS_YUV},setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=bt2020nc:range=tv,"
+                 f"{curve(NAMES[transfer])},zscale=t=bt709:m=bt709:r=tv,format=yuv444p16le,{AS_RGB},format=rgb48le")
     else:
-        graph = f"{hald},setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=gbr:range=pc,{CURVE},zscale=t=bt709,format=rgb48le"
+        graph = f"{grid},setparams=color_primaries=bt2020:color_trc={transfer}:colorspace=gbr:range=pc,{curve(NAMES[transfer])},zscale=t=bt709,format=rgb48le"
     raw = subprocess.run(FF + ["-f", "lavfi", "-i", graph, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb48le", "-"],
                          check=True, capture_output=True).stdout
     values = struct.unpack(f"<{size ** 3 * 3}H", raw)
@@ -151,25 +164,23 @@ def write_cube(triples, size, path):
     return path
 
 
-def sample_cube(transfer, yuv, level, path):
+def sample_cube(transfer, yuv, size, path):
     """A .cube file of the float curve (`sample_values`)."""
-    return write_cube(sample_values(transfer, yuv, level), level * level, path)
+    return write_cube(sample_values(transfer, yuv, size), size, path)
 
 
-def chroma_resolution_tone_map(transfer, folder, width, height, level=8, fused=True):
+def chroma_resolution_tone_map(transfer, folder, width, height, size=65, fused=True):
     """The tone map with its 3D LUT at chroma resolution, as ToneMap.lookup and ToneMapLUT make it:
     each 2x2 block's mean Y' with its Cb, Cr through a LUT that gives the block's Cb, Cr (raised by
     half an 8-bit step, so the truncating shift to 8 bits rounds) and a luma correction; each
     pixel's 8-bit Y' from one `lut2` of its 10-bit Y' through the curve on grey (the LUT's Y' out
-    between the four grid points around neutral Cb, Cr, joined by straight lines) and the block's
+    at the grid points of neutral Cb, Cr, joined by straight lines) and the block's
     correction, upscaled. Returns the filter graph, from the decoded frame to yuv420p. `fused=False`:
     the ladder's luma path before (a 10-bit `lut`, a `blend` with the correction, the whole frame
     converted to 8 bits at the end), for comparison."""
-    size = level * level
-    triples = sample_values(transfer, True, level)
-    low, high = size // 2 - 1, size // 2
-    curve = [sum(triples[(blue * size + green) * size + red][1] for red in (low, high) for blue in (low, high)) / 4 / 65535
-             for green in range(size)]
+    triples = sample_values(transfer, True, size)
+    neutral = size // 2
+    curve = [triples[(neutral * size + green) * size + neutral][1] / 65535 for green in range(size)]
     corrected = [(min(cr + 128, 65535), min(max(y - curve[index // size % size] * 65535 + 32767.5, 0), 65535), min(cb + 128, 65535))
                  for index, (cr, y, cb) in enumerate(triples)]
     cube = write_cube(corrected, size, os.path.join(folder, f"chroma-{transfer}.cube"))
@@ -200,9 +211,9 @@ def chroma_resolution_tone_map(transfer, folder, width, height, level=8, fused=T
             f"[tmy][tmu][tmv]mergeplanes=0x001020:yuv420p,{SDR_YUV}")
 
 
-def psnr(path, graph, frames=60):
+def psnr(path, name, graph, frames=60):
     """Average PSNR (all planes, dB) of `graph`'s output against the float curve, both as yuv420p."""
-    reference = f"{CURVE},zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+    reference = float_curve(name)
     complex_graph = f"[0:v:0]split[a][b];[a]{graph}[x];[b]{reference}[y];[x][y]psnr"
     run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", path, "-frames:v", str(frames), "-filter_complex", complex_graph,
                           "-f", "null", "-"], check=True, capture_output=True, text=True)
@@ -215,8 +226,8 @@ def tone_map_variants(path, name, runs):
 
 
 def measure_variants(path, name, runs, folder):
-    rgb_cube = sample_cube(TRANSFERS[name], False, 6, os.path.join(folder, "rgb36.cube"))
-    yuv_cube = sample_cube(TRANSFERS[name], True, 8, os.path.join(folder, "yuv64.cube"))
+    rgb_cube = sample_cube(TRANSFERS[name], False, 36, os.path.join(folder, "rgb36.cube"))
+    yuv_cube = sample_cube(TRANSFERS[name], True, 65, os.path.join(folder, "yuv65.cube"))
     rgb_lut = f"lut3d=file={rgb_cube}:interp=tetrahedral,"
     yuv_lut = f"lut3d=file={yuv_cube}:interp=tetrahedral,"
     chains = {
@@ -225,9 +236,9 @@ def measure_variants(path, name, runs, folder):
         "RGB 16-bit LUT 36": f"zscale,format=gbrp16le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "RGB float LUT 36": f"zscale,format=gbrpf32le,{rgb_lut}{SDR_RGB},zscale=m=bt709:r=tv,format=yuv420p",
         "YUV 4:4:4 16-bit, relabel only": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{AS_YUV},{SDR_YUV},format=yuv420p",
-        "YUV LUT 64, every pixel": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
-        "YUV LUT 64 at chroma resolution, lut + blend": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080, fused=False),
-        "YUV LUT 64 at chroma resolution (the ladder's)": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080),
+        "YUV LUT 65, every pixel": f"zscale=f=bilinear,format=yuv444p16le,{AS_RGB},{yuv_lut}{AS_YUV},{SDR_YUV},format=yuv420p",
+        "YUV LUT 65 at chroma resolution, lut + blend": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080, fused=False),
+        "YUV LUT 65 at chroma resolution (the ladder's)": chroma_resolution_tone_map(TRANSFERS[name], folder, 1920, 1080),
     }
     costs = {label: [] for label in chains}
     for _ in range(runs):
@@ -236,11 +247,11 @@ def measure_variants(path, name, runs, folder):
     for label, values in costs.items():
         print(f"{name:4s} 1080p {label:46s} CPU-s " + ", ".join(f"{value:.1f}" for value in values)
               + f" (load {os.getloadavg()[0]:.0f})", flush=True)
-    for label in ("RGB 16-bit LUT 36", "YUV LUT 64, every pixel", "YUV LUT 64 at chroma resolution (the ladder's)"):
-        print(f"{name:4s} {label}: PSNR against the float curve {psnr(path, chains[label]):.1f} dB", flush=True)
-    yuv36 = sample_cube(TRANSFERS[name], True, 6, os.path.join(folder, "yuv36.cube"))
-    graph = chains["YUV LUT 64, every pixel"].replace(yuv_cube, yuv36)
-    print(f"{name:4s} YUV LUT 36: PSNR against the float curve {psnr(path, graph):.1f} dB", flush=True)
+    for label in ("RGB 16-bit LUT 36", "YUV LUT 65, every pixel", "YUV LUT 65 at chroma resolution (the ladder's)"):
+        print(f"{name:4s} {label}: PSNR against the float curve {psnr(path, name, chains[label]):.1f} dB", flush=True)
+    yuv36 = sample_cube(TRANSFERS[name], True, 36, os.path.join(folder, "yuv36.cube"))
+    graph = chains["YUV LUT 65, every pixel"].replace(yuv_cube, yuv36)
+    print(f"{name:4s} YUV LUT 36: PSNR against the float curve {psnr(path, name, graph):.1f} dB", flush=True)
 
 
 # The ladder's encoders for a 1080p source as HLSArguments writes them (x264, its rungs' caps).
@@ -261,7 +272,7 @@ def encoder_costs(paths, seconds=6):
     with tempfile.TemporaryDirectory(prefix="pulse-hdr-encode-") as folder:
         for name, path in paths.items():
             raw = os.path.join(folder, f"{name}.yuv")
-            picture = FLOAT_CURVE if name in TRANSFERS else "format=yuv420p"
+            picture = float_curve(name) if name in TRANSFERS else "format=yuv420p"
             subprocess.run(FF + ["-i", path, "-t", str(seconds), "-an", "-vf", picture, "-f", "rawvideo", raw], check=True)
             costs[name] = cpu_of(FF + ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1920x1080", "-r", "30", "-i", raw,
                                        "-filter_complex", f"[0:v]{split}"] + encode + ["-f", "null", "-"])
@@ -269,10 +280,24 @@ def encoder_costs(paths, seconds=6):
     return costs
 
 
-def thumbnail_cpu(path, hdr):
+def describe_picture(path, name, seconds=2):
+    """The source's SDR picture (HDR through the float curve) over its first `seconds`: mean Y'
+    (8-bit) and the mean absolute change of Y' from frame to frame, the noise an encoder pays for."""
+    picture = float_curve(name) if name in TRANSFERS else "format=yuv420p"
+
+    def mean_level(graph):
+        run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-t", str(seconds), "-i", path, "-vf",
+                              f"{graph},signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"],
+                             check=True, capture_output=True, text=True)
+        return statistics.mean(float(line.split("=", 1)[1]) for line in run.stdout.splitlines() if "YAVG=" in line)
+
+    return mean_level(picture), mean_level(f"{picture},tblend=all_mode=difference")
+
+
+def thumbnail_cpu(path, name):
     """CPU-s of one thumbnail as Thumbnailer makes it: 1 s in, scaled, the float curve for HDR."""
     scale = "scale='min(1280,iw)':-2:flags=bicubic"
-    graph = f"{scale},{FLOAT_CURVE},format=yuvj420p" if hdr else f"{scale},format=yuvj420p"
+    graph = f"{scale},{float_curve(name)},format=yuvj420p" if name in TRANSFERS else f"{scale},format=yuvj420p"
     with tempfile.TemporaryDirectory() as folder:
         return cpu_of(FF + ["-ss", "1", "-i", path, "-map", "0:v:0", "-frames:v", "1", "-vf", graph, "-c:v", "mjpeg", "-q:v", "3",
                             "-f", "image2", "-update", "1", os.path.join(folder, "t.jpg")])
@@ -291,11 +316,14 @@ def main():
         for name in ("hlg", "pq"):
             tone_map_variants(paths[name], name, args.runs)
         for name, path in paths.items():
-            costs = [thumbnail_cpu(path, name in TRANSFERS) for _ in range(3)]
+            costs = [thumbnail_cpu(path, name) for _ in range(3)]
             print(f"{name:4s} thumbnail at 1 s, CPU-s: " + ", ".join(f"{cost:.2f}" for cost in costs), flush=True)
         return
     print(f"binary {args.binary}; {os.cpu_count()} cores; {SECONDS} s 1080p30; median of {args.runs} runs; "
           "times from `complete` returning")
+    for name, path in paths.items():
+        level, change = describe_picture(path, name)
+        print(f"{name:15s} SDR picture: mean Y' {level:.1f}, mean change frame to frame {change:.2f}", flush=True)
     if not args.skip_serve:
         ensure_websockets()
         # Round after round of the three, so that a machine's drift (CPU-s of the same command move
