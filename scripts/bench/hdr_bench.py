@@ -20,7 +20,9 @@ against the float curve (60 frames). And the thumbnail's cost (1 s into the sour
 The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): the
 moving pattern with temporal noise of gen-bench-media.sh, 12 Mb/s, the HDR ones converted in
 linear light from the SDR picture with SDR white at HDR reference white (203 cd/m2, as BT.2408
-places SDR in HDR). A second SDR twin is the HLG source's own picture in SDR (the float curve),
+places SDR in HDR). A second SDR twin is the same SDR picture encoded exactly as the HDR ones are
+(HEVC Main 10, 12 Mb/s): against it, HDR differs only by its transfer, its primaries and the tone
+map. A third is the HLG source's own picture in SDR (the float curve),
 encoded as the first twin is: against the first twin the ladder's encodes differ as well as the
 decode and the tone map (x265 keeps more of the pattern's temporal noise than x264 at the same
 rate, and the curve rolls off the highlights); the encoders alone on each picture are measured too,
@@ -29,8 +31,8 @@ twins can be compared. The LUT is sampled here from the float curve the way
 `ToneMap.samplingGraph` samples it.
 
     python3 scripts/bench/hdr_bench.py [--runs 1] [--binary .build/debug/pulse-video] [--skip-serve | --serve-only]
-    (--runs N: N rounds of the four sources in turn, each round's HDR/SDR ratios printed against
-    both SDR twins)
+    (--runs N: N rounds of the five sources in turn, each round's HDR/SDR ratios printed against
+    each SDR twin)
     python3 scripts/bench/hdr_bench.py --variants [--runs 2]
 """
 import argparse
@@ -55,8 +57,8 @@ SDR_TAGS = "format=yuv420p,setparams=color_primaries=bt709:color_trc=bt709:color
 LINEAR = "zscale=t=linear,format=gbrpf32le"
 # A keyframe a second, as the SDR twin has (`-g 30`) and as phones write: with x265's default of 250
 # frames, a chunk starting 6 s in decoded 6 s of HEVC before its first frame, a cost the twin did not pay.
-HEVC = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-g", "30", "-b:v", "12M", "-tag:v", "hvc1",
-        "-color_primaries", "bt2020", "-colorspace", "bt2020nc", "-color_range", "tv", "-c:a", "aac", "-b:a", "128k"]
+HEVC_VIDEO = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-g", "30", "-b:v", "12M", "-tag:v", "hvc1"]
+HEVC = HEVC_VIDEO + ["-color_primaries", "bt2020", "-colorspace", "bt2020nc", "-color_range", "tv", "-c:a", "aac", "-b:a", "128k"]
 # ToneMap's curve: zimg to linear light with 1.0 at reference white (203 cd/m2), BT.2020 to BT.709,
 # mobius up to the transfer's peak (ToneMap.toLinear and ToneMap.curve).
 PEAK = {"hlg": 1000, "pq": 10000}
@@ -75,6 +77,7 @@ def float_curve(name):
 def sources():
     os.makedirs(MEDIA, exist_ok=True)
     paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "sdr_hlg_picture": os.path.join(MEDIA, "sdr_hlg_picture_mobius_1080p30.mp4"),
+             "sdr_hevc": os.path.join(MEDIA, "sdr_hevc10_1080p30.mov"),
              "hlg": os.path.join(MEDIA, "hlg_1080p30_203.mov"), "pq": os.path.join(MEDIA, "pq_1080p30_203.mov")}
     if not all(os.path.exists(paths[name]) for name in ("sdr", "hlg", "pq")):
         print("[hdr_bench] making the 20 s sources (a few minutes, once)", flush=True)
@@ -88,6 +91,15 @@ def sources():
         subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT] + audio + ["-filter_complex", split,
             "-map", "[hlg]", "-map", "1:a"] + HEVC + ["-color_trc", "arib-std-b67", paths["hlg"],
             "-map", "[pq]", "-map", "1:a"] + HEVC + ["-color_trc", "smpte2084", paths["pq"]], check=True)
+    if not os.path.exists(paths["sdr_hevc"]):
+        # The same SDR picture encoded exactly as the HDR twins are (HEVC Main 10, 12 Mb/s): against
+        # it, HDR differs by its transfer, its primaries and the tone map only. At the same rate
+        # x265 in 10 bits keeps more of the pattern's noise than x264 (and than itself in 8 bits),
+        # and x264 pays for that noise in every rung.
+        subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT, "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}",
+                             "-vf", f"{SDR_TAGS},format=yuv420p10le"] + HEVC_VIDEO + [
+                             "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
+                             "-c:a", "aac", "-b:a", "128k", paths["sdr_hevc"]], check=True)
     if not os.path.exists(paths["sdr_hlg_picture"]):
         # The HLG twin's own picture in SDR (the float curve), encoded as the SDR twin is: the
         # ladder's encoders then get the same picture from both, and only the decode and the tone
@@ -326,13 +338,13 @@ def main():
         print(f"{name:15s} SDR picture: mean Y' {level:.1f}, mean change frame to frame {change:.2f}", flush=True)
     if not args.skip_serve:
         ensure_websockets()
-        # Round after round of the three, so that a machine's drift (CPU-s of the same command move
-        # by 15 % here within an hour) reaches all three alike; each round's ratios are paired.
-        runs = {name: [] for name in ("sdr", "sdr_hlg_picture", "hlg", "pq")}
+        # Round after round of the five, so that a machine's drift (CPU-s of the same command move
+        # by 15 % here within an hour) reaches all of them alike; each round's ratios are paired.
+        runs = {name: [] for name in ("sdr", "sdr_hevc", "sdr_hlg_picture", "hlg", "pq")}
         for round_index in range(args.runs):
             for name in runs:
                 runs[name].append(asyncio.run(one_run(args.binary, paths[name], True)))
-            for twin in ("sdr", "sdr_hlg_picture"):
+            for twin in ("sdr", "sdr_hevc", "sdr_hlg_picture"):
                 ratios = ", ".join(f"{name} {runs[name][-1]['cpu'] / runs[twin][-1]['cpu']:.2f}x CPU "
                                    f"{runs[name][-1]['ready'] / runs[twin][-1]['ready']:.2f}x ready" for name in ("hlg", "pq"))
                 print(f"round {round_index + 1}: {twin} CPU {runs[twin][-1]['cpu']:.1f} s; {ratios}", flush=True)
