@@ -170,15 +170,15 @@ struct ToneMapTests {
         let size = ToneMap.cubeSize
         #expect(lines.first == "LUT_3D_SIZE \(size)")
         #expect(lines.count == 1 + size * size * size)
-        // Along Y' (the LUT's green axis) at the grid points next to neutral Cb and Cr (blue, red): the
-        // output stays near grey (PQ's steep curve turns the grid's slight tint into up to 0.05), and
-        // its luma is the curve on grey's, so the correction stays near none (0.5). The curve gets
+        // Along Y' (the LUT's green axis) at the grid points of neutral Cb and Cr (blue, red, the
+        // middle of the odd grid): the output stays grey (Cb and Cr half an 8-bit step up, 0.002),
+        // and its luma is the curve on grey, so the correction is none (0.5). The curve gets
         // brighter along Y'. So the planes are read and written in the order `ToneMap.lookup` uses.
         let middle = size / 2
         let greys = (size / 8..<size * 7 / 8).map { y in
             lines[1 + middle + y * size + middle * size * size].split(separator: " ").compactMap { Double($0) }
         }
-        #expect(greys.allSatisfy { $0.count == 3 && abs($0[0] - 0.5) < 0.1 && abs($0[1] - 0.5) < 0.05 && abs($0[2] - 0.5) < 0.1 }, "\(greys)")
+        #expect(greys.allSatisfy { $0.count == 3 && abs($0[0] - 0.502) < 0.01 && abs($0[1] - 0.5) < 1e-6 && abs($0[2] - 0.502) < 0.01 }, "\(greys)")
         #expect(made.curve.count == size)
         let rising = made.curve[size / 8..<size * 7 / 8]
         #expect(zip(rising, rising.dropFirst()).allSatisfy { $0 < $1 }, "\(made.curve)")
