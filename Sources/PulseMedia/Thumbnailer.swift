@@ -22,21 +22,23 @@ public struct Thumbnailer: Sendable {
         throw MediaError(.malformedVideo, "no frame of the video could be decoded for a thumbnail")
     }
 
+    /// The thumbnail's filter: at most `maxWidth` wide, HDR through the float curve after the
+    /// scale (it costs per pixel, and one frame needs no LUT), full-range 4:2:0 for the JPEG.
+    static func filter(for video: ProbeResult.Video) -> String {
+        let toneMap = ToneMap(video).map { "\($0.exact)," } ?? ""
+        return "scale='min(\(maxWidth),iw)':-2:flags=bicubic,\(toneMap)format=yuvj420p"
+    }
+
     private func extract(input: MediaInput, probe: ProbeResult, at time: Double, to path: String) async throws -> Bool {
         let temporary = path + ".tmp.jpg"
         defer { FileSystem.remove(temporary) }
-        var filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,format=yuvj420p"
-        if let toneMap = ToneMap(probe.video) {
-            // Scaled first: the float curve costs per pixel, and one frame needs no LUT.
-            filter = "scale='min(\(Self.maxWidth),iw)':-2:flags=bicubic,\(toneMap.exact),format=yuvj420p"
-        }
         var arguments = [
             "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error", "-y",
         ] + input.inputOptions() + probe.headerReadOptions
         if time > 0 { arguments += ["-ss", HLSArguments.seconds(probe.headerReadSeek(to: time))] }
         arguments += [
             "-i", input.location,
-            "-map", "0:v:0", "-frames:v", "1", "-vf", filter,
+            "-map", "0:v:0", "-frames:v", "1", "-vf", Self.filter(for: probe.video),
             "-c:v", "mjpeg", "-q:v", "3", "-f", "image2", "-update", "1", temporary,
         ]
         let outcome = try await runner.run(configuration.ffmpegPath, arguments, deadline: configuration.probeTimeout)

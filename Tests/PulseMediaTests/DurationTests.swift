@@ -50,8 +50,7 @@ struct DurationTests {
 
         try await Thumbnailer(configuration: configuration, logger: TestServices.logger)
             .makeThumbnail(input: .file(path), probe: probe, to: folder + "/ours.jpg")
-        let filter = ToneMap(probe.video).map { "scale='min(1280,iw)':-2:flags=bicubic,\($0.exact),format=yuvj420p" }
-            ?? "scale='min(1280,iw)':-2:flags=bicubic,format=yuvj420p"
+        let filter = Thumbnailer.filter(for: probe.video)
         let reference = try await shell("ffmpeg", ["-nostdin", "-v", "error", "-y", "-ss", "1", "-i", path, "-map", "0:v:0", "-frames:v", "1",
                                                    "-vf", filter, "-c:v", "mjpeg", "-q:v", "3", "-f", "image2", "-update", "1", folder + "/analysed.jpg"])
         #expect(reference.status == 0, "\(reference.err)")

@@ -162,7 +162,7 @@ struct ToneMapTests {
     func theLUTIsSampledFromTheCurveOnceAndKept(_ transfer: ToneMap.Transfer) async throws {
         let folder = temporaryDirectory("pulse-tonemap")
         defer { FileSystem.remove(folder) }
-        let lut = ToneMapLUT(folder: folder, ffmpegPath: "ffmpeg", runner: ToolRunner(logger: TestServices.logger), deadline: .seconds(60), logger: TestServices.logger)
+        let lut = lutCache(folder)
         let made = try await lut.cube(for: ToneMap(transfer: transfer))
         let path = made.cube
         let text = try #require(FileSystem.read(path))
@@ -198,7 +198,7 @@ struct ToneMapTests {
         let folder = temporaryDirectory("pulse-tonemap")
         defer { FileSystem.remove(folder) }
         let toneMap = ToneMap(transfer: transfer)
-        let lut = ToneMapLUT(folder: folder, ffmpegPath: "ffmpeg", runner: ToolRunner(logger: TestServices.logger), deadline: .seconds(60), logger: TestServices.logger)
+        let lut = lutCache(folder)
         let made = try await lut.cube(for: toneMap)
         let (width, height) = (1024, 16)
         let graph = "color=black:s=\(width)x\(height):d=1:r=1,format=yuv420p10le,geq=lum='X':cb=512:cr=512,"
@@ -219,6 +219,11 @@ struct ToneMapTests {
     // MARK: helpers
 
     private let toRGB = "scale=in_color_matrix=bt709:in_range=tv,format=rgb24"
+
+    /// The tone map's LUT maker, caching in `folder`.
+    private func lutCache(_ folder: String) -> ToneMapLUT {
+        ToneMapLUT(folder: folder, ffmpegPath: "ffmpeg", runner: ToolRunner(logger: TestServices.logger), deadline: .seconds(60), logger: TestServices.logger)
+    }
 
     private var sdrVideo: ProbeResult.Video {
         ProbeResult.Video(
