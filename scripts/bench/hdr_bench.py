@@ -17,8 +17,10 @@ ladder's way now); each with its conversions alone, in alternating rounds; then 
 against the float curve (60 frames). And the thumbnail's cost (1 s into the source, as
 `Thumbnailer` makes it) for each source.
 
-The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): the
-moving pattern with temporal noise of gen-bench-media.sh, 12 Mb/s, the HDR ones converted in
+The sources are made on the fly into BenchMedia/hdr/ (git-ignored; kept for the next run): a
+moving pattern with temporal noise, 12 Mb/s, in one of two contents (`--content`, CONTENTS): the
+pattern's own saturated colours, all on the BT.709 gamut's edge, or the same at 15 % of their chroma
+(`natural`), none near it; the HDR ones converted in
 linear light from the SDR picture with SDR white at HDR reference white (203 cd/m2, as BT.2408
 places SDR in HDR). A second SDR twin is the same SDR picture encoded exactly as the HDR ones are
 (HEVC Main 10, 12 Mb/s): against it, HDR differs only by its transfer, its primaries and the tone
@@ -26,18 +28,23 @@ map. A third is the HLG source's own picture in SDR (the float curve),
 encoded as the first twin is: against the first twin the ladder's encodes differ as well as the
 decode and the tone map (x265 keeps more of the pattern's temporal noise than x264 at the same
 rate, and the curve rolls off the highlights); the encoders alone on each picture are measured too,
-and each source's SDR picture is described (mean Y', mean change from frame to frame) so the
-twins can be compared. The LUT is sampled here from the float curve the way
+and each source's SDR picture is described (mean Y', mean change from frame to frame, the share of
+its pixels on the gamut's edge) so the twins can be compared. The LUT is sampled here from the float curve the way
 `ToneMap.samplingGraph` samples it.
 
     python3 scripts/bench/hdr_bench.py [--runs 1] [--binary .build/debug/pulse-video] [--skip-serve | --serve-only]
+        [--content pattern | natural]
     (--runs N: N rounds of the five sources in turn, each round's HDR/SDR ratios printed against
     each SDR twin)
     python3 scripts/bench/hdr_bench.py --variants [--runs 2]
+    python3 scripts/bench/hdr_bench.py --gamut [--content natural]
+    (x264's statistics on the HLG picture with and without the conversion from BT.2020 to BT.709,
+    and on the SDR twins: one thread, so the same on any machine)
 """
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import struct
 import subprocess
@@ -52,7 +59,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MEDIA = os.path.join(ROOT, "BenchMedia", "hdr")
 SECONDS = 20
 FF = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-CONTENT = f"testsrc2=size=1920x1080:rate=30:duration={SECONDS},noise=alls=20:allf=t"
+# Two contents, the same moving pattern and noise. `pattern`: testsrc2's colours, fully saturated, so
+# almost every pixel lies on the BT.709 gamut's edge, where converting BT.2020 back to BT.709 moves
+# x265's coding errors from a colour's large components into its near-zero ones, and BT.709's steep
+# toe magnifies them. `natural`: the colours at 15 % of their chroma, so that no pixel lies near that
+# edge, as in camera footage (`gamut_edge_share`).
+CONTENTS = {"pattern": f"testsrc2=size=1920x1080:rate=30:duration={SECONDS},noise=alls=20:allf=t",
+            "natural": f"testsrc2=size=1920x1080:rate=30:duration={SECONDS},hue=s=0.15,noise=alls=20:allf=t"}
 SDR_TAGS = "format=yuv420p,setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 LINEAR = "zscale=t=linear,format=gbrpf32le"
 # A keyframe a second, as the SDR twin has (`-g 30`) and as phones write: with x265's default of 250
@@ -74,21 +87,23 @@ def float_curve(name):
     return f"{curve(name)},zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
 
 
-def sources():
+def sources(content="pattern"):
     os.makedirs(MEDIA, exist_ok=True)
-    paths = {"sdr": os.path.join(MEDIA, "sdr_1080p30.mp4"), "sdr_hlg_picture": os.path.join(MEDIA, "sdr_hlg_picture_mobius_1080p30.mp4"),
-             "sdr_hevc": os.path.join(MEDIA, "sdr_hevc10_1080p30.mov"),
-             "hlg": os.path.join(MEDIA, "hlg_1080p30_203.mov"), "pq": os.path.join(MEDIA, "pq_1080p30_203.mov")}
+    graph = CONTENTS[content]
+    prefix = "" if content == "pattern" else f"{content}_"
+    files = {"sdr": "sdr_1080p30.mp4", "sdr_hlg_picture": "sdr_hlg_picture_mobius_1080p30.mp4", "sdr_hevc": "sdr_hevc10_1080p30.mov",
+             "hlg": "hlg_1080p30_203.mov", "pq": "pq_1080p30_203.mov"}
+    paths = {name: os.path.join(MEDIA, prefix + file) for name, file in files.items()}
     if not all(os.path.exists(paths[name]) for name in ("sdr", "hlg", "pq")):
         print("[hdr_bench] making the 20 s sources (a few minutes, once)", flush=True)
         audio = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}"]
-        subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT] + audio + [
+        subprocess.run(FF + ["-f", "lavfi", "-i", graph] + audio + [
             "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-pix_fmt", "yuv420p", "-g", "30",
             "-b:v", "12M", "-c:a", "aac", "-b:a", "128k", paths["sdr"]], check=True)
         split = (f"[0:v]{SDR_TAGS},{LINEAR},split[a][b];"
                  f"[a]zscale=npl=203:p=bt2020:t=arib-std-b67:m=bt2020nc:r=tv,format=yuv420p10le[hlg];"
                  f"[b]zscale=npl=203:p=bt2020:t=smpte2084:m=bt2020nc:r=tv,format=yuv420p10le[pq]")
-        subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT] + audio + ["-filter_complex", split,
+        subprocess.run(FF + ["-f", "lavfi", "-i", graph] + audio + ["-filter_complex", split,
             "-map", "[hlg]", "-map", "1:a"] + HEVC + ["-color_trc", "arib-std-b67", paths["hlg"],
             "-map", "[pq]", "-map", "1:a"] + HEVC + ["-color_trc", "smpte2084", paths["pq"]], check=True)
     if not os.path.exists(paths["sdr_hevc"]):
@@ -96,7 +111,7 @@ def sources():
         # it, HDR differs by its transfer, its primaries and the tone map only. At the same rate
         # x265 in 10 bits keeps more of the pattern's noise than x264 (and than itself in 8 bits),
         # and x264 pays for that noise in every rung.
-        subprocess.run(FF + ["-f", "lavfi", "-i", CONTENT, "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}",
+        subprocess.run(FF + ["-f", "lavfi", "-i", graph, "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}",
                              "-vf", f"{SDR_TAGS},format=yuv420p10le"] + HEVC_VIDEO + [
                              "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
                              "-c:a", "aac", "-b:a", "128k", paths["sdr_hevc"]], check=True)
@@ -292,6 +307,31 @@ def encoder_costs(paths, seconds=6):
     return costs
 
 
+def encoder_statistics(path, graph, seconds=2):
+    """x264's own statistics for the ladder's 1080p rung on `seconds` of `path` through `graph`, on
+    one thread so that they do not depend on the machine: the shares of skipped macroblocks in P and
+    B frames and of intra macroblocks in P frames (%), and the rate (kb/s)."""
+    run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-t", str(seconds), "-i", path, "-an", "-vf", graph,
+                          "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-maxrate", "5000000", "-bufsize", "10000000",
+                          "-refs", "2", "-g", "120", "-sc_threshold", "0", "-threads", "1", "-f", "null", "-"],
+                         check=True, capture_output=True, text=True).stderr
+    skips = [float(share) for share in re.findall(r"skip:\s*([\d.]+)%", run)]
+    intra = sum(float(share) for share in re.search(r"mb P\s+I16..4:\s*([\d.]+)%\s+([\d.]+)%\s+([\d.]+)%", run).groups())
+    return {"skip P": skips[0], "skip B": skips[1], "intra in P": intra, "kb/s": float(re.search(r"kb/s:([\d.]+)", run).group(1))}
+
+
+def gamut_statistics(paths):
+    """What the conversion from BT.2020 to BT.709 does to x264's work: the HLG picture through the
+    float curve, and through the same curve with the primaries left as they are (wrong colours, the
+    same light), against the SDR twin encoded as the HDR sources are."""
+    without_primaries = float_curve("hlg").replace("zscale=p=bt709,", "").replace("zscale=t=bt709:m=bt709:r=tv",
+                                                                                     "zscale=t=bt709:m=bt709:r=tv:p=2020")
+    return {"HLG, the float curve": encoder_statistics(paths["hlg"], float_curve("hlg")),
+            "HLG, primaries left as BT.2020": encoder_statistics(paths["hlg"], without_primaries),
+            "SDR twin, HEVC Main 10": encoder_statistics(paths["sdr_hevc"], "format=yuv420p"),
+            "SDR twin, H.264": encoder_statistics(paths["sdr"], "format=yuv420p")}
+
+
 def describe_picture(path, name, seconds=2):
     """The source's SDR picture (HDR through the float curve) over its first `seconds`: mean Y'
     (8-bit) and the mean absolute change of Y' from frame to frame, the noise an encoder pays for."""
@@ -304,6 +344,19 @@ def describe_picture(path, name, seconds=2):
         return statistics.mean(float(line.split("=", 1)[1]) for line in run.stdout.splitlines() if "YAVG=" in line)
 
     return mean_level(picture), mean_level(f"{picture},tblend=all_mode=difference")
+
+
+def gamut_edge_share(path, name, frames=10):
+    """The share of pixels of the source's SDR picture on or near the BT.709 gamut's edge: a
+    component under 0.5 % of white in linear light while another is over 5 %. There the conversion
+    from BT.2020 magnifies coding errors (CONTENTS). Needs numpy."""
+    import numpy
+    picture = float_curve(name) if name in TRANSFERS else "format=yuv420p"
+    raw = subprocess.run(FF[:-1] + ["-i", path, "-frames:v", str(frames), "-an", "-vf", f"{picture},scale=640:360,format=gbrp",
+                                    "-f", "rawvideo", "-"], check=True, capture_output=True).stdout
+    linear = (numpy.frombuffer(raw, numpy.uint8).reshape(-1, 3, 360, 640) / 255.0) ** 2.4
+    low, high = linear.min(axis=1), linear.max(axis=1)
+    return float(((low < 0.005) & (high > 0.05)).mean())
 
 
 def thumbnail_cpu(path, name):
@@ -322,8 +375,14 @@ def main():
     parser.add_argument("--skip-serve", action="store_true", help="only the tone map's own cost")
     parser.add_argument("--serve-only", action="store_true", help="no ffmpeg-alone figures")
     parser.add_argument("--variants", action="store_true", help="only the 1080p tone map's ways and the thumbnail")
+    parser.add_argument("--content", choices=sorted(CONTENTS), default="pattern")
+    parser.add_argument("--gamut", action="store_true", help="only x264's statistics with and without the primaries' conversion")
     args = parser.parse_args()
-    paths = sources()
+    paths = sources(args.content)
+    if args.gamut:
+        for name, figures in gamut_statistics(paths).items():
+            print(f"x264, 2 s at 1080p, {name}: " + ", ".join(f"{key} {value:.1f}" for key, value in figures.items()), flush=True)
+        return
     if args.variants:
         for name in ("hlg", "pq"):
             tone_map_variants(paths[name], name, args.runs)
@@ -332,10 +391,11 @@ def main():
             print(f"{name:4s} thumbnail at 1 s, CPU-s: " + ", ".join(f"{cost:.2f}" for cost in costs), flush=True)
         return
     print(f"binary {args.binary}; {os.cpu_count()} cores; {SECONDS} s 1080p30; median of {args.runs} runs; "
-          "times from `complete` returning")
+          f"times from `complete` returning; content {args.content}")
     for name, path in paths.items():
         level, change = describe_picture(path, name)
-        print(f"{name:15s} SDR picture: mean Y' {level:.1f}, mean change frame to frame {change:.2f}", flush=True)
+        print(f"{name:15s} SDR picture: mean Y' {level:.1f}, mean change frame to frame {change:.2f}, "
+              f"on the gamut's edge {gamut_edge_share(path, name) * 100:.1f} %", flush=True)
     if not args.skip_serve:
         ensure_websockets()
         # Round after round of the five, so that a machine's drift (CPU-s of the same command move
