@@ -77,14 +77,21 @@ HEVC = HEVC_VIDEO + ["-color_primaries", "bt2020", "-colorspace", "bt2020nc", "-
 PEAK = {"hlg": 1000, "pq": 10000}
 
 
-def curve(name):
-    return (f"zscale=t=linear:npl=203,format=gbrpf32le,zscale=p=bt709,"
+def curve(name, primaries=True):
+    """`primaries=False`: the same light with BT.2020's primaries kept (wrong colours), to measure
+    what their conversion does (`gamut_statistics`)."""
+    return (f"zscale=t=linear:npl=203,format=gbrpf32le,{'zscale=p=bt709,' if primaries else ''}"
             f"tonemap=tonemap=mobius:param=0.3:desat=0:peak={PEAK[name] / 203:.6f}")
 
 
-def float_curve(name):
+def float_curve(name, primaries=True):
     """The float path to SDR yuv420p, as ToneMap.exact."""
-    return f"{curve(name)},zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+    return f"{curve(name, primaries)},zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+
+
+def sdr_picture(name):
+    """The graph from a source's decoded frame to its SDR picture: HDR through the float curve."""
+    return float_curve(name) if name in TRANSFERS else "format=yuv420p"
 
 
 def sources(content="pattern"):
@@ -285,6 +292,13 @@ def measure_variants(path, name, runs, folder):
 LADDER_RUNGS = [(1920, 1080, "5000000", "4.0"), (1280, 720, "2800000", "3.1"), (854, 480, "1400000", "3.1"), (426, 240, "400000", "3.0")]
 
 
+def rung_options(index, rate, level):
+    """x264's options for the ladder's rung `index` (video stream `index`), as HLSArguments writes them."""
+    return [f"-c:v:{index}", "libx264", f"-preset:v:{index}", "veryfast", f"-crf:v:{index}", "23", f"-refs:v:{index}", "2",
+            f"-maxrate:v:{index}", rate, f"-bufsize:v:{index}", str(2 * int(rate)), f"-profile:v:{index}", "high",
+            f"-level:v:{index}", level, f"-g:v:{index}", "120", f"-force_key_frames:v:{index}", "expr:gte(t,n_forced*2)"]
+
+
 def encoder_costs(paths, seconds=6):
     """CPU-s of the ladder's four x264 encodes alone, from each source's SDR picture (decoded, and
     for HDR through the float curve) written raw first: what the picture itself costs to encode."""
@@ -292,15 +306,12 @@ def encoder_costs(paths, seconds=6):
         f"[s{i}]scale={w}:{h}:flags=bicubic,format=yuv420p[v{i}]" for i, (w, h, _, _) in enumerate(LADDER_RUNGS))
     encode = []
     for i, (_, _, rate, level) in enumerate(LADDER_RUNGS):
-        encode += ["-map", f"[v{i}]", f"-c:v:{i}", "libx264", f"-preset:v:{i}", "veryfast", f"-crf:v:{i}", "23", f"-refs:v:{i}", "2",
-                   f"-maxrate:v:{i}", rate, f"-bufsize:v:{i}", str(2 * int(rate)), f"-profile:v:{i}", "high", f"-level:v:{i}", level,
-                   f"-g:v:{i}", "120", f"-force_key_frames:v:{i}", "expr:gte(t,n_forced*2)"]
+        encode += ["-map", f"[v{i}]"] + rung_options(i, rate, level)
     costs = {}
     with tempfile.TemporaryDirectory(prefix="pulse-hdr-encode-") as folder:
         for name, path in paths.items():
             raw = os.path.join(folder, f"{name}.yuv")
-            picture = float_curve(name) if name in TRANSFERS else "format=yuv420p"
-            subprocess.run(FF + ["-i", path, "-t", str(seconds), "-an", "-vf", picture, "-f", "rawvideo", raw], check=True)
+            subprocess.run(FF + ["-i", path, "-t", str(seconds), "-an", "-vf", sdr_picture(name), "-f", "rawvideo", raw], check=True)
             costs[name] = cpu_of(FF + ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1920x1080", "-r", "30", "-i", raw,
                                        "-filter_complex", f"[0:v]{split}"] + encode + ["-f", "null", "-"])
             os.remove(raw)
@@ -311,9 +322,9 @@ def encoder_statistics(path, graph, seconds=2):
     """x264's own statistics for the ladder's 1080p rung on `seconds` of `path` through `graph`, on
     one thread so that they do not depend on the machine: the shares of skipped macroblocks in P and
     B frames and of intra macroblocks in P frames (%), and the rate (kb/s)."""
-    run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-t", str(seconds), "-i", path, "-an", "-vf", graph,
-                          "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-maxrate", "5000000", "-bufsize", "10000000",
-                          "-refs", "2", "-g", "120", "-sc_threshold", "0", "-threads", "1", "-f", "null", "-"],
+    _, _, rate, level = LADDER_RUNGS[0]
+    run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-t", str(seconds), "-i", path, "-an", "-vf", graph]
+                         + rung_options(0, rate, level) + ["-sc_threshold", "0", "-threads", "1", "-f", "null", "-"],
                          check=True, capture_output=True, text=True).stderr
     skips = [float(share) for share in re.findall(r"skip:\s*([\d.]+)%", run)]
     intra = sum(float(share) for share in re.search(r"mb P\s+I16..4:\s*([\d.]+)%\s+([\d.]+)%\s+([\d.]+)%", run).groups())
@@ -324,18 +335,16 @@ def gamut_statistics(paths):
     """What the conversion from BT.2020 to BT.709 does to x264's work: the HLG picture through the
     float curve, and through the same curve with the primaries left as they are (wrong colours, the
     same light), against the SDR twin encoded as the HDR sources are."""
-    without_primaries = float_curve("hlg").replace("zscale=p=bt709,", "").replace("zscale=t=bt709:m=bt709:r=tv",
-                                                                                     "zscale=t=bt709:m=bt709:r=tv:p=2020")
     return {"HLG, the float curve": encoder_statistics(paths["hlg"], float_curve("hlg")),
-            "HLG, primaries left as BT.2020": encoder_statistics(paths["hlg"], without_primaries),
-            "SDR twin, HEVC Main 10": encoder_statistics(paths["sdr_hevc"], "format=yuv420p"),
-            "SDR twin, H.264": encoder_statistics(paths["sdr"], "format=yuv420p")}
+            "HLG, primaries left as BT.2020": encoder_statistics(paths["hlg"], float_curve("hlg", primaries=False)),
+            "SDR twin, HEVC Main 10": encoder_statistics(paths["sdr_hevc"], sdr_picture("sdr_hevc")),
+            "SDR twin, H.264": encoder_statistics(paths["sdr"], sdr_picture("sdr"))}
 
 
 def describe_picture(path, name, seconds=2):
     """The source's SDR picture (HDR through the float curve) over its first `seconds`: mean Y'
     (8-bit) and the mean absolute change of Y' from frame to frame, the noise an encoder pays for."""
-    picture = float_curve(name) if name in TRANSFERS else "format=yuv420p"
+    picture = sdr_picture(name)
 
     def mean_level(graph):
         run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-t", str(seconds), "-i", path, "-vf",
@@ -351,8 +360,7 @@ def gamut_edge_share(path, name, frames=10):
     component under 0.5 % of white in linear light while another is over 5 %. There the conversion
     from BT.2020 magnifies coding errors (CONTENTS). Needs numpy."""
     import numpy
-    picture = float_curve(name) if name in TRANSFERS else "format=yuv420p"
-    raw = subprocess.run(FF[:-1] + ["-i", path, "-frames:v", str(frames), "-an", "-vf", f"{picture},scale=640:360,format=gbrp",
+    raw = subprocess.run(FF + ["-i", path, "-frames:v", str(frames), "-an", "-vf", f"{sdr_picture(name)},scale=640:360,format=gbrp",
                                     "-f", "rawvideo", "-"], check=True, capture_output=True).stdout
     linear = (numpy.frombuffer(raw, numpy.uint8).reshape(-1, 3, 360, 640) / 255.0) ** 2.4
     low, high = linear.min(axis=1), linear.max(axis=1)
